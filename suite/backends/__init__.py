@@ -1,0 +1,74 @@
+"""The one dispatch point to the per-backend modules.
+
+Keras reads KERAS_BACKEND once, at import. ``select_backend`` sets it (and the
+environment variables that must be in place before a framework starts) and
+refuses if keras is already imported with another backend. ``current()``
+returns the module for the running backend; nothing else in the suite imports
+torch, jax or tensorflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+from suite.errors import SuiteError
+
+BACKENDS = ("torch", "jax", "tensorflow")
+FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
+
+
+def installed_backends() -> list[str]:
+    return [b for b in BACKENDS if is_installed(b)]
+
+
+def is_installed(backend: str) -> bool:
+    names = (FRAMEWORK_MODULE[backend], "keras")
+    return all(importlib.util.find_spec(n) is not None for n in names)
+
+
+def check_backend(backend: str) -> None:
+    """Raise SuiteError for an unknown or uninstalled backend, naming the fix."""
+    if backend not in BACKENDS:
+        raise SuiteError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if not is_installed(backend):
+        raise SuiteError(
+            f"{backend} is not installed: pip install '.[{backend}]' (or run tox -e {backend}-cpu)"
+        )
+
+
+def select_backend(
+    backend: str, device: str = "cpu", threads: int | None = None, allow_tf32: bool = False
+) -> None:
+    """Prepare this process for ``backend`` before keras or any framework is imported."""
+    check_backend(backend)
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != backend:
+        raise SuiteError(
+            f"keras is already imported with backend {loaded.backend.backend()!r} in this "
+            f"process; run one process per backend (set KERAS_BACKEND={backend})"
+        )
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not allow_tf32:
+        os.environ["NVIDIA_TF32_OVERRIDE"] = "0"
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if backend == "jax":
+            os.environ["JAX_PLATFORMS"] = "cpu"
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        if backend == "jax" and threads == 1:
+            os.environ["XLA_FLAGS"] = (
+                os.environ.get("XLA_FLAGS", "")
+                + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            ).strip()
+
+
+def current():
+    """The module for the backend keras is running, e.g. ``suite.backends.jax``."""
+    import keras
+
+    return importlib.import_module(f"suite.backends.{keras.backend.backend()}")

@@ -1,0 +1,66 @@
+"""What Keras does not abstract on the TensorFlow backend."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from suite.errors import SuiteError
+
+
+def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
+    """Apply thread, precision and device settings; return what is actually in effect.
+
+    Thread counts must be set before TensorFlow runs its first op.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # already initialised: report what is in effect below
+    tf.config.experimental.enable_tensor_float_32_execution(allow_tf32)
+    if device == "gpu" and not tf.config.list_physical_devices("GPU"):
+        raise SuiteError(
+            "--device gpu: TensorFlow sees no GPU (install the tensorflow-gpu "
+            "extra on a machine with one, or use --device cpu)"
+        )
+    return {
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or threads,
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),
+    }
+
+
+def device_info(device: str) -> dict:
+    info = {
+        "framework": "tensorflow",
+        "framework_version": tf.__version__,
+        "kind": device,
+        "name": "cpu",
+    }
+    if device == "gpu":
+        gpus = tf.config.list_physical_devices("GPU")
+        details = tf.config.experimental.get_device_details(gpus[0])
+        build = tf.sysconfig.get_build_info()
+        info.update(
+            name=details.get("device_name", "gpu"),
+            count=len(gpus),
+            cuda=build.get("cuda_version"),
+            cudnn=build.get("cudnn_version"),
+        )
+    return info
+
+
+def synchronize(value=None) -> None:
+    """Materialise ``value`` on the host, which waits for the step that made it."""
+    if value is not None:
+        tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, value)
+
+
+def reset_peak_memory(device: str) -> None:
+    if device == "gpu":
+        tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def peak_device_memory(device: str) -> int | None:
+    if device != "gpu":
+        return None
+    return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
