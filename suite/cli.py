@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from suite.errors import SuiteError
 
@@ -50,6 +51,79 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _configs(args) -> list:
+    from models import MODELS
+    from suite.config import RunConfig, validate
+
+    names = list(MODELS) if args.model == "all" else [args.model]
+    return [
+        validate(RunConfig(
+            backend=args.backend, model=name, seed=seed, device=args.device,
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            optimizer=args.optimizer, jit=args.jit, data_format=args.data_format,
+            steps_per_execution=args.steps_per_execution, threads=args.threads,
+            allow_tf32=args.allow_tf32, warmup_steps=args.warmup_steps,
+            train_examples=args.train_examples, test_examples=args.test_examples,
+        ))
+        for name in names for seed in args.seeds
+    ]
+
+
+def cmd_run(args) -> int:
+    from pathlib import Path
+
+    from suite.backends import select_backend
+    from suite.results import check_writable
+
+    configs = _configs(args)  # every bad setting is refused before anything starts
+    out = Path(args.out)
+    check_writable(out)
+    first = configs[0]
+    select_backend(first.backend, first.device, first.threads, first.allow_tf32)
+
+    from suite import data, train
+    from suite.results import new_run_dir, write_result
+
+    applied = train.prepare(first)
+    mnist = data.load_mnist(args.data, log=_log)
+    run_dir = new_run_dir(out)
+    _log(f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
+         f"results in {run_dir}")
+    results = []
+    for cfg in configs:
+        result, model = train.run_cell(cfg, mnist, run_dir.name, applied)
+        if args.save_weights and model is not None and result.status == "ok":
+            weights = run_dir / f"{result.cell}.weights.h5"
+            model.save_weights(weights)
+            result = replace(result, weights_file=weights.name)
+        path = write_result(run_dir / f"{result.cell}.json", result)
+        _log(f"wrote {path}")
+        results.append(result)
+    print(format_results(results))
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def format_results(results) -> str:
+    from suite.format import format_table
+
+    rows = []
+    for r in results:
+        t = r.step_time_ms
+        rows.append([
+            r.config["backend"], r.config["model"], r.config["seed"], r.status,
+            f"{r.final_test_accuracy:.2%}" if r.final_test_accuracy is not None else "-",
+            f"{t.median:.3f} [{t.ci_low:.3f}, {t.ci_high:.3f}]" if t else "-",
+            f"{t.iqr:.3f}" if t else "-",
+            f"{r.first_step_ms:.0f}" if r.first_step_ms is not None else "-",
+            f"{r.throughput_examples_per_s:,.0f}" if r.throughput_examples_per_s else "-",
+            f"{r.time_to_accuracy_s:.1f}" if r.time_to_accuracy_s is not None else "-",
+            f"{r.total_train_seconds:.1f}" if r.total_train_seconds is not None else "-",
+        ])
+    headers = ["backend", "model", "seed", "status", "test acc", "ms/step median [95% CI]",
+               "IQR", "first step ms", "examples/s", "time to target s", "train s"]
+    return format_table(headers, rows)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m suite",
@@ -69,6 +143,50 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $SUITE_MNIST, then the cache, then offline sources)",
     )
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser(
+        "run", help="train and evaluate models on one backend, writing one JSON result per cell",
+        description="Train on the full 60,000 MNIST training images with each model's recipe "
+                    "(every part overridable), evaluate on the 10,000 test images after every "
+                    "epoch, and write one JSON result per (model, seed) under a new run folder.",
+    )
+    p.add_argument("--backend", required=True, metavar="NAME",
+                   help="torch, jax or tensorflow (required)")
+    p.add_argument("--model", default="all", metavar="NAME",
+                   help="softmax, mlp, cnn or all (default: all)")
+    p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
+    p.add_argument("--epochs", type=int, help="epochs (default: the model's recipe)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the model's recipe)")
+    p.add_argument("--optimizer", help="optimizer name, e.g. adam, sgd (default: the recipe)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S",
+                   help="seeds for initial weights, batch order and dropout (default: 0)")
+    p.add_argument("--jit", default="auto", metavar="MODE",
+                   help="auto, on or off: Keras jit_compile; on torch, on = torch.compile "
+                        "(default: auto, Keras' own choice, recorded as resolved)")
+    p.add_argument("--data-format", default="channels_last", metavar="F",
+                   help="channels_last or channels_first (default: channels_last)")
+    p.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
+                   help="train steps per compiled call (default: 1)")
+    p.add_argument("--threads", type=int, default=0, metavar="T",
+                   help="intra-op threads for every backend (default: 0 = all cores)")
+    p.add_argument("--allow-tf32", action="store_true",
+                   help="allow TF32 matmuls on GPU (default: off, for full float32 accuracy)")
+    p.add_argument("--warmup-steps", type=int, default=5, metavar="N",
+                   help="first steps reported as warm-up/compile, not step time (default: 5)")
+    p.add_argument("--train-examples", type=int, default=60000, metavar="N",
+                   help="train on the first N images, for smoke runs (default: 60000)")
+    p.add_argument("--test-examples", type=int, default=10000, metavar="N",
+                   help="evaluate on the first N test images (default: 10000)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="results folder; each invocation makes a new run folder in it "
+                        "(default: results)")
+    p.add_argument("--save-weights", action="store_true",
+                   help="also save trained weights (.weights.h5, loadable on any backend) "
+                        "(default: off)")
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

@@ -34,6 +34,10 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     }
 
 
+def seed(seed: int) -> None:
+    pass  # JAX has no global generator; keras derives its keys from Python's random
+
+
 def device_info(device: str) -> dict:
     d = jax.devices()[0]
     info = {

@@ -29,6 +29,10 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     }
 
 
+def seed(seed: int) -> None:
+    tf.random.set_seed(seed)
+
+
 def device_info(device: str) -> dict:
     info = {
         "framework": "tensorflow",

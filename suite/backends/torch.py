@@ -28,6 +28,10 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     }
 
 
+def seed(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
 def device_info(device: str) -> dict:
     info = {
         "framework": "torch",

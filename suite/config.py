@@ -1,0 +1,94 @@
+"""Run settings: one frozen dataclass, defaults in one place, validated before any import."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+
+from models import MODELS, get_model
+from suite.backends import check_backend
+from suite.errors import SuiteError
+
+DEVICES = ("cpu", "gpu")
+JIT_MODES = ("auto", "on", "off")
+DATA_FORMATS = ("channels_last", "channels_first")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
+IMPLS = ("keras",)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what one result cell measures."""
+
+    backend: str
+    model: str
+    seed: int = 0
+    device: str = "cpu"
+    epochs: int | None = None  # None: the model's recipe
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    jit: str = "auto"
+    data_format: str = "channels_last"
+    steps_per_execution: int = 1
+    threads: int = 0  # 0: all cores
+    allow_tf32: bool = False
+    warmup_steps: int = 5
+    train_examples: int = 60000
+    test_examples: int = 10000
+    impl: str = "keras"
+
+    def resolved(self) -> RunConfig:
+        """Fill recipe defaults and the thread count so the result records real values."""
+        recipe = get_model(self.model).recipe
+        return replace(
+            self,
+            epochs=self.epochs or recipe.epochs,
+            batch_size=self.batch_size or recipe.batch_size,
+            learning_rate=self.learning_rate or recipe.learning_rate,
+            optimizer=self.optimizer or recipe.optimizer,
+            threads=self.threads or os.cpu_count() or 1,
+        )
+
+    def key(self) -> str:
+        """Short stable hash of the resolved settings: names the cell's result file."""
+        blob = json.dumps(asdict(self.resolved()), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    def cell_name(self) -> str:
+        return f"{self.backend}-{self.device}-{self.model}-{self.impl}-seed{self.seed}-{self.key()}"
+
+
+def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
+    """Raise SuiteError on any impossible setting; return the resolved config."""
+    if check_install:
+        check_backend(cfg.backend)
+    if cfg.model not in MODELS:
+        raise SuiteError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)} or all")
+    choices = [("device", DEVICES), ("jit", JIT_MODES), ("data_format", DATA_FORMATS),
+               ("impl", IMPLS)]
+    for field, allowed in choices:
+        if getattr(cfg, field) not in allowed:
+            raise SuiteError(f"--{field.replace('_', '-')} {getattr(cfg, field)!r} is not one "
+                             f"of {', '.join(allowed)}")
+    if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
+        raise SuiteError(
+            f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"
+        )
+    positive = ["epochs", "batch_size", "learning_rate", "steps_per_execution",
+                "train_examples", "test_examples"]
+    for field in positive:
+        value = getattr(cfg, field)
+        if value is not None and not value > 0:
+            raise SuiteError(f"--{field.replace('_', '-')} must be positive, got {value}")
+    if cfg.threads < 0 or cfg.warmup_steps < 0:
+        raise SuiteError("--threads and --warmup-steps must not be negative")
+    if cfg.train_examples > 60000 or cfg.test_examples > 10000:
+        raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
+    r = cfg.resolved()
+    if r.batch_size > r.train_examples:
+        raise SuiteError(f"--batch-size {r.batch_size} exceeds --train-examples "
+                         f"{r.train_examples}: not one full batch per epoch")
+    return r

@@ -1,0 +1,117 @@
+"""Result files: frozen dataclasses dumped to versioned JSON, written atomically.
+
+A run writes ``<out>/<run_id>/<cell>.json``; the run id is new for every
+invocation and an existing file is never replaced. ``load_result`` is the one
+place that reads and validates a result file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from suite.atomic import write_atomic
+from suite.errors import SuiteError
+from suite.stats import TimingSummary
+
+SCHEMA = "keras-backend-suite/run"
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "diverged", "failed")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float | None  # None when the epoch diverged
+    test_loss: float | None
+    test_accuracy: float | None
+    train_seconds: float  # wall time of the epoch's training, evaluation excluded
+    steps: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    cell: str
+    status: str
+    config: dict
+    model: dict
+    environment: dict
+    step_time_ms: TimingSummary | None = None
+    step_times_ms: list[float] = field(default_factory=list)  # steady state, every step
+    warmup_ms: list[float] = field(default_factory=list)  # first steps, compile included
+    first_step_ms: float | None = None
+    throughput_examples_per_s: float | None = None
+    gflops_per_s: float | None = None
+    history: list[EpochRecord] = field(default_factory=list)
+    final_test_accuracy: float | None = None
+    final_test_loss: float | None = None
+    reached_target: bool = False
+    time_to_accuracy_s: float | None = None
+    epochs_to_accuracy: int | None = None
+    total_train_seconds: float | None = None
+    peak_rss_bytes: int | None = None
+    peak_device_bytes: int | None = None
+    diverged_step: int | None = None
+    error: str | None = None
+    weights_file: str | None = None
+    schema: str = SCHEMA
+    schema_version: int = SCHEMA_VERSION
+
+
+def new_run_dir(out: Path) -> Path:
+    """A fresh folder named by UTC time; never one that already exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for n in range(1000):
+        path = out / (f"{stamp}-{os.getpid()}" + (f"-{n}" if n else ""))
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise SuiteError(f"cannot create a new run folder in {out}")
+
+
+def check_writable(out: Path) -> None:
+    """Fail early, before any training, if results cannot be written under ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / ".write-test", lambda f: f.write(b""))
+        (out / ".write-test").unlink()
+    except OSError as e:
+        raise SuiteError(f"--out {out} is not writable ({e.strerror or e}); "
+                         "choose another folder") from None
+
+
+def result_to_json(result: RunResult) -> str:
+    return json.dumps(asdict(result), indent=1, allow_nan=False, default=str)
+
+
+def write_result(path: Path, result: RunResult) -> Path:
+    """Serialise first (so a bad value fails before any file exists), then write atomically."""
+    text = result_to_json(result).encode()
+    try:
+        write_atomic(path, lambda f: f.write(text), overwrite=False)
+    except FileExistsError:
+        raise SuiteError(f"{path} exists already; results are never overwritten") from None
+    return path
+
+
+def load_result(path: Path) -> dict:
+    """Read one result file; SuiteError names the file and what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SuiteError(f"{path}: not a readable JSON result ({e})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise SuiteError(f"{path}: not a {SCHEMA} file")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise SuiteError(f"{path}: schema version {data.get('schema_version')!r}, this suite "
+                         f"reads {SCHEMA_VERSION}")
+    missing = [k for k in ("run_id", "cell", "status", "config", "environment") if k not in data]
+    if missing or data["status"] not in STATUSES:
+        raise SuiteError(f"{path}: malformed result (missing {missing or 'a valid status'})")
+    return data

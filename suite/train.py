@@ -1,0 +1,233 @@
+"""Train and evaluate one cell (backend x model x seed x settings) with honest step timing.
+
+Runs inside a process whose backend was chosen by ``suite.backends.select_backend``.
+Every training step is timed from ``on_train_batch_begin`` to ``on_train_batch_end``
+after the step's outputs are materialised on the host (Keras turns the logs into
+Python floats before callbacks see them; the backend module then synchronises
+any device queue), so asynchronous dispatch cannot hide work. The first
+``warmup_steps`` steps (tracing and compilation) are reported separately.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import resource
+import sys
+import time
+import traceback
+from dataclasses import asdict
+
+import numpy as np
+
+from models import get_model
+from suite import backends
+from suite.config import RunConfig
+from suite.data import Mnist, epoch_batches, preprocess
+from suite.fingerprint import fingerprint
+from suite.results import EpochRecord, RunResult
+from suite.stats import summarize, time_to_target
+from suite.weights import initial_weights_for, load_weights
+
+EVAL_BATCH = 1000
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and the framework. Unlike keras.utils.set_random_seed this
+    does not import TensorFlow into a torch or JAX process."""
+    random.seed(seed)  # keras layers draw their default seeds from Python's random
+    np.random.seed(seed)
+    backends.current().seed(seed)
+
+
+def build_compiled_model(cfg: RunConfig):
+    """The model with shared initial weights, compiled with the cell's settings."""
+    import keras
+
+    spec = get_model(cfg.model)
+    kwargs = {"data_format": cfg.data_format} if cfg.model == "cnn" else {}
+    shape = (1, 28, 28) if cfg.data_format == "channels_first" else (28, 28, 1)
+    seed_everything(cfg.seed)  # dropout masks; initial weights come from numpy below
+    model = spec.build(input_shape=shape, **kwargs)
+    load_weights(model, initial_weights_for(model, cfg.seed))
+    optimizer = keras.optimizers.get(
+        {"class_name": cfg.optimizer, "config": {"learning_rate": cfg.learning_rate}}
+    )
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile={"auto": "auto", "on": True, "off": False}[cfg.jit],
+        steps_per_execution=cfg.steps_per_execution,
+    )
+    return model
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Test loss (mean cross-entropy from logits), accuracy and predicted labels, in numpy."""
+    logits = np.asarray(model.predict(x, batch_size=EVAL_BATCH, verbose=0), dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(len(y)), y].mean())
+    predicted = logits.argmax(axis=1)
+    return loss, float((predicted == y).mean()), predicted
+
+
+def _step_timer(bk, on_step):
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        """Times each step; stops training at the first non-finite loss."""
+
+        def __init__(self):
+            super().__init__()
+            self.seconds, self.losses, self.diverged_at = [], [], None
+            self._t0 = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._t0 = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            bk.synchronize(logs)
+            elapsed = time.perf_counter() - self._t0
+            loss = float(logs["loss"])
+            self.seconds.append(elapsed)
+            self.losses.append(loss)
+            if not math.isfinite(loss):
+                self.diverged_at = len(self.seconds)
+                self.model.stop_training = True
+            on_step(len(self.seconds), loss, elapsed)
+
+    return StepTimer()
+
+
+def prepare(cfg: RunConfig) -> dict:
+    """Apply device, thread and precision settings once per process; SuiteError if
+    the device is missing. Returns the settings actually in effect."""
+    return backends.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
+
+
+def run_cell(cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict,
+             progress=None) -> tuple[RunResult, object]:
+    """Train one cell; returns the result and the trained model. Never raises for
+    a failure inside training: that is recorded as status ``failed``."""
+    progress = progress or Progress(cfg)
+    bk = backends.current()
+    spec = get_model(cfg.model)
+    settings = {**asdict(cfg), **applied}
+    base = dict(
+        run_id=run_id, cell=cfg.cell_name(), config=asdict(cfg),
+        model={"params": spec.params, "flops_per_example": spec.flops_per_example,
+               "target_accuracy": spec.target_accuracy},
+    )
+    env = fingerprint(cfg.backend, bk.device_info(cfg.device), settings)
+    model = None
+    try:
+        x_train = preprocess(mnist.x_train[: cfg.train_examples], cfg.data_format)
+        y_train = mnist.y_train[: cfg.train_examples].astype(np.int32)
+        x_test = preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format)
+        y_test = mnist.y_test[: cfg.test_examples].astype(np.int64)
+        model = build_compiled_model(cfg)
+        settings["jit_compile_resolved"] = bool(model.jit_compile)
+        bk.reset_peak_memory(cfg.device)
+        timer = _step_timer(bk, progress.step)
+        history = []
+        for epoch in range(cfg.epochs):
+            batches = epoch_batches(len(y_train), cfg.batch_size, cfg.seed, epoch)
+            order = batches.ravel()
+            progress.epoch_start(epoch, len(batches))
+            start, first = time.perf_counter(), len(timer.seconds)
+            model.fit(x_train[order], y_train[order], batch_size=cfg.batch_size, epochs=1,
+                      shuffle=False, verbose=0, callbacks=[timer])
+            train_seconds = time.perf_counter() - start
+            epoch_losses = timer.losses[first:]
+            if timer.diverged_at:
+                # JSON has no NaN: the diverged step is recorded instead of the loss
+                history.append(EpochRecord(epoch + 1, None, None, None,
+                                           train_seconds, len(epoch_losses)))
+                break
+            test_loss, test_acc, _ = evaluate(model, x_test, y_test)
+            history.append(EpochRecord(epoch + 1, epoch_losses[-1], test_loss, test_acc,
+                                       train_seconds, len(epoch_losses)))
+            progress.epoch_end(history[-1])
+        result = _summarise(cfg, spec, base, env, timer, history)
+    except Exception as e:  # recorded, not raised: one failed cell must not stop the rest
+        tb = traceback.format_exc(limit=-3)
+        result = RunResult(**base, environment=env, status="failed",
+                           error=f"{type(e).__name__}: {e}\n{tb}",
+                           peak_rss_bytes=_peak_rss())
+    return result, model
+
+
+def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
+    warm = cfg.warmup_steps
+    steady = timer.seconds[warm:] if len(timer.seconds) > warm else []
+    summary = summarize(steady) if len(steady) >= 2 else None
+    per_step = cfg.batch_size * cfg.steps_per_execution
+    tta, ete = time_to_target(
+        [h.train_seconds for h in history],
+        [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],
+        spec.target_accuracy,
+    )
+    last = history[-1] if history else None
+    return RunResult(
+        **base,
+        environment=env,
+        status="diverged" if timer.diverged_at else "ok",
+        diverged_step=timer.diverged_at,
+        step_time_ms=summary,
+        step_times_ms=[s * 1e3 for s in steady],
+        warmup_ms=[s * 1e3 for s in timer.seconds[:warm]],
+        first_step_ms=timer.seconds[0] * 1e3 if timer.seconds else None,
+        throughput_examples_per_s=per_step / (summary.median / 1e3) if summary else None,
+        gflops_per_s=(3 * spec.flops_per_example * per_step / (summary.median / 1e3) / 1e9
+                      if summary else None),
+        history=history,
+        final_test_accuracy=last.test_accuracy if last else None,
+        final_test_loss=last.test_loss if last else None,
+        reached_target=tta is not None,
+        time_to_accuracy_s=tta,
+        epochs_to_accuracy=ete,
+        total_train_seconds=sum(h.train_seconds for h in history),
+        peak_rss_bytes=_peak_rss(),
+        peak_device_bytes=backends.current().peak_device_memory(cfg.device),
+    )
+
+
+def _peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+class Progress:
+    """Per-epoch lines on stderr; on a terminal also a live line within the epoch."""
+
+    def __init__(self, cfg: RunConfig, stream=None, prefix: str = ""):
+        self.cfg, self.stream = cfg, stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.prefix = prefix or f"[{cfg.backend} {cfg.model} seed {cfg.seed}]"
+        self.start = time.perf_counter()
+        self.steps_in_epoch, self.epoch, self._last_draw, self._epoch_first = 0, 0, 0.0, 0
+
+    def epoch_start(self, epoch: int, steps: int) -> None:
+        self.epoch, self.steps_in_epoch = epoch, steps
+
+    def step(self, global_step: int, loss: float, seconds: float) -> None:
+        if global_step == 1 or not self.tty:
+            return
+        now = time.perf_counter()
+        if now - self._last_draw > 0.25:
+            done = (global_step - 1) % self.steps_in_epoch + 1 if self.steps_in_epoch else 0
+            self.stream.write(f"\r{self.prefix} epoch {self.epoch + 1}/{self.cfg.epochs} "
+                              f"step {done}/{self.steps_in_epoch} loss {loss:.4f} "
+                              f"{seconds * 1e3:.2f} ms/step\x1b[K")
+            self.stream.flush()
+            self._last_draw = now
+
+    def epoch_end(self, record: EpochRecord) -> None:
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / record.epoch * (self.cfg.epochs - record.epoch)
+        ms = record.train_seconds / max(record.steps, 1) * 1e3
+        line = (f"{self.prefix} epoch {record.epoch}/{self.cfg.epochs} loss "
+                f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%} "
+                f"{ms:.2f} ms/step (epoch mean) {record.train_seconds:.1f}s ETA {eta:.0f}s")
+        self.stream.write(("\r" if self.tty else "") + line + ("\x1b[K\n" if self.tty else "\n"))
+        self.stream.flush()

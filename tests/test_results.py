@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from suite.atomic import write_atomic
+from suite.errors import SuiteError
+from suite.results import RunResult, load_result, new_run_dir, write_result
+
+
+def result(**kw):
+    base = dict(run_id="r", cell="c", status="ok", config={"backend": "jax"}, model={},
+                environment={"python": "3.11"})
+    return RunResult(**{**base, **kw})
+
+
+def test_round_trip(tmp_path):
+    path = write_result(tmp_path / "c.json", result(final_test_accuracy=0.98))
+    data = load_result(path)
+    assert data["final_test_accuracy"] == 0.98 and data["schema_version"] == 1
+
+
+def test_never_overwrites(tmp_path):
+    write_result(tmp_path / "c.json", result())
+    with pytest.raises(SuiteError, match="never overwritten"):
+        write_result(tmp_path / "c.json", result(status="failed"))
+    assert load_result(tmp_path / "c.json")["status"] == "ok"
+
+
+def test_failure_during_write_leaves_nothing(tmp_path):
+    def explode(f):
+        f.write(b'{"half": ')
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(tmp_path / "c.json", explode, overwrite=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unserialisable_result_writes_nothing(tmp_path):
+    with pytest.raises(ValueError):
+        write_result(tmp_path / "c.json", result(final_test_loss=float("nan")))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_dirs_are_new(tmp_path):
+    a, b = new_run_dir(tmp_path), new_run_dir(tmp_path)
+    assert a != b and a.is_dir() and b.is_dir()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "not a readable JSON"),
+        ('{"schema": "other"}', "not a keras-backend-suite/run file"),
+        ('{"schema": "keras-backend-suite/run", "schema_version": 99}', "schema version 99"),
+        ('{"schema": "keras-backend-suite/run", "schema_version": 1, "status": "ok"}',
+         "malformed"),
+    ],
+)
+def test_load_rejects_malformed(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(SuiteError, match=message):
+        load_result(path)
+    json.dumps(message)
