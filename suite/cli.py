@@ -57,15 +57,29 @@ def _configs(args) -> list:
 
     names = list(MODELS) if args.model == "all" else [args.model]
     return [
-        validate(RunConfig(
-            backend=args.backend, model=name, seed=seed, device=args.device,
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-            optimizer=args.optimizer, jit=args.jit, data_format=args.data_format,
-            steps_per_execution=args.steps_per_execution, threads=args.threads,
-            allow_tf32=args.allow_tf32, warmup_steps=args.warmup_steps,
-            train_examples=args.train_examples, test_examples=args.test_examples,
-        ))
-        for name in names for seed in args.seeds
+        validate(
+            RunConfig(
+                backend=args.backend,
+                model=name,
+                seed=seed,
+                device=args.device,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                optimizer=args.optimizer,
+                schedule=args.schedule,
+                jit=args.jit,
+                data_format=args.data_format,
+                steps_per_execution=args.steps_per_execution,
+                threads=args.threads,
+                allow_tf32=args.allow_tf32,
+                warmup_steps=args.warmup_steps,
+                train_examples=args.train_examples,
+                test_examples=args.test_examples,
+            )
+        )
+        for name in names
+        for seed in args.seeds
     ]
 
 
@@ -87,8 +101,10 @@ def cmd_run(args) -> int:
     applied = train.prepare(first)
     mnist = data.load_mnist(args.data, log=_log)
     run_dir = new_run_dir(out)
-    _log(f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
-         f"results in {run_dir}")
+    _log(
+        f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
+        f"results in {run_dir}"
+    )
     results = []
     for cfg in configs:
         result, model = train.run_cell(cfg, mnist, run_dir.name, applied)
@@ -103,24 +119,140 @@ def cmd_run(args) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def cmd_timing_check(args) -> int:
+    from suite.backends import select_backend
+
+    fixed = dict(
+        seeds=[0],
+        epochs=None,
+        steps_per_execution=1,
+        lr=None,
+        optimizer=None,
+        schedule=None,
+        train_examples=60000,
+        test_examples=10000,
+        allow_tf32=False,
+        warmup_steps=5,
+    )
+    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    select_backend(configs[0].backend, configs[0].device, configs[0].threads)
+
+    from suite import data, train
+    from suite.format import format_table
+    from suite.timing_check import check_timing
+
+    train.prepare(configs[0])
+    mnist = data.load_mnist(args.data, log=_log)
+    rows = []
+    for cfg in configs:
+        _log(f"[{cfg.backend} {cfg.model}] {args.blocks} blocks of {args.steps} steps each way")
+        c = check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks)
+        rows.append(
+            [
+                c.backend,
+                c.model,
+                f"{c.suite.median:.3f} [{c.suite.ci_low:.3f}, {c.suite.ci_high:.3f}]",
+                f"{c.bare.median:.3f} [{c.bare.ci_low:.3f}, {c.bare.ci_high:.3f}]",
+                f"{c.ratio:.3f}",
+                f"{c.suite.n}/{c.bare.n}",
+            ]
+        )
+    print(
+        format_table(
+            [
+                "backend",
+                "model",
+                "suite ms/step [95% CI]",
+                "bare loop ms/step",
+                "suite/bare",
+                "steps",
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+def cmd_grads(args) -> int:
+    import os
+    from pathlib import Path
+
+    from models import MODELS
+    from suite.backends import BACKENDS
+    from suite.data import cache_dir, load_mnist
+    from suite.results import check_writable
+
+    for kind, given, allowed in (
+        ("model", args.models, MODELS),
+        ("backend", args.backends, BACKENDS),
+        ("dtype", args.dtypes, ("float32", "float64")),
+    ):
+        for name in given:
+            if name not in allowed:
+                raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+    if args.batch_size < 1 or args.batch_size > 60000 or args.steps < 0:
+        raise SuiteError("--batch-size must be 1..60000 and --steps must not be negative")
+    if args.steps and args.steps * args.batch_size > 60000:
+        raise SuiteError("--steps x --batch-size exceeds one epoch of 60000 images")
+    out = Path(args.out)
+    check_writable(out)
+    load_mnist(args.data, log=_log)  # fetch once here, so the children read the cache
+    if args.data:
+        os.environ["SUITE_MNIST"] = args.data
+
+    from suite.grads import format_report, run_grads
+
+    report, path = run_grads(
+        args.models,
+        args.backends,
+        args.dtypes,
+        args.steps,
+        args.batch_size,
+        args.seed,
+        args.threads or os.cpu_count() or 1,
+        out,
+        cache_dir() / "weights",
+        log=_log,
+    )
+    print(format_report(report))
+    _log(f"wrote {path}")
+    return 0 if all(p["pass"] for p in report["pairs"] + report["reference"]) else 1
+
+
 def format_results(results) -> str:
     from suite.format import format_table
 
     rows = []
     for r in results:
         t = r.step_time_ms
-        rows.append([
-            r.config["backend"], r.config["model"], r.config["seed"], r.status,
-            f"{r.final_test_accuracy:.2%}" if r.final_test_accuracy is not None else "-",
-            f"{t.median:.3f} [{t.ci_low:.3f}, {t.ci_high:.3f}]" if t else "-",
-            f"{t.iqr:.3f}" if t else "-",
-            f"{r.first_step_ms:.0f}" if r.first_step_ms is not None else "-",
-            f"{r.throughput_examples_per_s:,.0f}" if r.throughput_examples_per_s else "-",
-            f"{r.time_to_accuracy_s:.1f}" if r.time_to_accuracy_s is not None else "-",
-            f"{r.total_train_seconds:.1f}" if r.total_train_seconds is not None else "-",
-        ])
-    headers = ["backend", "model", "seed", "status", "test acc", "ms/step median [95% CI]",
-               "IQR", "first step ms", "examples/s", "time to target s", "train s"]
+        rows.append(
+            [
+                r.config["backend"],
+                r.config["model"],
+                r.config["seed"],
+                r.status,
+                f"{r.final_test_accuracy:.2%}" if r.final_test_accuracy is not None else "-",
+                f"{t.median:.3f} [{t.ci_low:.3f}, {t.ci_high:.3f}]" if t else "-",
+                f"{t.iqr:.3f}" if t else "-",
+                f"{r.first_step_ms:.0f}" if r.first_step_ms is not None else "-",
+                f"{r.throughput_examples_per_s:,.0f}" if r.throughput_examples_per_s else "-",
+                f"{r.time_to_accuracy_s:.1f}" if r.time_to_accuracy_s is not None else "-",
+                f"{r.total_train_seconds:.1f}" if r.total_train_seconds is not None else "-",
+            ]
+        )
+    headers = [
+        "backend",
+        "model",
+        "seed",
+        "status",
+        "test acc",
+        "ms/step median [95% CI]",
+        "IQR",
+        "first step ms",
+        "examples/s",
+        "time to target s",
+        "train s",
+    ]
     return format_table(headers, rows)
 
 
@@ -145,48 +277,226 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser(
-        "run", help="train and evaluate models on one backend, writing one JSON result per cell",
+        "run",
+        help="train and evaluate models on one backend, writing one JSON result per cell",
         description="Train on the full 60,000 MNIST training images with each model's recipe "
-                    "(every part overridable), evaluate on the 10,000 test images after every "
-                    "epoch, and write one JSON result per (model, seed) under a new run folder.",
+        "(every part overridable), evaluate on the 10,000 test images after every "
+        "epoch, and write one JSON result per (model, seed) under a new run folder.",
     )
-    p.add_argument("--backend", required=True, metavar="NAME",
-                   help="torch, jax or tensorflow (required)")
-    p.add_argument("--model", default="all", metavar="NAME",
-                   help="softmax, mlp, cnn or all (default: all)")
+    p.add_argument(
+        "--backend", required=True, metavar="NAME", help="torch, jax or tensorflow (required)"
+    )
+    p.add_argument(
+        "--model", default="all", metavar="NAME", help="softmax, mlp, cnn or all (default: all)"
+    )
     p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
     p.add_argument("--epochs", type=int, help="epochs (default: the model's recipe)")
     p.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
     p.add_argument("--lr", type=float, help="learning rate (default: the model's recipe)")
     p.add_argument("--optimizer", help="optimizer name, e.g. adam, sgd (default: the recipe)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S",
-                   help="seeds for initial weights, batch order and dropout (default: 0)")
-    p.add_argument("--jit", default="auto", metavar="MODE",
-                   help="auto, on or off: Keras jit_compile; on torch, on = torch.compile "
-                        "(default: auto, Keras' own choice, recorded as resolved)")
-    p.add_argument("--data-format", default="channels_last", metavar="F",
-                   help="channels_last or channels_first (default: channels_last)")
-    p.add_argument("--steps-per-execution", type=int, default=1, metavar="N",
-                   help="train steps per compiled call (default: 1)")
-    p.add_argument("--threads", type=int, default=0, metavar="T",
-                   help="intra-op threads for every backend (default: 0 = all cores)")
-    p.add_argument("--allow-tf32", action="store_true",
-                   help="allow TF32 matmuls on GPU (default: off, for full float32 accuracy)")
-    p.add_argument("--warmup-steps", type=int, default=5, metavar="N",
-                   help="first steps reported as warm-up/compile, not step time (default: 5)")
-    p.add_argument("--train-examples", type=int, default=60000, metavar="N",
-                   help="train on the first N images, for smoke runs (default: 60000)")
-    p.add_argument("--test-examples", type=int, default=10000, metavar="N",
-                   help="evaluate on the first N test images (default: 10000)")
-    p.add_argument("--out", default="results", metavar="DIR",
-                   help="results folder; each invocation makes a new run folder in it "
-                        "(default: results)")
-    p.add_argument("--save-weights", action="store_true",
-                   help="also save trained weights (.weights.h5, loadable on any backend) "
-                        "(default: off)")
-    p.add_argument("--data", metavar="PATH", default=None,
-                   help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)")
+    p.add_argument(
+        "--schedule",
+        help="learning-rate schedule: cosine (decays to 0 over the "
+        "run) or constant (default: the recipe's, cosine)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="S",
+        help="seeds for initial weights, batch order and dropout (default: 0)",
+    )
+    p.add_argument(
+        "--jit",
+        default="auto",
+        metavar="MODE",
+        help="auto, on or off: Keras jit_compile; on torch, on = torch.compile "
+        "(default: auto, Keras' own choice, recorded as resolved)",
+    )
+    p.add_argument(
+        "--data-format",
+        default="channels_last",
+        metavar="F",
+        help="channels_last or channels_first (default: channels_last)",
+    )
+    p.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train steps per compiled call (default: 1)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="T",
+        help="intra-op threads for every backend (default: 0 = all cores)",
+    )
+    p.add_argument(
+        "--allow-tf32",
+        action="store_true",
+        help="allow TF32 matmuls on GPU (default: off, for full float32 accuracy)",
+    )
+    p.add_argument(
+        "--warmup-steps",
+        type=int,
+        default=5,
+        metavar="N",
+        help="first steps reported as warm-up/compile, not step time (default: 5)",
+    )
+    p.add_argument(
+        "--train-examples",
+        type=int,
+        default=60000,
+        metavar="N",
+        help="train on the first N images, for smoke runs (default: 60000)",
+    )
+    p.add_argument(
+        "--test-examples",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="evaluate on the first N test images (default: 10000)",
+    )
+    p.add_argument(
+        "--out",
+        default="results",
+        metavar="DIR",
+        help="results folder; each invocation makes a new run folder in it (default: results)",
+    )
+    p.add_argument(
+        "--save-weights",
+        action="store_true",
+        help="also save trained weights (.weights.h5, loadable on any backend) (default: off)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "timing-check",
+        help="compare the suite's step timing with a bare loop over Keras' train step",
+        description="Times the same compiled Keras train step inside fit() with the suite's "
+        "step timer and in a bare loop with no callbacks, alternating blocks on "
+        "the same batches, and prints both medians and their ratio.",
+    )
+    p.add_argument(
+        "--backend", required=True, metavar="NAME", help="torch, jax or tensorflow (required)"
+    )
+    p.add_argument(
+        "--model", default="all", metavar="NAME", help="softmax, mlp, cnn or all (default: all)"
+    )
+    p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
+    p.add_argument(
+        "--steps", type=int, default=100, metavar="N", help="steps per block (default: 100)"
+    )
+    p.add_argument(
+        "--blocks",
+        type=int,
+        default=4,
+        metavar="N",
+        help="alternating blocks of each method (default: 4)",
+    )
+    p.add_argument("--jit", default="auto", metavar="MODE", help="auto, on or off (default: auto)")
+    p.add_argument(
+        "--data-format",
+        default="channels_last",
+        metavar="F",
+        help="channels_last or channels_first (default: channels_last)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="T",
+        help="intra-op threads (default: 0 = all cores)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
+    )
+    p.set_defaults(func=cmd_timing_check)
+
+    p = sub.add_parser(
+        "grads",
+        help="do the backends compute the same loss, gradients and training path?",
+        description="Loads one set of shared initial weights into each model on every "
+        "backend (one child process each), computes logits, loss and gradients "
+        "on the same batch in float32 and float64, compares every pair of "
+        "backends and the softmax model against a closed-form numpy reference, "
+        "then trains K steps of SGD and Adam on each backend and reports how far "
+        "the weights drift apart. Exit code 1 if any comparison fails.",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["softmax", "mlp", "cnn"],
+        metavar="M",
+        help="models to check (default: softmax mlp cnn)",
+    )
+    p.add_argument(
+        "--backends",
+        nargs="+",
+        default=["torch", "jax", "tensorflow"],
+        metavar="B",
+        help="backends; uninstalled ones are skipped (default: torch jax tensorflow)",
+    )
+    p.add_argument(
+        "--dtypes",
+        nargs="+",
+        default=["float32", "float64"],
+        metavar="D",
+        help="float32 and/or float64 (default: both)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=100,
+        metavar="K",
+        help="trajectory steps per optimizer; 0 skips it (default: 100)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=256,
+        metavar="N",
+        help="the fixed batch is the first N training images (default: 256)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the shared initial weights and batch order (default: 0)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="T",
+        help="intra-op threads (default: 0 = all cores)",
+    )
+    p.add_argument(
+        "--out",
+        default="results",
+        metavar="DIR",
+        help="folder for grads-<time>.json (default: results)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
+    )
+    p.set_defaults(func=cmd_grads)
     return parser
 
 

@@ -14,6 +14,7 @@ from suite.errors import SuiteError
 DEVICES = ("cpu", "gpu")
 JIT_MODES = ("auto", "on", "off")
 DATA_FORMATS = ("channels_last", "channels_first")
+SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 IMPLS = ("keras",)
 
@@ -30,6 +31,7 @@ class RunConfig:
     batch_size: int | None = None
     learning_rate: float | None = None
     optimizer: str | None = None
+    schedule: str | None = None
     jit: str = "auto"
     data_format: str = "channels_last"
     steps_per_execution: int = 1
@@ -49,6 +51,7 @@ class RunConfig:
             batch_size=self.batch_size or recipe.batch_size,
             learning_rate=self.learning_rate or recipe.learning_rate,
             optimizer=self.optimizer or recipe.optimizer,
+            schedule=self.schedule or recipe.schedule,
             threads=self.threads or os.cpu_count() or 1,
         )
 
@@ -67,18 +70,32 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         check_backend(cfg.backend)
     if cfg.model not in MODELS:
         raise SuiteError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)} or all")
-    choices = [("device", DEVICES), ("jit", JIT_MODES), ("data_format", DATA_FORMATS),
-               ("impl", IMPLS)]
+    choices = [
+        ("device", DEVICES),
+        ("jit", JIT_MODES),
+        ("data_format", DATA_FORMATS),
+        ("impl", IMPLS),
+    ]
     for field, allowed in choices:
         if getattr(cfg, field) not in allowed:
-            raise SuiteError(f"--{field.replace('_', '-')} {getattr(cfg, field)!r} is not one "
-                             f"of {', '.join(allowed)}")
+            raise SuiteError(
+                f"--{field.replace('_', '-')} {getattr(cfg, field)!r} is not one "
+                f"of {', '.join(allowed)}"
+            )
+    if cfg.schedule is not None and cfg.schedule not in SCHEDULES:
+        raise SuiteError(f"--schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
     if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
         raise SuiteError(
             f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"
         )
-    positive = ["epochs", "batch_size", "learning_rate", "steps_per_execution",
-                "train_examples", "test_examples"]
+    positive = [
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "steps_per_execution",
+        "train_examples",
+        "test_examples",
+    ]
     for field in positive:
         value = getattr(cfg, field)
         if value is not None and not value > 0:
@@ -89,6 +106,8 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
     r = cfg.resolved()
     if r.batch_size > r.train_examples:
-        raise SuiteError(f"--batch-size {r.batch_size} exceeds --train-examples "
-                         f"{r.train_examples}: not one full batch per epoch")
+        raise SuiteError(
+            f"--batch-size {r.batch_size} exceeds --train-examples "
+            f"{r.train_examples}: not one full batch per epoch"
+        )
     return r

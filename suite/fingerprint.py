@@ -39,10 +39,15 @@ def cpu_model() -> str:
 def git_commit() -> str | None:
     root = Path(__file__).resolve().parents[1]
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"],
-                               capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "-uno"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
@@ -70,10 +75,19 @@ def fingerprint(backend: str, device: dict, settings: dict) -> dict:
         "hostname": platform.node(),
         "device": device,
         "settings": settings,
-        "env": {k: os.environ.get(k) for k in (
-            "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES", "JAX_PLATFORMS", "XLA_FLAGS",
-            "OMP_NUM_THREADS", "NVIDIA_TF32_OVERRIDE", "TF_ENABLE_ONEDNN_OPTS",
-            "OPENBLAS_CORETYPE")},
+        "env": {
+            k: os.environ.get(k)
+            for k in (
+                "KERAS_BACKEND",
+                "CUDA_VISIBLE_DEVICES",
+                "JAX_PLATFORMS",
+                "XLA_FLAGS",
+                "OMP_NUM_THREADS",
+                "NVIDIA_TF32_OVERRIDE",
+                "TF_ENABLE_ONEDNN_OPTS",
+                "OPENBLAS_CORETYPE",
+            )
+        },
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv,
     }

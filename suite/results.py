@@ -82,8 +82,9 @@ def check_writable(out: Path) -> None:
         write_atomic(out / ".write-test", lambda f: f.write(b""))
         (out / ".write-test").unlink()
     except OSError as e:
-        raise SuiteError(f"--out {out} is not writable ({e.strerror or e}); "
-                         "choose another folder") from None
+        raise SuiteError(
+            f"--out {out} is not writable ({e.strerror or e}); choose another folder"
+        ) from None
 
 
 def result_to_json(result: RunResult) -> str:
@@ -109,8 +110,10 @@ def load_result(path: Path) -> dict:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise SuiteError(f"{path}: not a {SCHEMA} file")
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise SuiteError(f"{path}: schema version {data.get('schema_version')!r}, this suite "
-                         f"reads {SCHEMA_VERSION}")
+        raise SuiteError(
+            f"{path}: schema version {data.get('schema_version')!r}, this suite "
+            f"reads {SCHEMA_VERSION}"
+        )
     missing = [k for k in ("run_id", "cell", "status", "config", "environment") if k not in data]
     if missing or data["status"] not in STATUSES:
         raise SuiteError(f"{path}: malformed result (missing {missing or 'a valid status'})")

@@ -23,8 +23,9 @@ class TimingSummary:
     cv: float  # coefficient of variation, std / mean
 
 
-def summarize(seconds, confidence: float = 0.95, resamples: int = 2000,
-              seed: int = 0) -> TimingSummary:
+def summarize(
+    seconds, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> TimingSummary:
     """Summarise step times given in seconds; percentiles use linear interpolation."""
     ms = np.asarray(seconds, dtype=np.float64) * 1e3
     if ms.size == 0:
@@ -33,21 +34,34 @@ def summarize(seconds, confidence: float = 0.95, resamples: int = 2000,
     low, high = median_ci(ms, confidence, resamples, seed)
     mean = float(ms.mean())
     return TimingSummary(
-        n=int(ms.size), median=float(q50), mean=mean, iqr=float(q75 - q25),
-        p10=float(q10), p90=float(q90), ci_low=low, ci_high=high,
+        n=int(ms.size),
+        median=float(q50),
+        mean=mean,
+        iqr=float(q75 - q25),
+        p10=float(q10),
+        p90=float(q90),
+        ci_low=low,
+        ci_high=high,
         cv=float(ms.std(ddof=1) / mean) if ms.size > 1 and mean > 0 else 0.0,
     )
 
 
-def median_ci(values, confidence: float = 0.95, resamples: int = 2000,
-              seed: int = 0) -> tuple[float, float]:
+def median_ci(
+    values, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the median (seeded, so repeatable)."""
     v = np.asarray(values, dtype=np.float64)
     if v.size < 2 or np.all(v == v[0]):
         m = float(np.median(v))
         return m, m
-    res = sps.bootstrap((v,), np.median, confidence_level=confidence, n_resamples=resamples,
-                        method="percentile", rng=np.random.default_rng(seed))
+    res = sps.bootstrap(
+        (v,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

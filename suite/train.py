@@ -50,8 +50,12 @@ def build_compiled_model(cfg: RunConfig):
     seed_everything(cfg.seed)  # dropout masks; initial weights come from numpy below
     model = spec.build(input_shape=shape, **kwargs)
     load_weights(model, initial_weights_for(model, cfg.seed))
+    rate = cfg.learning_rate
+    if cfg.schedule == "cosine":
+        total_steps = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+        rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps)
     optimizer = keras.optimizers.get(
-        {"class_name": cfg.optimizer, "config": {"learning_rate": cfg.learning_rate}}
+        {"class_name": cfg.optimizer, "config": {"learning_rate": rate}}
     )
     model.compile(
         optimizer=optimizer,
@@ -106,8 +110,9 @@ def prepare(cfg: RunConfig) -> dict:
     return backends.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
 
 
-def run_cell(cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict,
-             progress=None) -> tuple[RunResult, object]:
+def run_cell(
+    cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict, progress=None
+) -> tuple[RunResult, object]:
     """Train one cell; returns the result and the trained model. Never raises for
     a failure inside training: that is recorded as status ``failed``."""
     progress = progress or Progress(cfg)
@@ -115,9 +120,14 @@ def run_cell(cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict,
     spec = get_model(cfg.model)
     settings = {**asdict(cfg), **applied}
     base = dict(
-        run_id=run_id, cell=cfg.cell_name(), config=asdict(cfg),
-        model={"params": spec.params, "flops_per_example": spec.flops_per_example,
-               "target_accuracy": spec.target_accuracy},
+        run_id=run_id,
+        cell=cfg.cell_name(),
+        config=asdict(cfg),
+        model={
+            "params": spec.params,
+            "flops_per_example": spec.flops_per_example,
+            "target_accuracy": spec.target_accuracy,
+        },
     )
     env = fingerprint(cfg.backend, bk.device_info(cfg.device), settings)
     model = None
@@ -136,25 +146,45 @@ def run_cell(cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict,
             order = batches.ravel()
             progress.epoch_start(epoch, len(batches))
             start, first = time.perf_counter(), len(timer.seconds)
-            model.fit(x_train[order], y_train[order], batch_size=cfg.batch_size, epochs=1,
-                      shuffle=False, verbose=0, callbacks=[timer])
+            model.fit(
+                x_train[order],
+                y_train[order],
+                batch_size=cfg.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[timer],
+            )
             train_seconds = time.perf_counter() - start
             epoch_losses = timer.losses[first:]
             if timer.diverged_at:
                 # JSON has no NaN: the diverged step is recorded instead of the loss
-                history.append(EpochRecord(epoch + 1, None, None, None,
-                                           train_seconds, len(epoch_losses)))
+                history.append(
+                    EpochRecord(epoch + 1, None, None, None, train_seconds, len(epoch_losses))
+                )
                 break
             test_loss, test_acc, _ = evaluate(model, x_test, y_test)
-            history.append(EpochRecord(epoch + 1, epoch_losses[-1], test_loss, test_acc,
-                                       train_seconds, len(epoch_losses)))
+            history.append(
+                EpochRecord(
+                    epoch + 1,
+                    epoch_losses[-1],
+                    test_loss,
+                    test_acc,
+                    train_seconds,
+                    len(epoch_losses),
+                )
+            )
             progress.epoch_end(history[-1])
         result = _summarise(cfg, spec, base, env, timer, history)
     except Exception as e:  # recorded, not raised: one failed cell must not stop the rest
         tb = traceback.format_exc(limit=-3)
-        result = RunResult(**base, environment=env, status="failed",
-                           error=f"{type(e).__name__}: {e}\n{tb}",
-                           peak_rss_bytes=_peak_rss())
+        result = RunResult(
+            **base,
+            environment=env,
+            status="failed",
+            error=f"{type(e).__name__}: {e}\n{tb}",
+            peak_rss_bytes=_peak_rss(),
+        )
     return result, model
 
 
@@ -179,8 +209,11 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
         warmup_ms=[s * 1e3 for s in timer.seconds[:warm]],
         first_step_ms=timer.seconds[0] * 1e3 if timer.seconds else None,
         throughput_examples_per_s=per_step / (summary.median / 1e3) if summary else None,
-        gflops_per_s=(3 * spec.flops_per_example * per_step / (summary.median / 1e3) / 1e9
-                      if summary else None),
+        gflops_per_s=(
+            3 * spec.flops_per_example * per_step / (summary.median / 1e3) / 1e9
+            if summary
+            else None
+        ),
         history=history,
         final_test_accuracy=last.test_accuracy if last else None,
         final_test_loss=last.test_loss if last else None,
@@ -216,9 +249,11 @@ class Progress:
         now = time.perf_counter()
         if now - self._last_draw > 0.25:
             done = (global_step - 1) % self.steps_in_epoch + 1 if self.steps_in_epoch else 0
-            self.stream.write(f"\r{self.prefix} epoch {self.epoch + 1}/{self.cfg.epochs} "
-                              f"step {done}/{self.steps_in_epoch} loss {loss:.4f} "
-                              f"{seconds * 1e3:.2f} ms/step\x1b[K")
+            self.stream.write(
+                f"\r{self.prefix} epoch {self.epoch + 1}/{self.cfg.epochs} "
+                f"step {done}/{self.steps_in_epoch} loss {loss:.4f} "
+                f"{seconds * 1e3:.2f} ms/step\x1b[K"
+            )
             self.stream.flush()
             self._last_draw = now
 
@@ -226,8 +261,10 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         eta = elapsed / record.epoch * (self.cfg.epochs - record.epoch)
         ms = record.train_seconds / max(record.steps, 1) * 1e3
-        line = (f"{self.prefix} epoch {record.epoch}/{self.cfg.epochs} loss "
-                f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%} "
-                f"{ms:.2f} ms/step (epoch mean) {record.train_seconds:.1f}s ETA {eta:.0f}s")
+        line = (
+            f"{self.prefix} epoch {record.epoch}/{self.cfg.epochs} loss "
+            f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%} "
+            f"{ms:.2f} ms/step (epoch mean) {record.train_seconds:.1f}s ETA {eta:.0f}s"
+        )
         self.stream.write(("\r" if self.tty else "") + line + ("\x1b[K\n" if self.tty else "\n"))
         self.stream.flush()

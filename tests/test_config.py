@@ -34,12 +34,13 @@ def test_unknown_backend():
 
 def test_resolved_fills_recipe_and_threads():
     r = validate(cfg(), check_install=False)
-    assert (r.epochs, r.batch_size, r.learning_rate, r.optimizer) == (10, 128, 1e-3, "adam")
+    assert (r.epochs, r.batch_size, r.learning_rate, r.optimizer) == (12, 64, 1e-3, "adam")
+    assert r.schedule == "cosine"
     assert r.threads >= 1
 
 
 def test_cell_name_changes_with_settings():
     a, b = cfg(), cfg(batch_size=256)
     assert a.cell_name() != b.cell_name()
-    assert a.cell_name() == cfg(batch_size=128).cell_name()  # the recipe's value, spelled out
+    assert a.cell_name() == cfg(batch_size=64).cell_name()  # the recipe's value, spelled out
     assert a.cell_name().startswith("jax-cpu-mlp-keras-seed0-")

@@ -8,8 +8,14 @@ from suite.results import RunResult, load_result, new_run_dir, write_result
 
 
 def result(**kw):
-    base = dict(run_id="r", cell="c", status="ok", config={"backend": "jax"}, model={},
-                environment={"python": "3.11"})
+    base = dict(
+        run_id="r",
+        cell="c",
+        status="ok",
+        config={"backend": "jax"},
+        model={},
+        environment={"python": "3.11"},
+    )
     return RunResult(**{**base, **kw})
 
 
@@ -53,8 +59,7 @@ def test_run_dirs_are_new(tmp_path):
         ("{not json", "not a readable JSON"),
         ('{"schema": "other"}', "not a keras-backend-suite/run file"),
         ('{"schema": "keras-backend-suite/run", "schema_version": 99}', "schema version 99"),
-        ('{"schema": "keras-backend-suite/run", "schema_version": 1, "status": "ok"}',
-         "malformed"),
+        ('{"schema": "keras-backend-suite/run", "schema_version": 1, "status": "ok"}', "malformed"),
     ],
 )
 def test_load_rejects_malformed(tmp_path, text, message):

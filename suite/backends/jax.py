@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import jax
 
@@ -67,3 +68,68 @@ def peak_device_memory(device: str) -> int | None:
         return None
     stats = jax.devices()[0].memory_stats() or {}
     return stats.get("peak_bytes_in_use")
+
+
+def bare_steps(model, x, y, batch_size: int) -> list[float]:
+    """Seconds per step of Keras' own jitted train step driven by a plain loop,
+    threading the state as ``fit`` does; batches are put on the device beforehand
+    (fit prefetches them). The reference for the timing check."""
+    batches = [
+        (jax.device_put(x[i : i + batch_size]), jax.device_put(y[i : i + batch_size]))
+        for i in range(0, len(x) - batch_size + 1, batch_size)
+    ]
+    model._symbolic_build(data_batch=batches[0])  # creates optimizer state, as fit does
+    model.make_train_function()
+    state = model._get_jax_state(
+        trainable_variables=True,
+        non_trainable_variables=True,
+        optimizer_variables=True,
+        metrics_variables=True,
+        purge_model_variables=True,
+    )
+    batches = [
+        (jax.device_put(x[i : i + batch_size]), jax.device_put(y[i : i + batch_size]))
+        for i in range(0, len(x) - batch_size + 1, batch_size)
+    ]
+    times = []
+    for batch in batches:
+        start = time.perf_counter()
+        logs, state = model.train_function(state, iter([batch]))
+        jax.block_until_ready(logs)
+        times.append(time.perf_counter() - start)
+    names = (
+        "trainable_variables",
+        "non_trainable_variables",
+        "optimizer_variables",
+        "metrics_variables",
+    )
+    model._jax_state = dict(zip(names, state, strict=True))
+    model._jax_state_synced = False  # put the trained values back into the model
+    model.jax_state_sync()
+    return times
+
+
+def enable_float64() -> None:
+    """JAX computes in float32 unless x64 is on; must run before any array exists."""
+    jax.config.update("jax_enable_x64", True)
+
+
+def make_loss_and_grads(model):
+    """(x, y) -> (loss, logits, [grad per trainable variable]) with ``jax.value_and_grad``
+    over ``stateless_call``, jitted. Dropout is inactive (``training=False``)."""
+    import keras
+
+    def loss_fn(trainable, non_trainable, x, y):
+        logits, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+        per_example = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+        return jax.numpy.mean(per_example), logits  # keras.ops.mean would compute in float32
+
+    grad_fn = jax.jit(jax.value_and_grad(loss_fn, has_aux=True))
+
+    def loss_and_grads(x, y):
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        (loss, logits), grads = grad_fn(trainable, non_trainable, x, y)
+        return loss, logits, grads
+
+    return loss_and_grads

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import tensorflow as tf
 
 from suite.errors import SuiteError
@@ -68,3 +70,40 @@ def peak_device_memory(device: str) -> int | None:
     if device != "gpu":
         return None
     return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+
+
+def bare_steps(model, x, y, batch_size: int) -> list[float]:
+    """Seconds per step of Keras' own train function driven by a plain loop over a
+    prefetched tf.data iterator (as fit feeds it): no fit(), no callbacks. The
+    reference for the timing check."""
+    model.make_train_function()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)
+    iterator = iter(dataset.prefetch(tf.data.AUTOTUNE))
+    times = []
+    for _ in range(len(x) // batch_size):
+        start = time.perf_counter()
+        logs = model.train_function(iterator)
+        float(logs["loss"])
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def enable_float64() -> None:
+    pass  # TensorFlow computes in the dtype of the tensors it is given
+
+
+def make_loss_and_grads(model):
+    """(x, y) -> (loss, logits, [grad per trainable variable]) with ``tf.GradientTape``.
+    Dropout is inactive (``training=False``)."""
+    import keras
+
+    def loss_and_grads(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(tf.convert_to_tensor(x), training=False)
+            per_example = keras.losses.sparse_categorical_crossentropy(
+                tf.convert_to_tensor(y), logits, from_logits=True
+            )
+            loss = tf.reduce_mean(per_example)
+        return loss, logits, tape.gradient(loss, model.trainable_variables)
+
+    return loss_and_grads

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from suite.errors import SuiteError
@@ -63,3 +65,51 @@ def reset_peak_memory(device: str) -> None:
 
 def peak_device_memory(device: str) -> int | None:
     return int(torch.cuda.max_memory_allocated()) if device == "gpu" else None
+
+
+def bare_steps(model, x, y, batch_size: int) -> list[float]:
+    """Seconds per step of Keras' own compiled train step driven by a plain loop:
+    no fit(), no callbacks, batches converted to tensors beforehand (as fit's
+    data loader does outside the step). The reference for the timing check."""
+    import keras
+
+    model.make_train_function()
+    model.train()
+    batches = [
+        (
+            keras.ops.convert_to_tensor(x[i : i + batch_size]),
+            keras.ops.convert_to_tensor(y[i : i + batch_size]),
+        )
+        for i in range(0, len(x) - batch_size + 1, batch_size)
+    ]
+    times = []
+    for batch in batches:
+        start = time.perf_counter()
+        logs = model.train_function([batch])
+        float(logs["loss"])
+        synchronize()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def enable_float64() -> None:
+    pass  # torch computes in the dtype of the tensors it is given
+
+
+def make_loss_and_grads(model):
+    """(x, y) -> (loss, logits, [grad per trainable variable]) with ``loss.backward()``.
+    Dropout is inactive (``training=False``)."""
+    import keras
+
+    def loss_and_grads(x, y):
+        for v in model.trainable_variables:
+            v.value.grad = None
+        logits = model(keras.ops.convert_to_tensor(x), training=False)
+        per_example = keras.losses.sparse_categorical_crossentropy(
+            keras.ops.convert_to_tensor(y), logits, from_logits=True
+        )
+        loss = per_example.mean()
+        loss.backward()
+        return loss.detach(), logits.detach(), [v.value.grad for v in model.trainable_variables]
+
+    return loss_and_grads

@@ -1,0 +1,467 @@
+"""Gradient equivalence: same model, same weights, same batch; do the backends agree?
+
+The comparison functions are pure numpy. ``run_grads`` spawns one child process
+per backend (``suite.grads_child``), reads the arrays each child saved, compares
+every pair of backends and each backend against a closed-form numpy reference
+for the softmax model, and writes one schema-versioned JSON file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from suite.atomic import write_atomic
+from suite.errors import SuiteError
+
+SCHEMA = "keras-backend-suite/grads"
+SCHEMA_VERSION = 1
+
+# Largest allowed max|a-b| / max|b| for logits, loss and every gradient tensor, and
+# smallest allowed cosine similarity. float32: the largest spread measured between
+# backends on this suite's models was ~2e-6 relative (see README); 1e-4 leaves
+# ~50x headroom and still flags a 1e-3 relative perturbation of one element.
+# float64: agreement to ~1e-12 is expected; 1e-10 leaves headroom for reductions
+# that sum in a different order.
+TOLERANCE = {
+    "float32": {"rel": 1e-4, "cosine": 1 - 1e-6},
+    "float64": {"rel": 1e-10, "cosine": 1 - 1e-12},
+}
+
+
+@dataclass(frozen=True)
+class Diff:
+    max_abs: float
+    rel: float  # max|a-b| / max|b|
+    cosine: float
+
+
+def compare_arrays(a, b) -> Diff:
+    """Max absolute difference, difference relative to b's max magnitude, cosine."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.shape != b.shape:
+        return Diff(float("inf"), float("inf"), 0.0)
+    diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    rel = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    cosine = float(a @ b / norms) if norms > 0 else (1.0 if diff == 0 else 0.0)
+    return Diff(diff, rel, cosine)
+
+
+def compare_gradients(ga: dict, gb: dict) -> tuple[dict[str, Diff], Diff, list[str]]:
+    """Per-variable and overall (all gradients concatenated) diffs, and structural problems."""
+    problems = [f"variable {k} missing on one side" for k in sorted(set(ga) ^ set(gb))]
+    common = sorted(set(ga) & set(gb))
+    per_var = {}
+    for k in common:
+        if np.shape(ga[k]) != np.shape(gb[k]):
+            problems.append(f"{k}: shape {np.shape(ga[k])} vs {np.shape(gb[k])}")
+        per_var[k] = compare_arrays(ga[k], gb[k])
+    same = [k for k in common if np.shape(ga[k]) == np.shape(gb[k])]
+    overall = compare_arrays(
+        np.concatenate([np.ravel(ga[k]) for k in same] or [[]]),
+        np.concatenate([np.ravel(gb[k]) for k in same] or [[]]),
+    )
+    return per_var, overall, problems
+
+
+def verdict(diffs: list[Diff], problems: list[str], dtype: str) -> bool:
+    """True when every diff is within the dtype's tolerance and nothing is missing."""
+    tol = TOLERANCE[dtype]
+    return not problems and all(d.rel <= tol["rel"] and d.cosine >= tol["cosine"] for d in diffs)
+
+
+def softmax_reference(
+    x: np.ndarray, y: np.ndarray, kernel: np.ndarray, bias: np.ndarray
+) -> tuple[float, np.ndarray, dict]:
+    """Closed form, float64: dL/dW = X^T (softmax(XW+b) - onehot(y)) / N, dL/db = column
+    means of the same. Returns loss, logits and gradients keyed like Keras' variables."""
+    X = np.asarray(x, np.float64).reshape(len(x), -1)
+    logits = X @ kernel.astype(np.float64) + bias.astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    n = len(y)
+    loss = float(-np.log(p[np.arange(n), y]).mean())
+    delta = p.copy()
+    delta[np.arange(n), y] -= 1.0
+    return loss, logits, {"logits/kernel": X.T @ delta / n, "logits/bias": delta.mean(axis=0)}
+
+
+MLP_LAYERS = ("hidden1", "hidden2", "logits")  # Dense layers; ReLU on all but the last
+# A pre-activation this close to zero (relative to the layer's largest) can change
+# sign under float32 rounding, which flips that unit's ReLU gradient.
+KINK_BAND = 1e-6
+
+
+def mlp_reference(
+    x: np.ndarray, y: np.ndarray, weights: dict, flips: frozenset = frozenset()
+) -> tuple[float, np.ndarray, dict, list]:
+    """Float64 backprop through the MLP. ``flips`` holds (layer, example, unit) whose
+    ReLU mask is inverted. Also returns the near-zero pre-activations (the kinks)."""
+    h = np.asarray(x, np.float64).reshape(len(x), -1)
+    inputs, masks, kinks = [], [], []
+    for layer in MLP_LAYERS:
+        inputs.append(h)
+        z = h @ weights[f"{layer}/kernel"].astype(np.float64) + weights[f"{layer}/bias"]
+        if layer == MLP_LAYERS[-1]:
+            break
+        mask = z > 0
+        for i, j in zip(*np.nonzero(np.abs(z) <= KINK_BAND * np.abs(z).max()), strict=True):
+            kinks.append((layer, int(i), int(j)))
+        for lyr, i, j in flips:
+            if lyr == layer:
+                mask[i, j] = not mask[i, j]
+        masks.append(mask)
+        h = z * mask
+    shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    n = len(y)
+    loss = float(-np.log(p[np.arange(n), y]).mean())
+    delta = p.copy()
+    delta[np.arange(n), y] -= 1.0
+    delta /= n
+    grads = {}
+    for k in range(len(MLP_LAYERS) - 1, -1, -1):
+        layer = MLP_LAYERS[k]
+        grads[f"{layer}/kernel"] = inputs[k].T @ delta
+        grads[f"{layer}/bias"] = delta.sum(axis=0)
+        if k:
+            delta = (delta @ weights[f"{layer}/kernel"].astype(np.float64).T) * masks[k - 1]
+    return loss, z, grads, kinks
+
+
+def explain_by_kinks(ga: dict, x, y, weights: dict, dtype: str, max_kinks: int = 4) -> list | None:
+    """The ReLU flips under which ``ga`` matches the float64 MLP reference, or None.
+
+    Tries every assignment of the near-zero pre-activations (at most 2**max_kinks);
+    an empty list means it matches with no flip at all."""
+    *_, kinks = mlp_reference(x, y, weights)
+    if len(kinks) > max_kinks:
+        return None
+    for r in range(len(kinks) + 1):
+        for flips in itertools.combinations(kinks, r):
+            _, _, ref, _ = mlp_reference(x, y, weights, frozenset(flips))
+            per_var, overall, problems = compare_gradients(ga, ref)
+            if verdict([*per_var.values(), overall], problems, dtype):
+                return [list(f) for f in flips]
+    return None
+
+
+def _section(arrays: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def compare_backends(a: dict, b: dict, model: str, dtype: str, context: dict) -> dict:
+    """One pair's comparison for one model and dtype, from two children's arrays.
+
+    ``context`` holds the batch (x, y), the shared weights and each side's measured
+    float64 matmul error, needed to judge float64 and to explain ReLU ties."""
+    pre = f"{model}/{dtype}/"
+    ga, gb = _section(a, pre + "grad/"), _section(b, pre + "grad/")
+    per_var, overall, problems = compare_gradients(ga, gb)
+    logits = compare_arrays(a[pre + "logits"], b[pre + "logits"])
+    la, lb = float(a[pre + "loss"]), float(b[pre + "loss"])
+    loss = Diff(abs(la - lb), abs(la - lb) / abs(lb) if lb else float("inf"), 1.0)
+    judged_as = dtype
+    if dtype == "float64" and not (context["float64_ok"][0] and context["float64_ok"][1]):
+        judged_as = "float32"  # Keras ran part of the float64 model in float32
+    status = (
+        "pass"
+        if verdict([*per_var.values(), overall, logits, loss], problems, judged_as)
+        else "FAIL"
+    )
+    ties = None
+    if status == "FAIL" and model == "mlp" and not problems:
+        ties = [
+            explain_by_kinks(g, context["x"], context["y"], context["weights"][model], judged_as)
+            for g in (ga, gb)
+        ]
+        if all(t is not None for t in ties):
+            status = "tie"
+    return {
+        "model": model,
+        "dtype": dtype,
+        "judged_as": judged_as,
+        "loss_a": la,
+        "loss_b": lb,
+        "loss": asdict(loss),
+        "logits": asdict(logits),
+        "overall": asdict(overall),
+        "per_variable": {k: asdict(v) for k, v in per_var.items()},
+        "worst_variable_rel": max((d.rel for d in per_var.values()), default=0.0),
+        "relu_flips": ties,
+        "problems": problems,
+        "status": status,
+        "pass": status != "FAIL",
+    }
+
+
+def compare_reference(
+    arrays: dict,
+    model: str,
+    dtype: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: dict,
+    float64_ok: bool,
+) -> dict:
+    """A backend's loss, logits and gradients against the float64 numpy reference
+    (closed form for softmax, backprop for the MLP, with ReLU ties explained)."""
+    if model == "softmax":
+        loss, logits, grads = softmax_reference(
+            x, y, weights["logits/kernel"], weights["logits/bias"]
+        )
+    else:
+        loss, logits, grads, _ = mlp_reference(x, y, weights)
+    pre = f"{model}/{dtype}/"
+    ga = _section(arrays, pre + "grad/")
+    per_var, overall, problems = compare_gradients(ga, grads)
+    logit_diff = compare_arrays(arrays[pre + "logits"], logits)
+    lb = float(arrays[pre + "loss"])
+    loss_diff = Diff(abs(lb - loss), abs(lb - loss) / loss, 1.0)
+    judged_as = dtype if dtype == "float32" or float64_ok else "float32"
+    ok = verdict([*per_var.values(), overall, logit_diff, loss_diff], problems, judged_as)
+    flips = None
+    if not ok and model == "mlp" and not problems:
+        flips = explain_by_kinks(ga, x, y, weights, judged_as)
+    status = "pass" if ok else ("tie" if flips is not None else "FAIL")
+    return {
+        "model": model,
+        "dtype": dtype,
+        "judged_as": judged_as,
+        "loss": asdict(loss_diff),
+        "logits": asdict(logit_diff),
+        "overall": asdict(overall),
+        "per_variable": {k: asdict(v) for k, v in per_var.items()},
+        "relu_flips": flips,
+        "problems": problems,
+        "status": status,
+        "pass": status != "FAIL",
+    }
+
+
+def trajectory_divergence(a: dict, b: dict, model: str, optimizer: str) -> dict:
+    """Loss curves and max relative weight difference at each recorded step."""
+    pre = f"{model}/traj/{optimizer}/"
+    steps = sorted({int(k[len(pre) + 1 :].split("/")[0]) for k in a if k.startswith(pre + "w")})
+    weight_rel = {}
+    for s in steps:
+        wa, wb = _section(a, f"{pre}w{s}/"), _section(b, f"{pre}w{s}/")
+        weight_rel[str(s)] = max(compare_arrays(wa[k], wb[k]).rel for k in wa)
+    la, lb = a[pre + "losses"], b[pre + "losses"]
+    return {
+        "model": model,
+        "optimizer": optimizer,
+        "weight_rel": weight_rel,
+        "loss_abs_diff_final": float(abs(la[-1] - lb[-1])),
+        "loss_abs_diff_max": float(np.max(np.abs(la - lb))),
+    }
+
+
+def run_child(backend: str, request_path: Path, out_path: Path, log) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "suite.grads_child",
+        "--backend",
+        backend,
+        "--request",
+        str(request_path),
+        "--out",
+        str(out_path),
+    ]
+    proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr.splitlines():
+        if line.startswith(f"[{backend}]"):
+            log(line)
+    if proc.returncode != 0:
+        tail = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["?"]
+        raise SuiteError(f"grads child for {backend} failed: {tail[0]}")
+
+
+def run_grads(
+    models: list[str],
+    backends: list[str],
+    dtypes: list[str],
+    steps: int,
+    batch_size: int,
+    seed: int,
+    threads: int,
+    out: Path,
+    weights_dir: Path,
+    log=lambda m: None,
+) -> tuple[dict, Path]:
+    """Spawn one child per installed backend, compare, write ``out/grads-<time>.json``."""
+    from suite.backends import is_installed
+    from suite.data import load_mnist, preprocess
+    from suite.weights import read_weights_npz
+
+    ran, skipped, arrays = [], [b for b in backends if not is_installed(b)], {}
+    weights = {m: str(weights_dir / f"{m}-seed{seed}.npz") for m in models}
+    request = {
+        "models": models,
+        "dtypes": dtypes,
+        "steps": steps,
+        "batch_size": batch_size,
+        "seed": seed,
+        "threads": threads,
+        "weights": weights,
+    }
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        request_path = Path(tmp) / "request.json"
+        request_path.write_text(json.dumps(request))
+        for b in backends:
+            if b in skipped:
+                log(f"[{b}] not installed: skipped")
+                continue
+            run_child(b, request_path, Path(tmp) / f"{b}.npz", log)
+            with np.load(Path(tmp) / f"{b}.npz") as f:
+                arrays[b] = {k: f[k] for k in f.files}
+            ran.append(b)
+    shared = {m: read_weights_npz(Path(p)) for m, p in weights.items()}
+    mnist = load_mnist()
+    x, y = preprocess(mnist.x_train[:batch_size]), mnist.y_train[:batch_size].astype(np.int64)
+    report = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "settings": {
+            **request,
+            "tolerance": TOLERANCE,
+            "backends_run": ran,
+            "skipped": skipped,
+            "trajectory_learning_rates": {"sgd": 0.01, "adam": 1e-3},
+        },
+        "weights_identical": _check_loaded(arrays, shared, models, dtypes),
+        "pairs": [],
+        "reference": [],
+        "trajectory": [],
+        "frameworks": {b: str(a["meta/framework"]) for b, a in arrays.items()},
+        "seconds": None,
+    }
+    f64 = {b: float(arr["meta/float64_matmul_rel_error"]) <= 1e-12 for b, arr in arrays.items()}
+    report["float64_matmul_rel_error"] = {
+        b: float(arr["meta/float64_matmul_rel_error"]) for b, arr in arrays.items()
+    }
+    context = {"x": x, "y": y, "weights": shared}
+    for a, b in itertools.combinations(ran, 2):
+        for m in models:
+            for d in dtypes:
+                ctx = {**context, "float64_ok": (f64[a], f64[b])}
+                pair = compare_backends(arrays[a], arrays[b], m, d, ctx)
+                report["pairs"].append({"a": a, "b": b, **pair})
+            for opt in ("sgd", "adam") if steps else ():
+                report["trajectory"].append(
+                    {"a": a, "b": b, **trajectory_divergence(arrays[a], arrays[b], m, opt)}
+                )
+    for m in [m for m in ("softmax", "mlp") if m in models]:
+        for b in ran:
+            for d in dtypes:
+                ref = compare_reference(arrays[b], m, d, x, y, shared[m], f64[b])
+                report["reference"].append({"backend": b, **ref})
+    report["seconds"] = round(time.time() - started, 1)
+    path = _new_path(out)
+    text = json.dumps(report, indent=1, allow_nan=False).encode()
+    write_atomic(path, lambda f: f.write(text), overwrite=False)
+    return report, path
+
+
+def _check_loaded(arrays: dict, shared: dict, models, dtypes) -> dict:
+    """Did every backend hold bit-identical weights (float64: the exact float32 values)?"""
+    result = {}
+    for b, arr in arrays.items():
+        ok = True
+        for m in models:
+            for d in dtypes:
+                loaded = _section(arr, f"{m}/{d}/loaded/")
+                ok &= set(loaded) == set(shared[m]) and all(
+                    np.array_equal(loaded[k], shared[m][k].astype(d)) for k in loaded
+                )
+        result[b] = bool(ok)
+    return result
+
+
+def _new_path(out: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    for n in range(1000):
+        path = out / (f"grads-{stamp}" + (f"-{n}" if n else "") + ".json")
+        if not path.exists():
+            return path
+    raise SuiteError(f"cannot find a new file name in {out}")
+
+
+def _row(r: dict, pair: str, worst: float) -> list[str]:
+    note = " (as float32)" if r["dtype"] != r["judged_as"] else ""
+    return [
+        r["model"],
+        r["dtype"],
+        pair,
+        f"{r['loss']['max_abs']:.2e}",
+        f"{r['logits']['rel']:.2e}",
+        f"{r['overall']['rel']:.2e}",
+        f"{worst:.2e}",
+        f"{r['overall']['cosine']:.12f}",
+        r["status"] + note,
+    ]
+
+
+def format_report(report: dict) -> str:
+    from suite.format import format_table
+
+    rows = [_row(p, f"{p['a']}-{p['b']}", p["worst_variable_rel"]) for p in report["pairs"]]
+    rows += [
+        _row(r, f"{r['backend']}-numpy", max(v["rel"] for v in r["per_variable"].values()))
+        for r in report["reference"]
+    ]
+    text = format_table(
+        [
+            "model",
+            "dtype",
+            "pair",
+            "|loss diff|",
+            "logits rel",
+            "grads rel",
+            "worst var rel",
+            "grads cosine",
+            "verdict",
+        ],
+        rows,
+    )
+    if report["trajectory"]:
+        steps = sorted({s for t in report["trajectory"] for s in t["weight_rel"]}, key=int)
+        traj = [
+            [
+                t["model"],
+                t["optimizer"],
+                f"{t['a']}-{t['b']}",
+                *[f"{t['weight_rel'][s]:.2e}" for s in steps],
+                f"{t['loss_abs_diff_max']:.2e}",
+            ]
+            for t in report["trajectory"]
+        ]
+        text += "\n\nTrajectory: max relative weight difference after step\n" + format_table(
+            ["model", "optimizer", "pair", *[f"step {s}" for s in steps], "max |loss diff|"], traj
+        )
+    loaded = ", ".join(
+        f"{b}: {'identical' if ok else 'DIFFERENT'}"
+        for b, ok in report["weights_identical"].items()
+    )
+    f64 = ", ".join(f"{b}: {e:.1e}" for b, e in report["float64_matmul_rel_error"].items())
+    return (
+        text + f"\n\nShared initial weights as loaded: {loaded}"
+        f"\nfloat64 keras.ops.matmul relative error (float64 needs <= 1e-12): {f64}"
+        "\n'tie': the difference is explained by ReLU pre-activations within float32 "
+        "rounding of zero (see README); '(as float32)': Keras computed part of the float64 "
+        "model in float32 on that backend, so it is judged with the float32 tolerance."
+    )

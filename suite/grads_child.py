@@ -1,0 +1,155 @@
+"""One backend's side of the gradient-equivalence check, run in its own process.
+
+``python -m suite.grads_child --backend B --request REQ.json --out OUT.npz``
+loads the shared initial weights into each model, computes logits, loss and
+gradients on the fixed batch (float32 and float64), runs the SGD and Adam
+trajectories, and saves every array to one npz for the parent to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from suite.backends import select_backend
+
+TRAJECTORY_OPTIMIZERS = {"sgd": 0.01, "adam": 1e-3}
+
+
+def _fresh_model(name: str, dtype: str, weights: dict):
+    import keras
+
+    from models import get_model
+    from suite.weights import load_weights
+
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)  # the global policy is cached at first use
+    model = get_model(name).build()
+    load_weights(model, weights, dtype=dtype)
+    return model
+
+
+def _numpy(tensors) -> list[np.ndarray]:
+    import keras
+
+    return [keras.ops.convert_to_numpy(t) for t in tensors]
+
+
+def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """Logits, loss, gradients, and the weights as loaded (to check they are identical)."""
+    from suite import backends
+    from suite.weights import model_weights
+
+    model = _fresh_model(name, dtype, weights)
+    loaded = model_weights(model)
+    loss, logits, grads = backends.current().make_loss_and_grads(model)(x.astype(dtype), y)
+    out = {"loss": np.asarray(_numpy([loss])[0]), "logits": _numpy([logits])[0]}
+    for v, g in zip(model.trainable_variables, _numpy(grads), strict=True):
+        out[f"grad/{v.path}"] = g
+    for path, value in loaded.items():
+        out[f"loaded/{path}"] = value
+    return out
+
+
+def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> dict:
+    """K float32 steps from the shared weights on fixed batches, dropout off."""
+    import keras
+
+    from suite import backends
+    from suite.weights import model_weights
+
+    model = _fresh_model(name, "float32", weights)
+    opt = keras.optimizers.get(
+        {"class_name": optimizer, "config": {"learning_rate": TRAJECTORY_OPTIMIZERS[optimizer]}}
+    )
+    step = backends.current().make_loss_and_grads(model)
+    losses, out = [], {}
+    for k, (x, y) in enumerate(batches, 1):
+        loss, _, grads = step(x, y)
+        losses.append(float(keras.ops.convert_to_numpy(loss)))
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        if k in record_at:
+            for path, value in model_weights(model).items():
+                out[f"w{k}/{path}"] = value
+    out["losses"] = np.asarray(losses)
+    return out
+
+
+def float64_matmul_error() -> float:
+    """Relative error of keras.ops.matmul on float64 inputs against numpy: about 1e-16
+    when Keras really computes in float64, about 1e-7 when it drops to float32."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((64, 300)), rng.random((300, 20))
+    got = keras.ops.convert_to_numpy(
+        keras.ops.matmul(keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b))
+    )
+    want = a @ b
+    return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
+
+
+def shared_weights(name: str, path: Path, seed: int) -> dict:
+    """Read the model's shared initial weights; the first backend to need them makes them."""
+    from models import get_model
+    from suite.weights import initial_weights_for, read_weights_npz, save_weights_npz
+
+    if not path.exists():
+        save_weights_npz(path, initial_weights_for(get_model(name).build(), seed))
+    return read_weights_npz(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m suite.grads_child")
+    p.add_argument("--backend", required=True)
+    p.add_argument("--request", required=True, help="JSON written by suite.grads")
+    p.add_argument("--out", required=True, help="npz to write")
+    args = p.parse_args(argv)
+    request = json.loads(Path(args.request).read_text())
+    select_backend(args.backend, device="cpu", threads=request["threads"])
+
+    import keras
+
+    from suite import backends
+    from suite.atomic import write_atomic
+    from suite.data import epoch_batches, load_mnist, preprocess
+
+    bk = backends.current()
+    if "float64" in request["dtypes"]:
+        bk.enable_float64()
+    bk.configure("cpu", request["threads"])
+    mnist = load_mnist()
+    n = request["batch_size"]
+    x, y = preprocess(mnist.x_train[:n]), mnist.y_train[:n].astype(np.int32)
+    order = epoch_batches(len(mnist.y_train), n, request["seed"], 0)[: request["steps"]]
+    batches = [(preprocess(mnist.x_train[b]), mnist.y_train[b].astype(np.int32)) for b in order]
+    record_at = {k for k in (1, 10, request["steps"]) if k <= request["steps"]}
+    arrays = {}
+    for name in request["models"]:
+        weights = shared_weights(name, Path(request["weights"][name]), request["seed"])
+        for dtype in request["dtypes"]:
+            print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
+            for key, value in gradients(name, dtype, weights, x, y).items():
+                arrays[f"{name}/{dtype}/{key}"] = value
+        keras.config.set_floatx("float32")
+        keras.config.set_dtype_policy("float32")
+        for optimizer in TRAJECTORY_OPTIMIZERS if request["steps"] else []:
+            print(
+                f"[{args.backend}] {name} {optimizer} trajectory, {request['steps']} steps",
+                file=sys.stderr,
+                flush=True,
+            )
+            for key, value in trajectory(name, optimizer, weights, batches, record_at).items():
+                arrays[f"{name}/traj/{optimizer}/{key}"] = value
+    arrays["meta/float64_matmul_rel_error"] = np.asarray(float64_matmul_error())
+    arrays["meta/framework"] = np.asarray(bk.device_info("cpu")["framework_version"])
+    write_atomic(Path(args.out), lambda f: np.savez(f, **arrays))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Bad input to `suite run`: one line, exit code 2, no result file."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from suite.backends import BACKENDS, is_installed
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "suite", "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+# TensorFlow's C++ runtime writes these to fd 2 at import, before any setting can stop it.
+FRAMEWORK_LOG = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the)")
+
+
+def assert_refused(proc, out, *words):
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not FRAMEWORK_LOG.match(ln)]
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0]
+    assert not out.exists() or not any(out.rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--backend", "mxnet"], ["unknown backend", "torch, jax, tensorflow"]),
+        (["--model", "resnet"], ["unknown model"]),
+        (["--epochs", "0"], ["--epochs must be positive"]),
+        (["--batch-size", "-1"], ["--batch-size must be positive"]),
+        (["--lr", "0"], ["--learning-rate must be positive"]),
+    ],
+)
+def test_bad_settings(backend, tmp_path, args, words):
+    out = tmp_path / "out"
+    argv = ["--backend", backend, *args] if "--backend" not in args else args
+    assert_refused(run(*argv, "--out", str(out)), out, *words)
+
+
+def test_unwritable_out(backend, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run("--backend", backend, "--out", str(blocker / "results"))
+    assert_refused(proc, blocker / "results", "not writable")
+
+
+def test_gpu_without_gpu(backend, tmp_path):
+    if os.environ.get("SUITE_DEVICE") == "gpu":
+        pytest.skip("a GPU env: the GPU is expected to be there")
+    out = tmp_path / "out"
+    proc = run("--backend", backend, "--device", "gpu", "--model", "softmax", "--out", str(out))
+    assert_refused(proc, out, "--device gpu", "no", "GPU")
+
+
+def test_framework_not_installed(tmp_path):
+    missing = [b for b in BACKENDS if not is_installed(b)]
+    if not missing:
+        pytest.skip("all three frameworks are installed in this environment")
+    out = tmp_path / "out"
+    proc = run("--backend", missing[0], "--out", str(out))
+    assert_refused(proc, out, f"{missing[0]} is not installed", f"tox -e {missing[0]}-cpu")
+
+
+def test_smoke_run_prints_table_and_writes(backend, tmp_path):
+    out = tmp_path / "out"
+    proc = run(
+        "--backend",
+        backend,
+        "--model",
+        "softmax",
+        "--epochs",
+        "1",
+        "--train-examples",
+        "640",
+        "--test-examples",
+        "1000",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = list(out.rglob("*.json"))
+    assert len(files) == 1 and files[0].name.startswith(f"{backend}-cpu-softmax-keras-seed0-")
+    assert "ms/step median" in proc.stdout and "epoch 1/1" in proc.stderr

@@ -1,0 +1,73 @@
+"""Short real runs on a slice of MNIST under the backend tox selected."""
+
+import numpy as np
+import pytest
+
+from suite import train
+from suite.config import RunConfig, validate
+from suite.results import load_result, write_result
+
+
+def small(backend, **kw):
+    base = dict(
+        backend=backend,
+        model="mlp",
+        epochs=1,
+        batch_size=64,
+        train_examples=512,
+        test_examples=500,
+        warmup_steps=2,
+    )
+    return validate(RunConfig(**{**base, **kw}))
+
+
+def test_short_run_writes_a_valid_result(backend, mnist, tmp_path):
+    cfg = small(backend)
+    result, model = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert result.status == "ok", result.error
+    assert len(result.step_times_ms) == 512 // 64 - 2 and len(result.warmup_ms) == 2
+    assert result.step_time_ms.median > 0 and result.step_time_ms.n == 6
+    assert 0.1 < result.final_test_accuracy <= 1.0
+    assert result.history[0].steps == 8
+    assert result.environment["backend"] == backend
+    assert result.environment["settings"]["intra_op_threads"] >= 1
+    data = load_result(write_result(tmp_path / f"{result.cell}.json", result))
+    assert data["config"]["model"] == "mlp" and data["status"] == "ok"
+
+
+def test_huge_learning_rate_diverges(backend, mnist):
+    cfg = small(backend, model="mlp", optimizer="sgd", learning_rate=1e30)
+    result, _ = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert result.status == "diverged"
+    assert result.diverged_step is not None and result.diverged_step <= 8
+    assert result.history[-1].train_loss is None
+
+
+def test_shared_initial_weights_are_loaded(backend):
+    from suite.weights import initial_weights_for, model_weights
+
+    model = train.build_compiled_model(small(backend, model="cnn"))
+    expected = initial_weights_for(model, 0)
+    got = model_weights(model)
+    assert set(got) == set(expected)
+    for path, value in expected.items():
+        assert np.array_equal(got[path], value), path
+
+
+def test_evaluate_matches_numpy(backend, mnist):
+    from suite.data import preprocess
+
+    model = train.build_compiled_model(small(backend, model="softmax"))
+    x, y = preprocess(mnist.x_test[:300]), mnist.y_test[:300].astype(np.int64)
+    loss, acc, predicted = train.evaluate(model, x, y)
+    # fresh weights: near-uniform predictions, loss close to log(10)
+    assert loss == pytest.approx(np.log(10), abs=0.6)
+    assert acc == pytest.approx(np.mean(predicted == y))
+
+
+def test_timing_check_compares_both_ways(backend, mnist):
+    from suite.timing_check import check_timing
+
+    c = check_timing(small(backend, model="softmax"), mnist, steps=12, blocks=2, warmup=2)
+    assert c.suite.n == c.bare.n == 20
+    assert c.ratio > 0
