@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from suite.errors import SuiteError
+from suite.weights import glorot_limit, make_initial_weights, read_weights_npz, save_weights_npz
+
+
+def test_glorot_limits_hand_worked():
+    assert glorot_limit((784, 10)) == pytest.approx(np.sqrt(6 / 794))
+    # conv kernel 3x3, 1 -> 32 channels: fan_in 9, fan_out 288
+    assert glorot_limit((3, 3, 1, 32)) == pytest.approx(np.sqrt(6 / 297))
+
+
+def test_initial_weights_deterministic_and_in_range():
+    shapes = {"d/kernel": (784, 10), "d/bias": (10,), "c/kernel": (3, 3, 1, 32)}
+    a, b = make_initial_weights(shapes, 0), make_initial_weights(shapes, 0)
+    assert all(np.array_equal(a[k], b[k]) and a[k].dtype == np.float32 for k in shapes)
+    assert not np.array_equal(a["d/kernel"], make_initial_weights(shapes, 1)["d/kernel"])
+    assert np.all(a["d/bias"] == 0)
+    assert np.abs(a["c/kernel"]).max() <= glorot_limit((3, 3, 1, 32))
+
+
+def test_weights_file_round_trip_and_corruption(tmp_path):
+    w = make_initial_weights({"d/kernel": (4, 3), "d/bias": (3,)}, 0)
+    save_weights_npz(tmp_path / "w.npz", w)
+    back = read_weights_npz(tmp_path / "w.npz")
+    assert set(back) == set(w) and np.array_equal(back["d/kernel"], w["d/kernel"])
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(SuiteError, match="bad.npz"):
+        read_weights_npz(tmp_path / "bad.npz")
