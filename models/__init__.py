@@ -32,10 +32,18 @@ class ModelSpec:
     flops_per_example: int  # forward pass, one multiply-add = 2 FLOPs
     recipe: Recipe
     target_accuracy: float  # test accuracy, fraction
+    variable_shapes: dict  # Keras variable path -> shape, for weights made without keras
 
     def build(self, **kwargs):
         """Build a fresh ``keras.Model`` (kwargs go to the model's ``build``)."""
         return importlib.import_module(self.module).build(**kwargs)
+
+
+def _dense_shapes(layers) -> dict:
+    shapes = {}
+    for name, fan_in, units in layers:
+        shapes[f"{name}/kernel"], shapes[f"{name}/bias"] = (fan_in, units), (units,)
+    return shapes
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -47,6 +55,7 @@ MODELS: dict[str, ModelSpec] = {
         flops_per_example=2 * 784 * 10,
         recipe=Recipe("adam", 5e-3, 128, 8),
         target_accuracy=0.920,
+        variable_shapes=_dense_shapes([("logits", 784, 10)]),
     ),
     "mlp": ModelSpec(
         name="mlp",
@@ -56,6 +65,9 @@ MODELS: dict[str, ModelSpec] = {
         flops_per_example=2 * (784 * 100 + 100 * 100 + 100 * 10),
         recipe=Recipe("adam", 1e-3, 64, 12),
         target_accuracy=0.975,
+        variable_shapes=_dense_shapes(
+            [("hidden1", 784, 100), ("hidden2", 100, 100), ("logits", 100, 10)]
+        ),
     ),
     "cnn": ModelSpec(
         name="cnn",
@@ -66,6 +78,13 @@ MODELS: dict[str, ModelSpec] = {
         flops_per_example=2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10),
         recipe=Recipe("adam", 1e-3, 128, 8),
         target_accuracy=0.990,
+        variable_shapes={
+            "conv1/kernel": (3, 3, 1, 32),
+            "conv1/bias": (32,),
+            "conv2/kernel": (3, 3, 32, 64),
+            "conv2/bias": (64,),
+            **_dense_shapes([("hidden", 1600, 128), ("logits", 128, 10)]),
+        },
     ),
 }
 

@@ -76,6 +76,7 @@ def _configs(args) -> list:
                 warmup_steps=args.warmup_steps,
                 train_examples=args.train_examples,
                 test_examples=args.test_examples,
+                impl=args.impl,
             )
         )
         for name in names
@@ -133,6 +134,7 @@ def cmd_timing_check(args) -> int:
         test_examples=10000,
         allow_tf32=False,
         warmup_steps=5,
+        impl="keras",
     )
     configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
@@ -217,6 +219,96 @@ def cmd_grads(args) -> int:
     print(format_report(report))
     _log(f"wrote {path}")
     return 0 if all(p["pass"] for p in report["pairs"] + report["reference"]) else 1
+
+
+def cmd_sweep(args) -> int:
+    import json
+    from pathlib import Path
+
+    from suite.atomic import write_atomic
+    from suite.backends import select_backend
+    from suite.results import check_writable
+
+    fixed = dict(
+        seeds=[0],
+        lr=None,
+        optimizer=None,
+        schedule=None,
+        steps_per_execution=1,
+        jit="auto",
+        data_format="channels_last",
+        allow_tf32=False,
+        warmup_steps=5,
+        test_examples=10000,
+        impl="keras",
+    )
+    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    out = Path(args.out)
+    check_writable(out)
+    select_backend(configs[0].backend, configs[0].device, configs[0].threads)
+
+    from suite import data, train
+    from suite.results import new_run_dir
+    from suite.sweep import run_sweep
+
+    applied = train.prepare(configs[0])
+    mnist = data.load_mnist(args.data, log=_log)
+    run_dir = new_run_dir(out)
+    sweeps = []
+    for cfg in configs:
+        sweep = run_sweep(cfg, mnist, run_dir, applied, _log)
+        sweeps.append(sweep)
+        text = json.dumps(sweep, indent=1, allow_nan=False).encode()
+        write_atomic(
+            run_dir / f"sweep-{cfg.backend}-{cfg.model}.json",
+            lambda f, t=text: f.write(t),
+            overwrite=False,
+        )
+        print(format_sweep(sweep))
+    _log(f"wrote {run_dir}")
+    return 0
+
+
+def format_sweep(sweep: dict) -> str:
+    from suite.format import format_table
+
+    rows = []
+    for m in sweep["modes"]:
+        best = m["mode"] in (sweep["best_keras"], sweep["best_native"])
+        rows.append(
+            [
+                m["mode"] + (" *" if best else ""),
+                m["status"],
+                f"{m['median_ms']:.3f} [{m['ci_ms'][0]:.3f}, {m['ci_ms'][1]:.3f}]"
+                if m["median_ms"] is not None
+                else "-",
+                f"{m['first_step_ms']:.0f}" if m["first_step_ms"] is not None else "-",
+                f"{m['test_accuracy']:.2%}" if m["test_accuracy"] is not None else "-",
+                "yes" if m["trains_correctly"] else "no",
+                (m["error"] or "")[:60],
+            ]
+        )
+    head = f"sweep {sweep['backend']} {sweep['model']} (* = fastest that trains correctly)"
+    table = format_table(
+        [
+            "mode",
+            "status",
+            "ms/step median [95% CI]",
+            "first step ms",
+            "test acc",
+            "trains ok",
+            "error",
+        ],
+        rows,
+    )
+    o = sweep["overhead"]
+    tail = (
+        f"Keras overhead: {o['keras_mode']} / native {o['native_mode']} = {o['ratio']:.2f}x "
+        f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]"
+        if o
+        else "Keras overhead: n/a"
+    )
+    return f"{head}\n{table}\n{tail}\n"
 
 
 def format_results(results) -> str:
@@ -319,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="channels_last",
         metavar="F",
         help="channels_last or channels_first (default: channels_last)",
+    )
+    p.add_argument(
+        "--impl",
+        default="keras",
+        metavar="I",
+        help="keras, or native: the same network and step written directly in the "
+        "framework, without Keras (default: keras)",
     )
     p.add_argument(
         "--steps-per-execution",
@@ -497,6 +596,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
     )
     p.set_defaults(func=cmd_grads)
+
+    p = sub.add_parser(
+        "sweep",
+        help="time each execution mode of one backend and the native implementation",
+        description="Trains one backend and model under each execution mode (jit on/off, "
+        "channels_first for the CNN, steps_per_execution 8, native with and "
+        "without compilation), writes a result per mode, marks the fastest mode "
+        "that still trains correctly, and prints Keras/native step time with a "
+        "95%% CI. Failing or unsupported modes are recorded, not dropped.",
+    )
+    p.add_argument(
+        "--backend", required=True, metavar="NAME", help="torch, jax or tensorflow (required)"
+    )
+    p.add_argument(
+        "--model", default="all", metavar="NAME", help="softmax, mlp, cnn or all (default: all)"
+    )
+    p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
+    p.add_argument("--epochs", type=int, default=1, help="epochs per mode (default: 1)")
+    p.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
+    p.add_argument(
+        "--train-examples",
+        type=int,
+        default=60000,
+        metavar="N",
+        help="train on the first N images (default: 60000)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="T",
+        help="intra-op threads (default: 0 = all cores)",
+    )
+    p.add_argument(
+        "--out",
+        default="results",
+        metavar="DIR",
+        help="results folder; a new run folder per invocation (default: results)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
+    )
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 

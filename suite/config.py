@@ -16,7 +16,7 @@ JIT_MODES = ("auto", "on", "off")
 DATA_FORMATS = ("channels_last", "channels_first")
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
-IMPLS = ("keras",)
+IMPLS = ("keras", "native")
 
 
 @dataclass(frozen=True)

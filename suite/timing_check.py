@@ -37,7 +37,7 @@ class TimingCheck:
 def check_timing(
     cfg: RunConfig, mnist: Mnist, steps: int = 100, blocks: int = 4, warmup: int = 5
 ) -> TimingCheck:
-    from suite.train import _step_timer, build_compiled_model
+    from suite.train import StepLog, _step_timer, build_compiled_model
 
     bk = backends.current()
     idx = epoch_batches(len(mnist.y_train), cfg.batch_size, cfg.seed, 0)[:steps].ravel()
@@ -46,11 +46,12 @@ def check_timing(
     timed_model, bare_model = build_compiled_model(cfg), build_compiled_model(cfg)
     suite_times, bare_times = [], []
     for _ in range(blocks):
-        timer = _step_timer(bk, lambda *a: None)
+        log = StepLog()
+        timer = _step_timer(bk, log)
         timed_model.fit(
             x, y, batch_size=cfg.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[timer]
         )
-        suite_times += timer.seconds[warmup:]
+        suite_times += log.seconds[warmup:]
         bare_times += bk.bare_steps(bare_model, x, y, cfg.batch_size)[warmup:]
     return TimingCheck(
         cfg.backend, cfg.model, steps, blocks, summarize(suite_times), summarize(bare_times)

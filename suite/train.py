@@ -1,7 +1,9 @@
 """Train and evaluate one cell (backend x model x seed x settings) with honest step timing.
 
 Runs inside a process whose backend was chosen by ``suite.backends.select_backend``.
-Every training step is timed from ``on_train_batch_begin`` to ``on_train_batch_end``
+``impl="keras"`` trains with Keras' fit(); ``impl="native"`` with the framework-native
+model from ``suite.native``; both share the batch order, timing and summary.
+A Keras step is timed from ``on_train_batch_begin`` to ``on_train_batch_end``
 after the step's outputs are materialised on the host (Keras turns the logs into
 Python floats before callbacks see them; the backend module then synchronises
 any device queue), so asynchronous dispatch cannot hide work. The first
@@ -66,9 +68,15 @@ def build_compiled_model(cfg: RunConfig):
     return model
 
 
-def evaluate(model, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Test loss (mean cross-entropy from logits), accuracy and predicted labels, in numpy."""
-    logits = np.asarray(model.predict(x, batch_size=EVAL_BATCH, verbose=0), dtype=np.float64)
+def evaluate(predict, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Test loss (mean cross-entropy from logits), accuracy and predicted labels, in numpy.
+    ``predict`` maps a batch of images to logits."""
+    logits = np.concatenate(
+        [
+            np.asarray(predict(x[i : i + EVAL_BATCH]), np.float64)
+            for i in range(0, len(x), EVAL_BATCH)
+        ]
+    )
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = float(-log_probs[np.arange(len(y)), y].mean())
@@ -76,32 +84,89 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndar
     return loss, float((predicted == y).mean()), predicted
 
 
-def _step_timer(bk, on_step):
+class StepLog:
+    """Every step's seconds and loss; remembers the first non-finite loss."""
+
+    def __init__(self, on_step=None):
+        self.seconds, self.losses, self.diverged_at = [], [], None
+        self.on_step = on_step or (lambda *a: None)
+
+    def record(self, seconds: float, loss: float) -> bool:
+        """Log one step; True when training must stop (the loss diverged)."""
+        self.seconds.append(seconds)
+        self.losses.append(loss)
+        if not math.isfinite(loss) and self.diverged_at is None:
+            self.diverged_at = len(self.seconds)
+        self.on_step(len(self.seconds), loss, seconds)
+        return self.diverged_at is not None
+
+
+def _step_timer(bk, log: StepLog):
     import keras
 
     class StepTimer(keras.callbacks.Callback):
-        """Times each step; stops training at the first non-finite loss."""
-
-        def __init__(self):
-            super().__init__()
-            self.seconds, self.losses, self.diverged_at = [], [], None
-            self._t0 = 0.0
+        """Times each step from batch begin to batch end, after synchronising."""
 
         def on_train_batch_begin(self, batch, logs=None):
             self._t0 = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
             bk.synchronize(logs)
-            elapsed = time.perf_counter() - self._t0
-            loss = float(logs["loss"])
-            self.seconds.append(elapsed)
-            self.losses.append(loss)
-            if not math.isfinite(loss):
-                self.diverged_at = len(self.seconds)
+            # with steps_per_execution > 1 one call runs several steps: log per step
+            elapsed = (time.perf_counter() - self._t0) / self.model.steps_per_execution
+            if log.record(elapsed, float(logs["loss"])):
                 self.model.stop_training = True
-            on_step(len(self.seconds), loss, elapsed)
 
     return StepTimer()
+
+
+class KerasTrainer:
+    """Keras' own fit() per epoch, on the suite's batch order, with the step timer."""
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg, self.model = cfg, build_compiled_model(cfg)
+        self.resolved = {"jit_compile_resolved": bool(self.model.jit_compile)}
+
+    def train_epoch(self, x, y, log: StepLog) -> None:
+        timer = _step_timer(backends.current(), log)
+        self.model.fit(
+            x,
+            y,
+            batch_size=self.cfg.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[timer],
+        )
+
+    def predict(self, x):
+        return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)
+
+
+class NativeTrainer:
+    """The framework-native model: batches converted outside the timed span, then
+    each step timed around ``train_step``, which returns once the step is done."""
+
+    def __init__(self, cfg: RunConfig):
+        from suite import native
+        from suite.weights import make_initial_weights
+
+        spec = get_model(cfg.model)
+        weights = make_initial_weights(spec.variable_shapes, cfg.seed)
+        self.cfg, self.model = cfg, native.build(cfg.backend, cfg.model, weights, cfg)
+        self.resolved = {"jit_compile_resolved": self.model.compiled}
+
+    def train_epoch(self, x, y, log: StepLog) -> None:
+        b = self.cfg.batch_size
+        for i in range(0, len(x) - b + 1, b):
+            batch = self.model.to_batch(x[i : i + b], y[i : i + b])
+            start = time.perf_counter()
+            loss = self.model.train_step(batch)
+            if log.record(time.perf_counter() - start, loss):
+                return
+
+    def predict(self, x):
+        return self.model.predict(x)
 
 
 def prepare(cfg: RunConfig) -> dict:
@@ -136,43 +201,31 @@ def run_cell(
         y_train = mnist.y_train[: cfg.train_examples].astype(np.int32)
         x_test = preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format)
         y_test = mnist.y_test[: cfg.test_examples].astype(np.int64)
-        model = build_compiled_model(cfg)
-        settings["jit_compile_resolved"] = bool(model.jit_compile)
+        trainer = (NativeTrainer if cfg.impl == "native" else KerasTrainer)(cfg)
+        model = trainer.model
+        settings.update(trainer.resolved)
         bk.reset_peak_memory(cfg.device)
-        timer = _step_timer(bk, progress.step)
+        timer = StepLog(progress.step)
         history = []
         for epoch in range(cfg.epochs):
             batches = epoch_batches(len(y_train), cfg.batch_size, cfg.seed, epoch)
             order = batches.ravel()
             progress.epoch_start(epoch, len(batches))
             start, first = time.perf_counter(), len(timer.seconds)
-            model.fit(
-                x_train[order],
-                y_train[order],
-                batch_size=cfg.batch_size,
-                epochs=1,
-                shuffle=False,
-                verbose=0,
-                callbacks=[timer],
-            )
+            trainer.train_epoch(x_train[order], y_train[order], timer)
             train_seconds = time.perf_counter() - start
-            epoch_losses = timer.losses[first:]
+            steps = len(timer.seconds) - first
             if timer.diverged_at:
                 # JSON has no NaN: the diverged step is recorded instead of the loss
-                history.append(
-                    EpochRecord(epoch + 1, None, None, None, train_seconds, len(epoch_losses))
-                )
+                history.append(EpochRecord(epoch + 1, None, None, None, train_seconds, steps))
                 break
-            test_loss, test_acc, _ = evaluate(model, x_test, y_test)
+            test_loss, test_acc, _ = evaluate(trainer.predict, x_test, y_test)
+            # Keras logs a running mean over the epoch; native logs per-step losses
+            train_loss = (
+                float(np.mean(timer.losses[first:])) if cfg.impl == "native" else timer.losses[-1]
+            )
             history.append(
-                EpochRecord(
-                    epoch + 1,
-                    epoch_losses[-1],
-                    test_loss,
-                    test_acc,
-                    train_seconds,
-                    len(epoch_losses),
-                )
+                EpochRecord(epoch + 1, train_loss, test_loss, test_acc, train_seconds, steps)
             )
             progress.epoch_end(history[-1])
         result = _summarise(cfg, spec, base, env, timer, history)
@@ -192,7 +245,7 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
     warm = cfg.warmup_steps
     steady = timer.seconds[warm:] if len(timer.seconds) > warm else []
     summary = summarize(steady) if len(steady) >= 2 else None
-    per_step = cfg.batch_size * cfg.steps_per_execution
+    per_step = cfg.batch_size
     tta, ete = time_to_target(
         [h.train_seconds for h in history],
         [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],

@@ -28,6 +28,7 @@ def test_model_builds_with_registry_size(name, backend):
     assert logits.shape == (4, 10)
     assert model.count_params() == spec.params
     assert forward_flops(model) == spec.flops_per_example
+    assert {v.path: tuple(v.shape) for v in model.weights} == spec.variable_shapes
 
 
 def test_cnn_channels_first_same_size(backend):

@@ -52,3 +52,14 @@ def test_time_to_target():
     assert time_to_target([2.0, 3.0, 4.0], [0.90, 0.95, 0.99], 0.95) == (5.0, 2)
     assert time_to_target([2.0, 3.0], [0.90, 0.91], 0.95) == (None, None)
     assert time_to_target([2.0], [0.96], 0.95) == (2.0, 1)
+
+
+def test_ratio_of_medians():
+    from suite.stats import ratio_of_medians
+
+    ratio, low, high = ratio_of_medians([2.0, 2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+    assert (ratio, low, high) == (2.0, 2.0, 2.0)
+    a = [1.9, 2.0, 2.1, 2.0, 1.95, 2.05] * 5
+    b = [0.9, 1.0, 1.1, 1.0, 0.95, 1.05] * 5
+    ratio, low, high = ratio_of_medians(a, b)
+    assert ratio == pytest.approx(2.0) and low < 2.0 < high and high - low < 0.3

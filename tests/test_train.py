@@ -71,3 +71,23 @@ def test_timing_check_compares_both_ways(backend, mnist):
     c = check_timing(small(backend, model="softmax"), mnist, steps=12, blocks=2, warmup=2)
     assert c.suite.n == c.bare.n == 20
     assert c.ratio > 0
+
+
+def test_exception_in_training_is_recorded_as_failed(backend, mnist, monkeypatch):
+    def broken(cfg):
+        raise RuntimeError("simulated out-of-memory")
+
+    monkeypatch.setattr(train, "build_compiled_model", broken)
+    cfg = small(backend)
+    result, model = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert result.status == "failed" and model is None
+    assert "RuntimeError: simulated out-of-memory" in result.error
+
+
+def test_other_backend_refused_once_keras_is_loaded(backend):
+    from suite.backends import BACKENDS, select_backend
+    from suite.errors import SuiteError
+
+    other = next(b for b in BACKENDS if b != backend)
+    with pytest.raises(SuiteError, match=f"already imported with backend '{backend}'"):
+        select_backend(other)

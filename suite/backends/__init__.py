@@ -43,13 +43,13 @@ def select_backend(
     backend: str, device: str = "cpu", threads: int | None = None, allow_tf32: bool = False
 ) -> None:
     """Prepare this process for ``backend`` before keras or any framework is imported."""
-    check_backend(backend)
     loaded = sys.modules.get("keras")
     if loaded is not None and loaded.backend.backend() != backend:
         raise SuiteError(
             f"keras is already imported with backend {loaded.backend.backend()!r} in this "
             f"process; run one process per backend (set KERAS_BACKEND={backend})"
         )
+    check_backend(backend)
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if not allow_tf32:

@@ -1,0 +1,37 @@
+"""Native reference implementations: the same three networks and training step
+(forward, cross-entropy from logits, backward, Adam with Keras' defaults and the
+recipe's cosine schedule) written directly in each framework, without Keras.
+
+Each per-framework module exposes ``build(model, weights, cfg) -> NativeModel``;
+it loads the shared initial weights (transposing layouts where needed), so its
+first-step loss equals the Keras model's on the same backend. Only these modules
+and ``suite.backends`` import a framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Protocol
+
+import numpy as np
+
+# Keras' Adam defaults
+ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+
+class NativeModel(Protocol):
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimiser step on a batch; returns the loss once the step has finished."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Logits as a numpy array (dropout off)."""
+
+
+def cosine_rate(base: float, step: int, total: int) -> float:
+    """keras.optimizers.schedules.CosineDecay with alpha=0, at 0-based ``step``."""
+    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+def build(backend: str, model: str, weights: dict, cfg) -> NativeModel:
+    return importlib.import_module(f"suite.native.{backend}").build(model, weights, cfg)

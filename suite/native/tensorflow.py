@@ -1,0 +1,80 @@
+"""The three networks and their training step in plain TensorFlow: tf.function with
+GradientTape (jit_compile with --jit on), Adam written out with Keras' update rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from suite.native import ADAM, cosine_rate
+
+DROPOUT = {"drop1": 0.25, "drop2": 0.5}
+
+
+class TfModel:
+    def __init__(self, name: str, weights: dict, cfg):
+        self.name, self.cfg, self.step = name, cfg, 0
+        self.vars = {
+            k: tf.Variable(v, name=k.replace("/", "_")) for k, v in sorted(weights.items())
+        }
+        self.m = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
+        self.v = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
+        self.t = tf.Variable(0.0)
+        self.total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+        self.compiled = cfg.jit == "on"
+        self._step = tf.function(self._train, jit_compile=self.compiled, reduce_retracing=True)
+        self._predict = tf.function(lambda x: self.forward(x, False))
+
+    def forward(self, x, training: bool):
+        p = self.vars
+
+        def dense(h, layer):
+            return tf.matmul(h, p[f"{layer}/kernel"]) + p[f"{layer}/bias"]
+
+        flat = tf.reshape(x, (tf.shape(x)[0], -1))
+        if self.name == "softmax":
+            return dense(flat, "logits")
+        if self.name == "mlp":
+            return dense(tf.nn.relu(dense(tf.nn.relu(dense(flat, "hidden1")), "hidden2")), "logits")
+        h = x
+        for conv, which in (("conv1", "drop1"), ("conv2", "drop2")):
+            h = tf.nn.relu(tf.nn.conv2d(h, p[f"{conv}/kernel"], 1, "VALID") + p[f"{conv}/bias"])
+            h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+            if training:
+                h = tf.nn.dropout(h, DROPOUT[which])
+        h = tf.nn.relu(dense(tf.reshape(h, (tf.shape(h)[0], -1)), "hidden"))
+        return dense(h, "logits")
+
+    def _train(self, x, y, lr):
+        with tf.GradientTape() as tape:
+            logits = self.forward(x, True)
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            )
+        names = list(self.vars)
+        grads = tape.gradient(loss, [self.vars[k] for k in names])
+        self.t.assign_add(1.0)
+        b1, b2 = ADAM["beta_1"], ADAM["beta_2"]
+        rate = lr * tf.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        for k, g in zip(names, grads, strict=True):
+            self.m[k].assign_add((g - self.m[k]) * (1 - b1))
+            self.v[k].assign_add((tf.square(g) - self.v[k]) * (1 - b2))
+            self.vars[k].assign_sub(rate * self.m[k] / (tf.sqrt(self.v[k]) + ADAM["epsilon"]))
+        return loss
+
+    def to_batch(self, x: np.ndarray, y: np.ndarray):
+        return tf.convert_to_tensor(x), tf.convert_to_tensor(y.astype(np.int32))
+
+    def train_step(self, batch) -> float:
+        lr = self.cfg.learning_rate
+        if self.cfg.schedule == "cosine":
+            lr = cosine_rate(lr, self.step, self.total)
+        self.step += 1
+        return float(self._step(*batch, tf.constant(lr, tf.float32)))  # .numpy() waits
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self._predict(tf.convert_to_tensor(x)).numpy()
+
+
+def build(name: str, weights: dict, cfg) -> TfModel:
+    return TfModel(name, weights, cfg)

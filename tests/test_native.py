@@ -1,0 +1,115 @@
+"""The native implementations start where the Keras models start (same backend)."""
+
+import numpy as np
+import pytest
+
+from suite import train
+from suite.config import RunConfig, validate
+from suite.data import preprocess
+
+
+def _cfg(backend, model, impl):
+    return validate(
+        RunConfig(
+            backend=backend, model=model, impl=impl, epochs=1, train_examples=256, batch_size=64
+        )
+    )
+
+
+def _cross_entropy(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    return float(-(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(len(y)), y].mean())
+
+
+@pytest.mark.parametrize("model", ["softmax", "mlp", "cnn"])
+def test_first_step_loss_matches_keras(backend, mnist, model):
+    x = preprocess(mnist.x_train[:64])
+    y = mnist.y_train[:64].astype(np.int32)
+    keras_trainer = train.KerasTrainer(_cfg(backend, model, "keras"))
+    native_trainer = train.NativeTrainer(_cfg(backend, model, "native"))
+    k_logits = np.asarray(keras_trainer.predict(x), np.float64)
+    n_logits = np.asarray(native_trainer.predict(x), np.float64)
+    assert np.abs(k_logits - n_logits).max() <= 1e-5 * np.abs(k_logits).max()
+    k_loss = _cross_entropy(k_logits, y)
+    assert _cross_entropy(n_logits, y) == pytest.approx(k_loss, rel=1e-6)
+    if model != "cnn":  # no dropout: the training step's own loss is the same number
+        step_loss = native_trainer.model.train_step(native_trainer.model.to_batch(x, y))
+        assert step_loss == pytest.approx(k_loss, rel=1e-5)
+
+
+def test_native_run_writes_result(backend, mnist):
+    cfg = validate(
+        RunConfig(
+            backend=backend,
+            model="mlp",
+            impl="native",
+            epochs=1,
+            batch_size=64,
+            train_examples=640,
+            test_examples=500,
+            warmup_steps=2,
+        )
+    )
+    result, _ = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert result.status == "ok", result.error
+    assert result.config["impl"] == "native" and result.cell.startswith(f"{backend}-cpu-mlp-native")
+    assert len(result.step_times_ms) == 8 and result.final_test_accuracy > 0.2
+
+
+def test_torch_layout_transposition():
+    torch = pytest.importorskip("torch")
+    from models import MODELS
+    from suite.native.torch import Net, load_keras_weights
+    from suite.weights import make_initial_weights
+
+    w = make_initial_weights(MODELS["cnn"].variable_shapes, 0)
+    net = Net("cnn")
+    load_keras_weights(net, w)
+    conv = net.layers["conv2"].weight.detach().numpy()  # (cout, cin, kh, kw)
+    assert conv.shape == (64, 32, 3, 3)
+    assert conv[5, 7, 1, 2] == w["conv2/kernel"][1, 2, 7, 5]
+    dense = net.layers["hidden"].weight.detach().numpy()  # (out, in)
+    assert dense[3, 1000] == w["hidden/kernel"][1000, 3]
+    assert torch.equal(net.layers["logits"].bias, torch.from_numpy(w["logits/bias"]))
+
+
+def test_sweep_marks_failing_mode_and_keeps_going():
+    from suite.results import RunResult
+    from suite.stats import summarize
+    from suite.sweep import _row, summarise_sweep
+
+    def res(status, median_s, acc, loss, impl="keras"):
+        t = summarize([median_s] * 3) if status == "ok" else None
+        from suite.results import EpochRecord
+
+        hist = [EpochRecord(1, loss, 0.1, acc, 1.0, 10)] if status == "ok" else []
+        return RunResult(
+            run_id="r",
+            cell="c",
+            status=status,
+            config={"impl": impl},
+            model={},
+            environment={},
+            step_time_ms=t,
+            step_times_ms=[median_s * 1e3] * 3,
+            history=hist,
+            final_test_accuracy=acc if status == "ok" else None,
+            error="ValueError: steps_per_execution must be 1" if status != "ok" else None,
+        )
+
+    base = res("ok", 0.010, 0.95, 0.5)
+    results = [
+        ({}, base),
+        ({"jit": "on"}, res("ok", 0.005, 0.80, 0.5)),  # fast but degraded
+        ({"steps_per_execution": 8}, res("failed", 0, 0, 0)),
+        ({"jit": "off"}, res("ok", 0.008, 0.95, 0.51)),
+        ({"impl": "native"}, res("ok", 0.004, 0.95, 0.5, impl="native")),
+    ]
+    rows = [_row(m, r, base) for m, r in results]
+    assert [r["trains_correctly"] for r in rows] == [True, False, False, True, True]
+    assert rows[2]["status"] == "failed" and "steps_per_execution" in rows[2]["error"]
+    summary = summarise_sweep(
+        rows, {r["mode"]: res_[1].step_times_ms for r, res_ in zip(rows, results, strict=True)}
+    )
+    assert summary["best_keras"] == "jit=off" and summary["best_native"] == "impl=native"
+    assert summary["overhead"]["ratio"] == pytest.approx(2.0)
