@@ -494,14 +494,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
     p.add_argument("--batch-size", type=int, help="batch size (default: the model's recipe)")
     p.add_argument(
-        "--steps", type=int, default=100, metavar="N", help="steps per block (default: 100)"
+        "--steps", type=int, default=40, metavar="N", help="steps per block (default: 40)"
     )
     p.add_argument(
         "--blocks",
         type=int,
-        default=4,
+        default=12,
         metavar="N",
-        help="alternating blocks of each method (default: 4)",
+        help="alternating blocks of each method (default: 12)",
     )
     p.add_argument("--jit", default="auto", metavar="MODE", help="auto, on or off (default: auto)")
     p.add_argument(

@@ -3,8 +3,8 @@
 Times the same Keras train step two ways in one process, on the same batches:
 the suite's way (``fit`` with the step-timer callback, as ``run`` does) and a
 bare loop that calls Keras' compiled train function directly with no callbacks
-(``bare_steps`` in the backend module). Blocks of the two alternate so that
-drift of the machine hits both alike; warm-up steps of each block are dropped.
+(``bare_steps`` in the backend module). Blocks of the two alternate (ABBA) so
+that drift and order effects hit both alike; warm-up steps of each block are dropped.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class TimingCheck:
 
 
 def check_timing(
-    cfg: RunConfig, mnist: Mnist, steps: int = 100, blocks: int = 4, warmup: int = 5
+    cfg: RunConfig, mnist: Mnist, steps: int = 40, blocks: int = 12, warmup: int = 5
 ) -> TimingCheck:
     from suite.train import StepLog, _step_timer, build_compiled_model
 
@@ -45,14 +45,23 @@ def check_timing(
     y = mnist.y_train[idx].astype(np.int32)
     timed_model, bare_model = build_compiled_model(cfg), build_compiled_model(cfg)
     suite_times, bare_times = [], []
-    for _ in range(blocks):
-        log = StepLog()
-        timer = _step_timer(bk, log)
-        timed_model.fit(
-            x, y, batch_size=cfg.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[timer]
-        )
-        suite_times += log.seconds[warmup:]
-        bare_times += bk.bare_steps(bare_model, x, y, cfg.batch_size)[warmup:]
+    for block in range(blocks):
+        # alternate which method goes first (ABBA...), so order effects cancel
+        for method in ("suite", "bare") if block % 2 == 0 else ("bare", "suite"):
+            if method == "suite":
+                log = StepLog()
+                timed_model.fit(
+                    x,
+                    y,
+                    batch_size=cfg.batch_size,
+                    epochs=1,
+                    shuffle=False,
+                    verbose=0,
+                    callbacks=[_step_timer(bk, log)],
+                )
+                suite_times += log.seconds[warmup:]
+            else:
+                bare_times += bk.bare_steps(bare_model, x, y, cfg.batch_size)[warmup:]
     return TimingCheck(
         cfg.backend, cfg.model, steps, blocks, summarize(suite_times), summarize(bare_times)
     )

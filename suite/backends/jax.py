@@ -71,32 +71,31 @@ def peak_device_memory(device: str) -> int | None:
 
 
 def bare_steps(model, x, y, batch_size: int) -> list[float]:
-    """Seconds per step of Keras' own jitted train step driven by a plain loop,
-    threading the state as ``fit`` does; batches are put on the device beforehand
-    (fit prefetches them). The reference for the timing check."""
-    batches = [
-        (jax.device_put(x[i : i + batch_size]), jax.device_put(y[i : i + batch_size]))
-        for i in range(0, len(x) - batch_size + 1, batch_size)
-    ]
-    model._symbolic_build(data_batch=batches[0])  # creates optimizer state, as fit does
+    """Seconds per step of fit()'s own inner loop with everything but the train call
+    removed: Keras' epoch iterator feeds the jitted train function, state threaded
+    as fit does, no callbacks, no logs handling. Uses Keras internals
+    (JAXEpochIterator, _get_jax_state); the reference for ``suite timing-check``."""
+    from keras.src.backend.jax.trainer import JAXEpochIterator
+
+    epoch = JAXEpochIterator(x=x, y=y, batch_size=batch_size, shuffle=False)
+    model._symbolic_build(iterator=epoch)
+    epoch.reset()
     model.make_train_function()
     state = model._get_jax_state(
         trainable_variables=True,
         non_trainable_variables=True,
         optimizer_variables=True,
         metrics_variables=True,
-        purge_model_variables=True,
+        purge_model_variables=False,
     )
-    batches = [
-        (jax.device_put(x[i : i + batch_size]), jax.device_put(y[i : i + batch_size]))
-        for i in range(0, len(x) - batch_size + 1, batch_size)
-    ]
     times = []
-    for batch in batches:
-        start = time.perf_counter()
-        logs, state = model.train_function(state, iter([batch]))
-        jax.block_until_ready(logs)
-        times.append(time.perf_counter() - start)
+    with epoch.catch_stop_iteration():
+        for _, _, iterator in epoch:
+            start = time.perf_counter()
+            logs, state = model.train_function(state, iterator)
+            float(jax.block_until_ready(logs)["loss"])
+            times.append(time.perf_counter() - start)
+    # the jitted step donates its input buffers: put the final state back, as fit does
     names = (
         "trainable_variables",
         "non_trainable_variables",
@@ -104,7 +103,7 @@ def bare_steps(model, x, y, batch_size: int) -> list[float]:
         "metrics_variables",
     )
     model._jax_state = dict(zip(names, state, strict=True))
-    model._jax_state_synced = False  # put the trained values back into the model
+    model._jax_state_synced = False
     model.jax_state_sync()
     return times
 
@@ -133,3 +132,26 @@ def make_loss_and_grads(model):
         return loss, logits, grads
 
     return loss_and_grads
+
+
+def make_train_step(model, x, y):
+    """A callable running Keras' jitted train step once on (x, y), threading the
+    state as fit() does, and blocking until it is done."""
+    batch = (jax.device_put(x), jax.device_put(y))
+    model._symbolic_build(data_batch=batch)  # creates optimizer state, as fit does
+    model.make_train_function()
+    state = [
+        model._get_jax_state(
+            trainable_variables=True,
+            non_trainable_variables=True,
+            optimizer_variables=True,
+            metrics_variables=True,
+            purge_model_variables=False,
+        )
+    ]
+
+    def step():
+        logs, state[0] = model.train_function(state[0], iter([batch]))
+        return float(jax.block_until_ready(logs)["loss"])
+
+    return step

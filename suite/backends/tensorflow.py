@@ -73,18 +73,28 @@ def peak_device_memory(device: str) -> int | None:
 
 
 def bare_steps(model, x, y, batch_size: int) -> list[float]:
-    """Seconds per step of Keras' own train function driven by a plain loop over a
-    prefetched tf.data iterator (as fit feeds it): no fit(), no callbacks. The
-    reference for the timing check."""
+    """Seconds per step of fit()'s own inner loop with everything but the train call
+    removed: Keras' epoch iterator (tf.data) feeds Keras' train function, no
+    callbacks, no logs handling. Uses Keras internals (TFEpochIterator); the
+    reference for ``suite timing-check``."""
+    from keras.src.backend.tensorflow.trainer import TFEpochIterator
+
+    epoch = TFEpochIterator(
+        x=x,
+        y=y,
+        batch_size=batch_size,
+        shuffle=False,
+        distribute_strategy=model.distribute_strategy,
+    )
+    model._maybe_symbolic_build(iterator=epoch)
+    epoch.reset()
     model.make_train_function()
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True)
-    iterator = iter(dataset.prefetch(tf.data.AUTOTUNE))
     times = []
-    for _ in range(len(x) // batch_size):
-        start = time.perf_counter()
-        logs = model.train_function(iterator)
-        float(logs["loss"])
-        times.append(time.perf_counter() - start)
+    with epoch.catch_stop_iteration():
+        for _, _, iterator in epoch:
+            start = time.perf_counter()
+            float(model.train_function(iterator)["loss"])
+            times.append(time.perf_counter() - start)
     return times
 
 
@@ -107,3 +117,15 @@ def make_loss_and_grads(model):
         return loss, logits, tape.gradient(loss, model.trainable_variables)
 
     return loss_and_grads
+
+
+def make_train_step(model, x, y):
+    """A callable running Keras' train function once on (x, y) from a tf.data
+    iterator (as fit feeds it) and reading the loss, which waits for the step."""
+    model.make_train_function()
+    iterator = iter(tf.data.Dataset.from_tensors((x, y)).repeat())
+
+    def step():
+        return float(model.train_function(iterator)["loss"])
+
+    return step

@@ -68,25 +68,21 @@ def peak_device_memory(device: str) -> int | None:
 
 
 def bare_steps(model, x, y, batch_size: int) -> list[float]:
-    """Seconds per step of Keras' own compiled train step driven by a plain loop:
-    no fit(), no callbacks, batches converted to tensors beforehand (as fit's
-    data loader does outside the step). The reference for the timing check."""
-    import keras
+    """Seconds per step of fit()'s own inner loop with everything but the train call
+    removed: Keras' epoch iterator feeds Keras' train function, no callbacks, no
+    logs handling. Uses Keras internals (TorchEpochIterator); the reference for
+    ``suite timing-check``."""
+    from keras.src.backend.torch.trainer import TorchEpochIterator
 
+    iterator = TorchEpochIterator(x=x, y=y, batch_size=batch_size, shuffle=False)
+    model._symbolic_build(iterator=iterator)
+    iterator.reset()
     model.make_train_function()
     model.train()
-    batches = [
-        (
-            keras.ops.convert_to_tensor(x[i : i + batch_size]),
-            keras.ops.convert_to_tensor(y[i : i + batch_size]),
-        )
-        for i in range(0, len(x) - batch_size + 1, batch_size)
-    ]
     times = []
-    for batch in batches:
+    for _, _, data in iterator:
         start = time.perf_counter()
-        logs = model.train_function([batch])
-        float(logs["loss"])
+        float(model.train_function(data)["loss"])
         synchronize()
         times.append(time.perf_counter() - start)
     return times
@@ -113,3 +109,20 @@ def make_loss_and_grads(model):
         return loss.detach(), logits.detach(), [v.value.grad for v in model.trainable_variables]
 
     return loss_and_grads
+
+
+def make_train_step(model, x, y):
+    """A callable running Keras' own train step once on (x, y) and waiting for it:
+    no fit(), no callbacks, the batch converted beforehand."""
+    import keras
+
+    model.make_train_function()
+    model.train()
+    batch = (keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y))
+
+    def step():
+        loss = float(model.train_function([batch])["loss"])
+        synchronize()
+        return loss
+
+    return step

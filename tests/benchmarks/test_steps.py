@@ -1,0 +1,68 @@
+"""pytest-benchmark: one training step and one inference step per model and impl.
+
+Run per backend through tox (``tox -e jax-cpu-bench``); skipped in the normal test
+run. Every timed call ends with the backend synchronised (the step's loss or
+logits read on the host), warm-up rounds run first (compilation included there),
+and pedantic mode fixes rounds and iterations so runs compare.
+"""
+
+import numpy as np
+import pytest
+
+from models import MODELS
+from suite import backends, train
+from suite.config import RunConfig, validate
+from suite.data import preprocess
+
+ROUNDS = {"softmax": 200, "mlp": 200, "cnn": 20}
+WARMUP = 5
+
+
+def _cfg(backend, model, impl, batch):
+    return validate(
+        RunConfig(
+            backend=backend, model=model, impl=impl, batch_size=batch, epochs=1, schedule="constant"
+        )
+    )
+
+
+@pytest.mark.parametrize("impl", ["keras", "native"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_train_step(benchmark, backend, mnist, model, impl):
+    cfg = _cfg(backend, model, impl, 128)
+    x, y = preprocess(mnist.x_train[:128]), mnist.y_train[:128].astype(np.int32)
+    if impl == "keras":
+        step = backends.current().make_train_step(train.build_compiled_model(cfg), x, y)
+    else:
+        native = train.NativeTrainer(cfg).model
+        batch = native.to_batch(x, y)
+
+        def step():
+            return native.train_step(batch)
+
+    benchmark.extra_info.update(backend=backend, model=model, impl=impl, batch=128)
+    benchmark.pedantic(step, rounds=ROUNDS[model], iterations=1, warmup_rounds=WARMUP)
+
+
+@pytest.mark.parametrize("batch", [1, 128])
+@pytest.mark.parametrize("impl", ["keras", "native"])
+@pytest.mark.parametrize("model", list(MODELS))
+def test_inference(benchmark, backend, mnist, model, impl, batch):
+    cfg = _cfg(backend, model, impl, 128)
+    x = preprocess(mnist.x_test[:batch])
+    if impl == "keras":
+        import keras
+
+        model_ = train.build_compiled_model(cfg)
+
+        def infer():  # model(x) runs eagerly; predict_on_batch uses the compiled function
+            return keras.ops.convert_to_numpy(model_.predict_on_batch(x))
+    else:
+        native = train.NativeTrainer(cfg).model
+
+        def infer():
+            return native.predict(x)
+
+    benchmark.extra_info.update(backend=backend, model=model, impl=impl, batch=batch)
+    result = benchmark.pedantic(infer, rounds=ROUNDS[model] * 2, iterations=1, warmup_rounds=WARMUP)
+    assert np.asarray(result).shape == (batch, 10)
