@@ -3,10 +3,9 @@
 Runs inside a process whose backend was chosen by ``suite.backends.select_backend``.
 ``impl="keras"`` trains with Keras' fit(); ``impl="native"`` with the framework-native
 model from ``suite.native``; both share the batch order, timing and summary.
-A Keras step is timed from ``on_train_batch_begin`` to ``on_train_batch_end``
-after the step's outputs are materialised on the host (Keras turns the logs into
-Python floats before callbacks see them; the backend module then synchronises
-any device queue), so asynchronous dispatch cannot hide work. The first
+A Keras step is timed around Keras' own compiled train function (which fit() calls
+once per step) until its loss is on the host and the device queue is drained, so
+asynchronous dispatch cannot hide work and callbacks cost nothing inside the span. The first
 ``warmup_steps`` steps (tracing and compilation) are reported separately.
 """
 
@@ -101,43 +100,57 @@ class StepLog:
         return self.diverged_at is not None
 
 
-def _step_timer(bk, log: StepLog):
+def time_train_function(model):
+    """Wrap the model's compiled train function so each call is timed and waited for.
+
+    ``fit`` calls ``model.train_function`` once per step (per execution with
+    steps_per_execution > 1) and keeps an existing one, so the wrapper times
+    exactly Keras' step: the call, including fetching its batch from Keras' own
+    iterator, until the loss is on the host (the backend module's ``read_loss``
+    waits for the device). Callbacks, logging and progress run outside the span.
+    """
+    bk = backends.current()
+    model.make_train_function()
+    inner = model.train_function
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        out = inner(*args, **kwargs)
+        loss = bk.read_loss(out)
+        elapsed = (time.perf_counter() - start) / model.steps_per_execution
+        if timed.log.record(elapsed, loss):
+            model.stop_training = True
+        return out
+
+    timed.log = StepLog()  # set to the caller's log before each fit()
+    model.train_function = timed
+    return timed
+
+
+def synchronous_callbacks() -> list:
+    """A no-op batch-end callback. Its presence makes Keras run callbacks in the
+    training thread between steps instead of on a worker thread during the next
+    step, where on a small machine they would compete with the step being timed."""
     import keras
 
-    class StepTimer(keras.callbacks.Callback):
-        """Times each step from batch begin to batch end, after synchronising."""
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self._t0 = time.perf_counter()
-
+    class Synchronous(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            bk.synchronize(logs)
-            # with steps_per_execution > 1 one call runs several steps: log per step
-            elapsed = (time.perf_counter() - self._t0) / self.model.steps_per_execution
-            if log.record(elapsed, float(logs["loss"])):
-                self.model.stop_training = True
+            pass
 
-    return StepTimer()
+    return [Synchronous()]
 
 
 class KerasTrainer:
-    """Keras' own fit() per epoch, on the suite's batch order, with the step timer."""
+    """Keras' own fit() per epoch, on the suite's batch order, its train function timed."""
 
     def __init__(self, cfg: RunConfig):
         self.cfg, self.model = cfg, build_compiled_model(cfg)
         self.resolved = {"jit_compile_resolved": bool(self.model.jit_compile)}
+        self.timed = time_train_function(self.model)
 
     def train_epoch(self, x, y, log: StepLog) -> None:
-        timer = _step_timer(backends.current(), log)
-        self.model.fit(
-            x,
-            y,
-            batch_size=self.cfg.batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-            callbacks=[timer],
-        )
+        self.timed.log = log
+        self.model.fit(x, y, batch_size=self.cfg.batch_size, epochs=1, shuffle=False, verbose=0)
 
     def predict(self, x):
         return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)

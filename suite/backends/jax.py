@@ -59,6 +59,12 @@ def synchronize(value=None) -> None:
         jax.block_until_ready(value)
 
 
+def read_loss(out) -> float:
+    """The step's loss from Keras' train function output ``(logs, state)``; reading
+    it blocks until the jitted step (one XLA execution) has finished."""
+    return float(out[0]["loss"])
+
+
 def reset_peak_memory(device: str) -> None:
     pass  # XLA keeps one running peak per device; read it as it is
 

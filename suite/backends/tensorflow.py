@@ -61,6 +61,12 @@ def synchronize(value=None) -> None:
         tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, value)
 
 
+def read_loss(out) -> float:
+    """The step's loss from Keras' train function output; ``float`` materialises it
+    on the host, which waits for the step."""
+    return float(out["loss"])
+
+
 def reset_peak_memory(device: str) -> None:
     if device == "gpu":
         tf.config.experimental.reset_memory_stats("GPU:0")

@@ -58,6 +58,13 @@ def synchronize(value=None) -> None:
         torch.cuda.synchronize()
 
 
+def read_loss(out) -> float:
+    """The step's loss from Keras' train function output, once the step is done."""
+    loss = float(out["loss"])  # .item(): waits for this tensor
+    synchronize()  # and for anything else queued on a GPU
+    return loss
+
+
 def reset_peak_memory(device: str) -> None:
     if device == "gpu":
         torch.cuda.reset_peak_memory_stats()
