@@ -311,6 +311,117 @@ def format_sweep(sweep: dict) -> str:
     return f"{head}\n{table}\n{tail}\n"
 
 
+def cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from models import MODELS
+    from suite.compare import check_backends, run_compare
+    from suite.config import DEVICES
+    from suite.data import load_mnist
+    from suite.results import check_writable
+
+    backends = check_backends(args.backends)
+    for m in args.models:
+        if m not in MODELS:
+            raise SuiteError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    if args.seeds < 1:
+        raise SuiteError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.device not in DEVICES:
+        raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
+    out = Path(args.out)
+    check_writable(out)
+    load_mnist(args.data, log=_log)  # fetched once here; the children read the cache
+    if not 1 <= args.train_examples <= 60000:
+        raise SuiteError("--train-examples must be 1..60000")
+    code = run_compare(
+        backends,
+        args.models,
+        args.seeds,
+        args.device,
+        args.quick,
+        out,
+        args.force,
+        args.data,
+        _log,
+        train_examples=args.train_examples,
+    )
+    from suite.report import build_report, terminal_summary
+
+    print(terminal_summary(build_report([out])))
+    return code
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from suite.report import write_report
+
+    folders = [Path(f) for f in args.dirs]
+    out = Path(args.out)
+    from suite.results import check_writable
+
+    check_writable(out)
+    for path in write_report(folders, out):
+        print(path)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from pathlib import Path
+
+    from suite.report_data import collect, diff_rows
+
+    old, new = collect([Path(args.old)]), collect([Path(args.new)])
+    rows = diff_rows(old.runs, new.runs)
+    if not rows:
+        raise SuiteError(
+            f"no cell is in both {args.old} and {args.new} (same backend, device, "
+            "model, impl and settings); nothing to compare"
+        )
+    from suite.format import format_table
+
+    table = [
+        [
+            r["backend"],
+            r["device"],
+            r["model"],
+            r["impl"],
+            f"{r['old_ms']:.3f}" if r["old_ms"] else "-",
+            f"{r['new_ms']:.3f}" if r["new_ms"] else "-",
+            f"{r['ratio']:.2f}" if r["ratio"] else "-",
+            f"{r['p']:.1e}" if r["p"] is not None else "-",
+            r["step_flag"],
+            f"{r['old_acc']:.2%} -> {r['new_acc']:.2%}",
+            "CHANGED" if r["acc_flag"] else "",
+        ]
+        for r in rows
+    ]
+    print(
+        format_table(
+            [
+                "backend",
+                "device",
+                "model",
+                "impl",
+                "old ms",
+                "new ms",
+                "new/old",
+                "p (Mann-Whitney)",
+                "step",
+                "accuracy",
+                "acc",
+            ],
+            table,
+        )
+    )
+    flagged = [r for r in rows if r["step_flag"] or r["acc_flag"]]
+    print(
+        f"{len(flagged)} of {len(rows)} cells changed beyond noise "
+        "(step time > 10% with p < 0.05; accuracy beyond seed noise)"
+    )
+    return 1 if flagged else 0
+
+
 def format_results(results) -> str:
     from suite.format import format_table
 
@@ -642,6 +753,92 @@ def build_parser() -> argparse.ArgumentParser:
         help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
     )
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "compare",
+        help="the main job: every backend x model x seed, the gradient check, and the report",
+        description="Runs the matrix (each backend in its own child process), then the "
+        "gradient check, then writes the report into OUT/report. Resumable: cells "
+        "whose result already exists in OUT are skipped unless --force. A failed "
+        "cell is recorded and the rest go on; exit code 1 if any cell failed. "
+        "Ctrl-C stops cleanly, finished cells kept.",
+    )
+    p.add_argument(
+        "--backends",
+        nargs="+",
+        default=["torch", "jax", "tensorflow"],
+        metavar="B",
+        help="backends; uninstalled ones are skipped (default: torch jax tensorflow)",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["softmax", "mlp", "cnn"],
+        metavar="M",
+        help="models (default: softmax mlp cnn)",
+    )
+    p.add_argument(
+        "--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 per cell (default: 3)"
+    )
+    p.add_argument("--device", default="cpu", metavar="D", help="cpu or gpu (default: cpu)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 epoch, 1 seed, 10 trajectory steps: a smoke run in minutes "
+        "(default: off, the registry recipes)",
+    )
+    p.add_argument(
+        "--out",
+        default="results/compare",
+        metavar="DIR",
+        help="output folder, reused to resume (default: results/compare)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run every cell again even if its result exists (default: off)",
+    )
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="MNIST npz or IDX folder (default: $SUITE_MNIST, cache, offline sources)",
+    )
+    p.add_argument(
+        "--train-examples",
+        type=int,
+        default=60000,
+        metavar="N",
+        help="train on the first N images, for smoke tests (default: 60000)",
+    )
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "report",
+        help="write report.md, report.html and report.csv from result folders",
+        description="Reads one or more result folders (from several machines too; results "
+        "from different devices are grouped, never ranked against each other) "
+        "and writes report.md, a self-contained report.html and report.csv.",
+    )
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="result folders to read")
+    p.add_argument(
+        "--out",
+        default="results/report",
+        metavar="DIR",
+        help="where to write the report (default: results/report)",
+    )
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "diff",
+        help="compare two result sets and flag real changes",
+        description="Compares the cells present in both result sets: step time changes "
+        "beyond 10% that are significant (Mann-Whitney U, p < 0.05) and accuracy "
+        "changes beyond seed noise. Exit code 1 if anything changed.",
+    )
+    p.add_argument("old", metavar="OLD", help="results folder before")
+    p.add_argument("new", metavar="NEW", help="results folder after")
+    p.set_defaults(func=cmd_diff)
     return parser
 
 

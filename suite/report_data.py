@@ -282,3 +282,58 @@ def recommendation(
             "before trusting cross-backend results."
         )
     return lines
+
+
+STEP_CHANGE = 0.10  # diff flags step-time changes larger than this (and significant)
+ACC_FLOOR = 0.003  # with fewer than 2 seeds, accuracy changes beyond 0.3 points are flagged
+
+
+def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """Cells present in both sets (same backend, device kind, model, impl and settings
+    key), in the manner of ``asv compare``: step time ratio with Mann-Whitney U, and
+    accuracy change against seed noise."""
+
+    def index(runs):
+        out: dict[tuple, list[dict]] = {}
+        for r in runs:
+            if r["status"] == "ok":
+                c = r["config"]
+                settings = tuple(sorted((k, str(v)) for k, v in c.items() if k != "seed"))
+                key = (c["backend"], c["device"], c["model"], c.get("impl", "keras"), settings)
+                out.setdefault(key, []).append(r)
+        return out
+
+    a, b = index(old), index(new)
+    rows = []
+    for key in sorted(set(a) & set(b)):
+        sa, sb = pooled_steps(a[key]), pooled_steps(b[key])
+        ratio = float(np.median(sb) / np.median(sa)) if sa.size and sb.size else None
+        p = (
+            float(sps.mannwhitneyu(sb, sa, alternative="two-sided").pvalue)
+            if sa.size and sb.size
+            else None
+        )
+        acc_a = [r["final_test_accuracy"] for r in a[key]]
+        acc_b = [r["final_test_accuracy"] for r in b[key]]
+        delta = float(np.mean(acc_b) - np.mean(acc_a))
+        noise = max([np.std(x, ddof=1) for x in (acc_a, acc_b) if len(x) > 1] or [0.0])
+        acc_flag = abs(delta) > (2 * noise if noise > 0 else ACC_FLOOR)
+        slower = ratio is not None and abs(ratio - 1) > STEP_CHANGE and p is not None and p < ALPHA
+        rows.append(
+            {
+                "backend": key[0],
+                "device": key[1],
+                "model": key[2],
+                "impl": key[3],
+                "old_ms": float(np.median(sa)) if sa.size else None,
+                "new_ms": float(np.median(sb)) if sb.size else None,
+                "ratio": ratio,
+                "p": p,
+                "step_flag": ("slower" if ratio > 1 else "faster") if slower else "",
+                "old_acc": float(np.mean(acc_a)),
+                "new_acc": float(np.mean(acc_b)),
+                "acc_delta": delta,
+                "acc_flag": acc_flag,
+            }
+        )
+    return rows

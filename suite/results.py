@@ -58,6 +58,7 @@ class RunResult:
     diverged_step: int | None = None
     error: str | None = None
     weights_file: str | None = None
+    misclassified: list[list[int]] = field(default_factory=list)  # [test index, predicted]
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION
 

@@ -17,7 +17,7 @@ import resource
 import sys
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -232,7 +232,7 @@ def run_cell(
                 # JSON has no NaN: the diverged step is recorded instead of the loss
                 history.append(EpochRecord(epoch + 1, None, None, None, train_seconds, steps))
                 break
-            test_loss, test_acc, _ = evaluate(trainer.predict, x_test, y_test)
+            test_loss, test_acc, predicted = evaluate(trainer.predict, x_test, y_test)
             # Keras logs a running mean over the epoch; native logs per-step losses
             train_loss = (
                 float(np.mean(timer.losses[first:])) if cfg.impl == "native" else timer.losses[-1]
@@ -242,6 +242,9 @@ def run_cell(
             )
             progress.epoch_end(history[-1])
         result = _summarise(cfg, spec, base, env, timer, history)
+        if history and history[-1].test_accuracy is not None:
+            wrong = np.nonzero(predicted != y_test)[0]
+            result = replace(result, misclassified=[[int(i), int(predicted[i])] for i in wrong])
     except Exception as e:  # recorded, not raised: one failed cell must not stop the rest
         tb = traceback.format_exc(limit=-3)
         result = RunResult(

@@ -1,0 +1,432 @@
+"""report.md, report.html (self-contained, figures embedded) and report.csv from result
+folders. Tables and verdicts come from ``suite.report_data``; this module lays them
+out and draws the figures (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime
+import io
+from pathlib import Path
+
+from suite.atomic import write_atomic
+from suite.format import format_table
+from suite.report_data import (
+    accuracy_differs,
+    accuracy_rows,
+    collect,
+    csv_rows,
+    group,
+    recommendation,
+    speed_rows,
+    speed_verdict,
+)
+
+
+def build_report(folders: list[Path]) -> dict:
+    """Everything the report shows, as plain data."""
+    c = collect(folders)
+    devices = []
+    for key, cells in group(c.runs).items():
+        models = sorted({m for (_, m, _) in cells}, key=["softmax", "mlp", "cnn"].index)
+        acc = accuracy_rows(cells)
+        speed = {m: speed_rows(cells, m) for m in models}
+        native = {m: speed_rows(cells, m, "native") for m in models}
+        devices.append(
+            {
+                "key": key,
+                "models": models,
+                "accuracy": acc,
+                "accuracy_tests": {m: accuracy_differs(cells, m) for m in models},
+                "speed": speed,
+                "native": native,
+                "verdicts": {m: speed_verdict(rows) for m, rows in speed.items()},
+                "environment": _environment(cells),
+                "histories": _histories(cells),
+                "misclassified": _misclassified(cells),
+            }
+        )
+    grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
+    grads_ok = (
+        None if grads is None else all(p["pass"] for p in grads["pairs"] + grads["reference"])
+    )
+    for d in devices:
+        d["recommendation"] = recommendation(d["speed"], d["accuracy"], grads_ok)
+    return {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "folders": [str(f) for f in folders],
+        "n_runs": len(c.runs),
+        "skipped": c.skipped,
+        "devices": devices,
+        "grads": grads,
+        "sweeps": c.sweeps,
+        "csv": csv_rows(c.runs),
+    }
+
+
+def _environment(cells) -> list[list[str]]:
+    r = next(iter(cells.values()))[0]["environment"]
+    rows = [
+        ["python", r.get("python")],
+        ["keras", r.get("keras")],
+        ["cpu", r.get("cpu")],
+        ["cores (logical)", r.get("cpu_cores_logical")],
+        ["os", r.get("os")],
+    ]
+    seen = {}
+    for runs in cells.values():
+        env = runs[0]["environment"]
+        seen[env["backend"]] = (
+            env.get("framework"),
+            env.get("settings", {}).get("intra_op_threads"),
+        )
+    rows += [[f"{b} version, threads", f"{v}, {t}"] for b, (v, t) in sorted(seen.items())]
+    return [[str(a), str(b)] for a, b in rows]
+
+
+def _histories(cells) -> dict:
+    """(backend, model) -> [(cumulative train seconds, test accuracy)] of the first seed."""
+    out = {}
+    for (b, m, impl), runs in cells.items():
+        ok = [r for r in runs if r["status"] == "ok" and r.get("history")]
+        if impl == "keras" and ok:
+            t, pts = 0.0, []
+            for h in ok[0]["history"]:
+                t += h["train_seconds"]
+                pts.append((t, h["test_accuracy"]))
+            out[(b, m)] = pts
+    return out
+
+
+def _misclassified(cells) -> dict:
+    return {
+        (b, m): runs[0].get("misclassified", [])[:8]
+        for (b, m, impl), runs in cells.items()
+        if impl == "keras" and runs[0]["status"] == "ok"
+    }
+
+
+def _pct(v):
+    return f"{v:.2%}" if v is not None else "-"
+
+
+def markdown(report: dict) -> str:
+    lines = [
+        "# Keras backend comparison",
+        "",
+        f"Generated {report['generated']} from {', '.join(report['folders'])}: "
+        f"{report['n_runs']} run results, {len(report['skipped'])} files skipped.",
+        "",
+    ]
+    for d in report["devices"]:
+        lines += [f"## {d['key']}", "", "### Which backend should I use?", ""]
+        lines += [f"- {r}" for r in d["recommendation"]] + [""]
+        lines += [
+            "### Accuracy (final test accuracy over seeds)",
+            "",
+            _md(
+                ["model", "backend", "seeds", "mean ± std", "target", "reached"],
+                [
+                    [
+                        a["model"],
+                        a["backend"],
+                        a["n"],
+                        f"{_pct(a['mean'])} ± {a['std'] * 100:.2f}"
+                        if a["std"] is not None
+                        else _pct(a["mean"]),
+                        _pct(a["target"]),
+                        "yes" if a["reached"] else "no",
+                    ]
+                    for a in d["accuracy"]
+                    if a["impl"] == "keras"
+                ],
+            ),
+            "",
+        ]
+        for m, t in d["accuracy_tests"].items():
+            p = "n/a" if t["p"] is None else f"{t['p']:.3f}"
+            sig = {
+                True: "the backends differ",
+                False: "no significant difference between backends",
+                None: "cannot tell whether the backends differ",
+            }[t["significant"]]
+            lines.append(f"- {m}: {sig} in accuracy ({t['test']}, p = {p}) {t['note']}".rstrip())
+        lines += ["", "### Step time (steady state; compilation excluded)", ""]
+        for m, rows in d["speed"].items():
+            lines += [
+                f"**{m}** — {d['verdicts'][m]}",
+                "",
+                _md(
+                    [
+                        "backend",
+                        "median ms [95% CI]",
+                        "examples/s",
+                        "GFLOP/s",
+                        "× fastest",
+                        "p vs fastest",
+                        "first step ms",
+                        "time to target s",
+                        "peak RSS MB",
+                    ],
+                    [
+                        [
+                            r["backend"],
+                            f"{r['median_ms']:.3f} [{r['ci_ms'][0]:.3f}, {r['ci_ms'][1]:.3f}]",
+                            f"{r['examples_per_s']:,.0f}",
+                            f"{r['gflops_per_s']:.2f}",
+                            f"{r['relative']:.2f}",
+                            "-" if r["p_vs_fastest"] is None else f"{r['p_vs_fastest']:.1e}",
+                            f"{r['first_step_ms']:.0f}",
+                            "-"
+                            if r["time_to_accuracy_s"] is None
+                            else f"{r['time_to_accuracy_s']:.1f}",
+                            "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
+                        ]
+                        for r in rows
+                    ],
+                ),
+                "",
+            ]
+        lines += ["### Environment", "", _md(["", ""], d["environment"]), ""]
+    if report["sweeps"]:
+        lines += [
+            "## Keras vs native, and each backend's best mode",
+            "",
+            _md(
+                [
+                    "backend",
+                    "model",
+                    "best Keras mode",
+                    "best native mode",
+                    "Keras ÷ native [95% CI]",
+                ],
+                [
+                    [
+                        s["backend"],
+                        s["model"],
+                        s["best_keras"] or "-",
+                        s["best_native"] or "-",
+                        f"{s['overhead']['ratio']:.2f} [{s['overhead']['ci'][0]:.2f}, "
+                        f"{s['overhead']['ci'][1]:.2f}]"
+                        if s["overhead"]
+                        else "-",
+                    ]
+                    for s in report["sweeps"]
+                ],
+            ),
+            "",
+        ]
+    if report["grads"]:
+        g = report["grads"]
+        lines += [
+            "## Gradient equivalence",
+            "",
+            _md(
+                ["model", "dtype", "pair", "grads max|a−b|/max|b|", "logits", "verdict"],
+                [
+                    [
+                        p["model"],
+                        p["dtype"],
+                        f"{p['a']}-{p['b']}",
+                        f"{p['overall']['rel']:.1e}",
+                        f"{p['logits']['rel']:.1e}",
+                        _grads_status(p),
+                    ]
+                    for p in g["pairs"]
+                ],
+            ),
+            "",
+        ]
+    if report["skipped"]:
+        lines += ["## Skipped files", ""] + [f"- {s}" for s in report["skipped"]] + [""]
+    return "\n".join(lines)
+
+
+def _grads_status(p: dict) -> str:
+    status = p.get("status") or ("pass" if p.get("pass") else "FAIL")
+    return status + (" (as float32)" if p["dtype"] != p.get("judged_as", p["dtype"]) else "")
+
+
+def _md(headers, rows) -> str:
+    esc = [[str(c).replace("|", "\\|") for c in r] for r in rows]
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in esc])
+
+
+def csv_text(report: dict) -> str:
+    buf = io.StringIO()
+    rows = report["csv"]
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def figures(report: dict) -> dict[str, bytes]:
+    """PNG figures by name; each a plain matplotlib chart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    for i, d in enumerate(report["devices"]):
+        models = [m for m in d["models"] if d["speed"].get(m)]
+        if models:
+            fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3), squeeze=False)
+            for ax, m in zip(axes[0], models, strict=True):
+                rows = d["speed"][m]
+                med = [r["median_ms"] for r in rows]
+                err = [
+                    [r["median_ms"] - r["ci_ms"][0] for r in rows],
+                    [r["ci_ms"][1] - r["median_ms"] for r in rows],
+                ]
+                ax.bar([r["backend"] for r in rows], med, yerr=err, capsize=4)
+                ax.set_title(f"{m}: median step time")
+                ax.set_ylabel("ms (95% CI)")
+            out[f"step_time_{i}"] = _png(fig)
+        if d["histories"]:
+            hist_models = [m for m in d["models"] if any(k[1] == m for k in d["histories"])]
+            fig, axes = plt.subplots(
+                1, len(hist_models), figsize=(4 * len(hist_models), 3), squeeze=False
+            )
+            for ax, m in zip(axes[0], hist_models, strict=True):
+                for (b, mm), pts in sorted(d["histories"].items()):
+                    if mm == m:
+                        ax.plot([p[0] for p in pts], [p[1] * 100 for p in pts], marker="o", label=b)
+                ax.set_title(f"{m}: test accuracy vs training time")
+                ax.set_xlabel("training s (evaluation excluded)")
+                ax.set_ylabel("test accuracy, %")
+                ax.legend(fontsize=7)
+            out[f"accuracy_time_{i}"] = _png(fig)
+    g = report["grads"]
+    if g and g["pairs"]:
+        pairs = sorted({f"{p['a']}-{p['b']}" for p in g["pairs"]})
+        cols = sorted({(p["model"], p["dtype"]) for p in g["pairs"]})
+        import numpy as np
+
+        grid = np.full((len(pairs), len(cols)), np.nan)
+        for p in g["pairs"]:
+            grid[pairs.index(f"{p['a']}-{p['b']}"), cols.index((p["model"], p["dtype"]))] = (
+                np.log10(max(p["overall"]["rel"], 1e-17))
+            )
+        fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 2, 0.6 * len(pairs) + 1.5))
+        im = ax.imshow(grid, cmap="viridis")
+        ax.set_xticks(range(len(cols)), [f"{m}\n{d}" for m, d in cols], fontsize=7)
+        ax.set_yticks(range(len(pairs)), pairs, fontsize=7)
+        fig.colorbar(im, label="log10 max|a−b|/max|b|")
+        ax.set_title("gradient difference between backends")
+        out["grads_heatmap"] = _png(fig)
+        if g["trajectory"]:
+            fig, ax = plt.subplots(figsize=(6, 3.5))
+            for t in g["trajectory"]:
+                steps = sorted(t["weight_rel"], key=int)
+                ax.semilogy(
+                    [int(s) for s in steps],
+                    [max(t["weight_rel"][s], 1e-17) for s in steps],
+                    marker="o",
+                    label=f"{t['model']} {t['optimizer']} {t['a']}-{t['b']}",
+                )
+            ax.set_xlabel("training step")
+            ax.set_ylabel("max relative weight difference")
+            ax.legend(fontsize=5, ncol=2)
+            out["trajectory"] = _png(fig)
+    gallery = _gallery(report, plt)
+    if gallery:
+        out["misclassified"] = gallery
+    return out
+
+
+def _gallery(report, plt):
+    """Test images each backend's model gets wrong (first few), predicted vs true."""
+    try:
+        from suite.data import load_mnist
+
+        mnist = load_mnist(online=False)
+    except Exception:  # no cached MNIST here: the report goes on without the gallery
+        return None
+    items = [
+        (b, m, i, p)
+        for d in report["devices"]
+        for (b, m), wrong in sorted(d["misclassified"].items())
+        for i, p in wrong[:6]
+    ]
+    if not items:
+        return None
+    cols = 6
+    rows = -(-len(items) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (b, m, i, p) in zip(axes.ravel(), items, strict=False):
+        ax.imshow(mnist.x_test[i], cmap="gray_r")
+        ax.set_title(f"{b} {m}\n#{i}: {p} (true {mnist.y_test[i]})", fontsize=6)
+    return _png(fig)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Keras backend comparison</title>
+<style>body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;
+font-size:90%}pre{white-space:pre-wrap}</style></head><body>
+<h1>Keras backend comparison</h1>
+<p>Generated {{ r.generated }} from {{ r.folders|join(", ") }}: {{ r.n_runs }} run results,
+{{ r.skipped|length }} files skipped.</p>
+{% for name, data in figs.items() %}<figure><img alt="{{ name }}"
+src="data:image/png;base64,{{ data }}"><figcaption>{{ name }}</figcaption></figure>
+{% endfor %}
+<h2>Tables</h2><pre>{{ md }}</pre>
+</body></html>
+"""
+
+
+def html(report: dict, md: str, figs: dict[str, bytes]) -> str:
+    """One self-contained page: figures inline as data URIs, every text escaped."""
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True)
+    encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
+    return env.from_string(HTML).render(r=report, md=md, figs=encoded)
+
+
+def write_report(folders: list[Path], out: Path) -> list[Path]:
+    """Write report.md, report.html and report.csv into ``out`` (atomically)."""
+    report = build_report([Path(f) for f in folders])
+    md = markdown(report)
+    texts = {
+        "report.md": md,
+        "report.csv": csv_text(report),
+        "report.html": html(report, md, figures(report)),
+    }
+    paths = []
+    for name, text in texts.items():
+        data = text.encode()
+        write_atomic(out / name, lambda f, d=data: f.write(d))
+        paths.append(out / name)
+    return paths
+
+
+def terminal_summary(report: dict) -> str:
+    lines = []
+    for d in report["devices"]:
+        lines.append(d["key"])
+        rows = [
+            [m, r["backend"], f"{r['median_ms']:.3f}", f"{r['relative']:.2f}"]
+            for m, rs in d["speed"].items()
+            for r in rs
+        ]
+        lines.append(format_table(["model", "backend", "median ms", "× fastest"], rows))
+        lines += d["recommendation"]
+    return "\n".join(lines)
