@@ -1,0 +1,379 @@
+"""The commands behind the CLI: each validates its input, prepares the backend, and
+calls a library function. Nothing here imports keras or a framework at module level:
+the backend must be chosen (KERAS_BACKEND) before keras is imported."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from suite.errors import SuiteError
+from suite.format import format_results, format_sweep
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_models(args) -> int:
+    from models import MODELS
+    from suite.format import format_table
+
+    rows = [
+        [
+            s.name,
+            f"{s.params:,}",
+            f"{s.flops_per_example:,}",
+            f"{s.target_accuracy:.1%}",
+            f"{s.recipe.optimizer} lr={s.recipe.learning_rate:g} batch={s.recipe.batch_size} "
+            f"epochs={s.recipe.epochs}",
+        ]
+        for s in MODELS.values()
+    ]
+    print(format_table(["model", "parameters", "FLOPs/example", "target", "recipe"], rows))
+    return 0
+
+
+def cmd_data(args) -> int:
+    from suite import data
+
+    mnist = data.load_mnist(args.data, log=_log)
+    print(f"source:  {mnist.source}")
+    print(f"cache:   {mnist.cache_path}")
+    for key, a in mnist.arrays().items():
+        print(f"{key:8} {a.dtype}{list(a.shape)}  sha256 {data.sha256(a)}")
+    for key in ("y_train", "y_test"):
+        counts = " ".join(str(int(c)) for c in __import__("numpy").bincount(getattr(mnist, key)))
+        print(f"{key} label counts: {counts}")
+    print("verified: shapes, dtypes, label counts and SHA-256 match MNIST")
+    return 0
+
+
+def _configs(args) -> list:
+    from models import MODELS
+    from suite.config import RunConfig, validate
+
+    names = list(MODELS) if args.model == "all" else [args.model]
+    return [
+        validate(
+            RunConfig(
+                backend=args.backend,
+                model=name,
+                seed=seed,
+                device=args.device,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                optimizer=args.optimizer,
+                schedule=args.schedule,
+                jit=args.jit,
+                data_format=args.data_format,
+                steps_per_execution=args.steps_per_execution,
+                threads=args.threads,
+                allow_tf32=args.allow_tf32,
+                warmup_steps=args.warmup_steps,
+                train_examples=args.train_examples,
+                test_examples=args.test_examples,
+                impl=args.impl,
+            )
+        )
+        for name in names
+        for seed in args.seeds
+    ]
+
+
+def cmd_run(args) -> int:
+    from pathlib import Path
+
+    from suite.backends import select_backend
+    from suite.results import check_writable
+
+    configs = _configs(args)  # every bad setting is refused before anything starts
+    out = Path(args.out)
+    check_writable(out)
+    first = configs[0]
+    select_backend(first.backend, first.device, first.threads, first.allow_tf32)
+
+    from suite import data, train
+    from suite.results import new_run_dir, write_result
+
+    applied = train.prepare(first)
+    mnist = data.load_mnist(args.data, log=_log)
+    run_dir = new_run_dir(out)
+    _log(
+        f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
+        f"results in {run_dir}"
+    )
+    results = []
+    for cfg in configs:
+        result, model = train.run_cell(cfg, mnist, run_dir.name, applied)
+        if args.save_weights and model is not None and result.status == "ok":
+            weights = run_dir / f"{result.cell}.weights.h5"
+            model.save_weights(weights)
+            result = replace(result, weights_file=weights.name)
+        path = write_result(run_dir / f"{result.cell}.json", result)
+        _log(f"wrote {path}")
+        results.append(result)
+    print(format_results(results))
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_timing_check(args) -> int:
+    from suite.backends import select_backend
+
+    fixed = dict(
+        seeds=[0],
+        epochs=None,
+        steps_per_execution=1,
+        lr=None,
+        optimizer=None,
+        schedule=None,
+        train_examples=60000,
+        test_examples=10000,
+        allow_tf32=False,
+        warmup_steps=5,
+        impl="keras",
+    )
+    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    select_backend(configs[0].backend, configs[0].device, configs[0].threads)
+
+    from suite import data, train
+    from suite.format import format_table
+    from suite.timing_check import check_timing
+
+    train.prepare(configs[0])
+    mnist = data.load_mnist(args.data, log=_log)
+    rows = []
+    for cfg in configs:
+        _log(f"[{cfg.backend} {cfg.model}] {args.blocks} blocks of {args.steps} steps each way")
+        c = check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks)
+        rows.append(
+            [
+                c.backend,
+                c.model,
+                f"{c.suite.median:.3f} [{c.suite.ci_low:.3f}, {c.suite.ci_high:.3f}]",
+                f"{c.bare.median:.3f} [{c.bare.ci_low:.3f}, {c.bare.ci_high:.3f}]",
+                f"{c.ratio:.3f}",
+                f"{c.suite.n}/{c.bare.n}",
+            ]
+        )
+    print(
+        format_table(
+            [
+                "backend",
+                "model",
+                "suite ms/step [95% CI]",
+                "bare loop ms/step",
+                "suite/bare",
+                "steps",
+            ],
+            rows,
+        )
+    )
+    return 0
+
+
+def cmd_grads(args) -> int:
+    import os
+    from pathlib import Path
+
+    from models import MODELS
+    from suite.backends import BACKENDS
+    from suite.data import cache_dir, load_mnist
+    from suite.results import check_writable
+
+    for kind, given, allowed in (
+        ("model", args.models, MODELS),
+        ("backend", args.backends, BACKENDS),
+        ("dtype", args.dtypes, ("float32", "float64")),
+    ):
+        for name in given:
+            if name not in allowed:
+                raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+    if args.batch_size < 1 or args.batch_size > 60000 or args.steps < 0:
+        raise SuiteError("--batch-size must be 1..60000 and --steps must not be negative")
+    if args.steps and args.steps * args.batch_size > 60000:
+        raise SuiteError("--steps x --batch-size exceeds one epoch of 60000 images")
+    out = Path(args.out)
+    check_writable(out)
+    load_mnist(args.data, log=_log)  # fetch once here, so the children read the cache
+    if args.data:
+        os.environ["SUITE_MNIST"] = args.data
+
+    from suite.grads import format_report, run_grads
+
+    report, path = run_grads(
+        args.models,
+        args.backends,
+        args.dtypes,
+        args.steps,
+        args.batch_size,
+        args.seed,
+        args.threads or os.cpu_count() or 1,
+        out,
+        cache_dir() / "weights",
+        log=_log,
+    )
+    print(format_report(report))
+    _log(f"wrote {path}")
+    return 0 if all(p["pass"] for p in report["pairs"] + report["reference"]) else 1
+
+
+def cmd_sweep(args) -> int:
+    import json
+    from pathlib import Path
+
+    from suite.atomic import write_atomic
+    from suite.backends import select_backend
+    from suite.results import check_writable
+
+    fixed = dict(
+        seeds=[0],
+        lr=None,
+        optimizer=None,
+        schedule=None,
+        steps_per_execution=1,
+        jit="auto",
+        data_format="channels_last",
+        allow_tf32=False,
+        warmup_steps=5,
+        test_examples=10000,
+        impl="keras",
+    )
+    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    out = Path(args.out)
+    check_writable(out)
+    select_backend(configs[0].backend, configs[0].device, configs[0].threads)
+
+    from suite import data, train
+    from suite.results import new_run_dir
+    from suite.sweep import run_sweep
+
+    applied = train.prepare(configs[0])
+    mnist = data.load_mnist(args.data, log=_log)
+    run_dir = new_run_dir(out)
+    sweeps = []
+    for cfg in configs:
+        sweep = run_sweep(cfg, mnist, run_dir, applied, _log)
+        sweeps.append(sweep)
+        text = json.dumps(sweep, indent=1, allow_nan=False).encode()
+        write_atomic(
+            run_dir / f"sweep-{cfg.backend}-{cfg.model}.json",
+            lambda f, t=text: f.write(t),
+            overwrite=False,
+        )
+        print(format_sweep(sweep))
+    _log(f"wrote {run_dir}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from pathlib import Path
+
+    from models import MODELS
+    from suite.compare import check_backends, run_compare
+    from suite.config import DEVICES
+    from suite.data import load_mnist
+    from suite.results import check_writable
+
+    backends = check_backends(args.backends)
+    for m in args.models:
+        if m not in MODELS:
+            raise SuiteError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    if args.seeds < 1:
+        raise SuiteError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.device not in DEVICES:
+        raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
+    out = Path(args.out)
+    check_writable(out)
+    load_mnist(args.data, log=_log)  # fetched once here; the children read the cache
+    if not 1 <= args.train_examples <= 60000:
+        raise SuiteError("--train-examples must be 1..60000")
+    code = run_compare(
+        backends,
+        args.models,
+        args.seeds,
+        args.device,
+        args.quick,
+        out,
+        args.force,
+        args.data,
+        _log,
+        train_examples=args.train_examples,
+    )
+    from suite.report import build_report, terminal_summary
+
+    print(terminal_summary(build_report([out])))
+    return code
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from suite.report import write_report
+
+    folders = [Path(f) for f in args.dirs]
+    out = Path(args.out)
+    from suite.results import check_writable
+
+    check_writable(out)
+    for path in write_report(folders, out):
+        print(path)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from pathlib import Path
+
+    from suite.report_data import collect, diff_rows
+
+    old, new = collect([Path(args.old)]), collect([Path(args.new)])
+    rows = diff_rows(old.runs, new.runs)
+    if not rows:
+        raise SuiteError(
+            f"no cell is in both {args.old} and {args.new} (same backend, device, "
+            "model, impl and settings); nothing to compare"
+        )
+    from suite.format import format_table
+
+    table = [
+        [
+            r["backend"],
+            r["device"],
+            r["model"],
+            r["impl"],
+            f"{r['old_ms']:.3f}" if r["old_ms"] else "-",
+            f"{r['new_ms']:.3f}" if r["new_ms"] else "-",
+            f"{r['ratio']:.2f}" if r["ratio"] else "-",
+            f"{r['p']:.1e}" if r["p"] is not None else "-",
+            r["step_flag"],
+            f"{r['old_acc']:.2%} -> {r['new_acc']:.2%}",
+            "CHANGED" if r["acc_flag"] else "",
+        ]
+        for r in rows
+    ]
+    print(
+        format_table(
+            [
+                "backend",
+                "device",
+                "model",
+                "impl",
+                "old ms",
+                "new ms",
+                "new/old",
+                "p (Mann-Whitney)",
+                "step",
+                "accuracy",
+                "acc",
+            ],
+            table,
+        )
+    )
+    flagged = [r for r in rows if r["step_flag"] or r["acc_flag"]]
+    print(
+        f"{len(flagged)} of {len(rows)} cells changed beyond noise "
+        "(step time > 10% with p < 0.05; accuracy beyond seed noise)"
+    )
+    return 1 if flagged else 0
