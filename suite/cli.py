@@ -74,6 +74,24 @@ def _shared(p: argparse.ArgumentParser, *names: str, out: str = "results") -> No
             dict(default=out, metavar="DIR", help=f"results folder (default: {out})"),
         ),
         "data": (["--data"], dict(metavar="PATH", default=None, help=DATA_HELP)),
+        "models": (
+            ["--models"],
+            dict(
+                nargs="+",
+                default=["softmax", "mlp", "cnn"],
+                metavar="M",
+                help="models (default: softmax mlp cnn)",
+            ),
+        ),
+        "backends": (
+            ["--backends"],
+            dict(
+                nargs="+",
+                default=["torch", "jax", "tensorflow"],
+                metavar="B",
+                help="backends; uninstalled ones are skipped (default: torch jax tensorflow)",
+            ),
+        ),
     }
     for name in names:
         flags, kwargs = spec[name]
@@ -186,20 +204,8 @@ def _add_measurements(sub) -> None:
         "reports how far the weights drift apart. Exit code 1 if any "
         "comparison fails.",
     )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=["softmax", "mlp", "cnn"],
-        metavar="M",
-        help="models to check (default: softmax mlp cnn)",
-    )
-    p.add_argument(
-        "--backends",
-        nargs="+",
-        default=["torch", "jax", "tensorflow"],
-        metavar="B",
-        help="backends; uninstalled ones are skipped (default: torch jax tensorflow)",
-    )
+    _shared(p, "models")
+    _shared(p, "backends")
     p.add_argument(
         "--dtypes",
         nargs="+",
@@ -255,20 +261,8 @@ def _add_reporting(sub) -> None:
         "failed cell is recorded and the rest go on; exit code 1 if any cell failed. "
         "Ctrl-C stops cleanly, finished cells kept.",
     )
-    p.add_argument(
-        "--backends",
-        nargs="+",
-        default=["torch", "jax", "tensorflow"],
-        metavar="B",
-        help="backends; uninstalled ones are skipped (default: torch jax tensorflow)",
-    )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=["softmax", "mlp", "cnn"],
-        metavar="M",
-        help="models (default: softmax mlp cnn)",
-    )
+    _shared(p, "backends")
+    _shared(p, "models")
     p.add_argument(
         "--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 per cell (default: 3)"
     )
