@@ -180,6 +180,9 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, impl: str = "keras") 
                 "n_steps": int(steps.size),
                 "examples_per_s": batch / (med / 1e3),
                 "gflops_per_s": 3 * flops * batch / (med / 1e3) / 1e9,
+                "peak_gflops": _median_or_none(
+                    [r["environment"].get("settings", {}).get("matmul_peak_gflops") for r in runs]
+                ),
                 "relative": med / float(np.median(per[fastest][0])),
                 "fastest": b == fastest,
                 "p_vs_fastest": p,

@@ -185,7 +185,11 @@ class NativeTrainer:
 def prepare(cfg: RunConfig) -> dict:
     """Apply device, thread and precision settings once per process; SuiteError if
     the device is missing. Returns the settings actually in effect."""
-    return backends.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
+    bk = backends.current()
+    applied = bk.configure(cfg.device, cfg.threads, cfg.allow_tf32)
+    # the rate a large float32 matmul reaches here: the yardstick for "% of peak"
+    applied["matmul_peak_gflops"] = round(bk.matmul_gflops(), 1)
+    return applied
 
 
 def run_cell(

@@ -133,3 +133,17 @@ def make_train_step(model, x, y):
         return loss
 
     return step
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matmul rate through torch: best of ``repeats`` n x n products."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
