@@ -1,5 +1,7 @@
 """Short real runs on a slice of MNIST under the backend tox selected."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from suite.results import load_result, write_result
 def small(backend, **kw):
     base = dict(
         backend=backend,
+        device=os.environ.get("SUITE_DEVICE", "cpu"),  # the *-gpu tox envs set gpu
         model="mlp",
         epochs=1,
         batch_size=64,

@@ -57,25 +57,35 @@ class JaxModel:
         self.opt_state = self.tx.init(self.params)
         self.key = jax.random.PRNGKey(cfg.seed)
         self.compiled = cfg.jit != "off"
-        wrap = jax.jit if self.compiled else (lambda f: f)
-        self._step = wrap(self._train)
-        self._predict = wrap(lambda p, x: forward(p, x, name))
+        # params, optimizer state and key are replaced every step: donate their buffers,
+        # as Keras' own jitted train step does
+        self._step = (
+            jax.jit(self._train, donate_argnums=(0, 1, 4)) if self.compiled else self._train
+        )
+        self._predict = (
+            jax.jit(lambda p, x: forward(p, x, name))
+            if self.compiled
+            else (lambda p, x: forward(p, x, name))
+        )
 
     def _train(self, params, opt_state, x, y, key):
+        key, sub = jax.random.split(key)  # inside the step: no extra dispatch per step
+
         def loss_fn(p):
-            logits = forward(p, x, self.name, key if self.name == "cnn" else None)
+            logits = forward(p, x, self.name, sub if self.name == "cnn" else None)
             return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
         loss, grads = jax.value_and_grad(loss_fn)(params)
         updates, opt_state = self.tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
+        return optax.apply_updates(params, updates), opt_state, key, loss
 
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return jax.device_put(x), jax.device_put(y.astype(np.int32))
 
     def train_step(self, batch) -> float:
-        self.key, sub = jax.random.split(self.key)
-        self.params, self.opt_state, loss = self._step(self.params, self.opt_state, *batch, sub)
+        self.params, self.opt_state, self.key, loss = self._step(
+            self.params, self.opt_state, *batch, self.key
+        )
         return float(loss)  # blocks until the step's computation has finished
 
     def predict(self, x: np.ndarray) -> np.ndarray:
