@@ -12,6 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, write: Callable, overwrite: bool = True) -> None:
     """Call ``write(binary_file)`` on a temp file, fsync it, then move it to ``path``."""
     path = Path(path)
@@ -22,6 +28,7 @@ def write_atomic(path: Path, write: Callable, overwrite: bool = True) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         if overwrite:
             os.replace(tmp, path)
         else:

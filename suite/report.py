@@ -126,11 +126,12 @@ def markdown(report: dict) -> str:
             "### Accuracy (final test accuracy over seeds)",
             "",
             _md(
-                ["model", "backend", "seeds", "mean ± std", "target", "reached"],
+                ["model", "backend", "epochs", "seeds", "mean ± std", "target", "reached"],
                 [
                     [
                         a["model"],
                         a["backend"],
+                        a["epochs"],
                         a["n"],
                         f"{_pct(a['mean'])} ± {a['std'] * 100:.2f}"
                         if a["std"] is not None
