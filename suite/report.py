@@ -258,7 +258,8 @@ def _grads_status(p: dict) -> str:
 
 def _md(headers, rows) -> str:
     esc = [[str(c).replace("|", "\\|") for c in r] for r in rows]
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    heads = [str(h).replace("|", "\\|") for h in headers]
+    out = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(headers)]
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in esc])
 
 
