@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from models import MODELS
 from suite.backends import BACKENDS, is_installed
 from suite.config import RunConfig, validate
 from suite.errors import SuiteError
@@ -63,13 +64,13 @@ def pending(cells: list[RunConfig], done: dict[str, str], force: bool) -> list[R
 
 def child_batches(todo: list[RunConfig], models: list[str]) -> list[tuple[str, str, list[int]]]:
     """(backend, model or 'all', seeds) per child process: one per backend when every
-    model needs the same seeds, else one per backend and model."""
+    registry model needs the same seeds, else one per backend and model."""
     batches = []
     for b in dict.fromkeys(c.backend for c in todo):
         mine = [c for c in todo if c.backend == b]
         seeds = {m: sorted(c.seed for c in mine if c.model == m) for m in models}
         wanted = [m for m in models if seeds[m]]
-        if wanted == list(models) and len({tuple(s) for s in seeds.values()}) == 1:
+        if wanted == list(MODELS) and len({tuple(s) for s in seeds.values()}) == 1:
             batches.append((b, "all", seeds[models[0]]))
         else:
             batches += [(b, m, seeds[m]) for m in wanted]

@@ -184,7 +184,13 @@ def test_compare_resume_skips_finished_cells(tmp_path):
     todo = pending(cells, finished_cells(tmp_path / "runs"), force=False)
     assert [c.cell_name() for c in todo] == [c.cell_name() for c in cells[1:]]
     assert len(pending(cells, finished_cells(tmp_path / "runs"), force=True)) == 4
-    assert child_batches(todo, ["softmax", "mlp"]) == [("jax", "mlp", [0]), ("torch", "all", [0])]
+    assert child_batches(todo, ["softmax", "mlp"]) == [
+        ("jax", "mlp", [0]),
+        ("torch", "softmax", [0]),
+        ("torch", "mlp", [0]),
+    ]
+    full = plan_cells(["torch"], ["softmax", "mlp", "cnn"], [0, 1], "cpu", quick=True)
+    assert child_batches(full, ["softmax", "mlp", "cnn"]) == [("torch", "all", [0, 1])]
 
 
 def test_diff_flags_20_percent_slowdown_not_2_percent(tmp_path):
