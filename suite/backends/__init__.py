@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 
 from suite.errors import SuiteError
 
@@ -72,3 +73,13 @@ def current():
     import keras
 
     return importlib.import_module(f"suite.backends.{keras.backend.backend()}")
+
+
+def best_seconds(run, repeats: int) -> float:
+    """Fastest of ``repeats`` calls of ``run`` (which must wait for its own result)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best

@@ -165,14 +165,15 @@ def make_train_step(model, x, y):
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     """The machine's float32 matmul rate through XLA: best of ``repeats`` n x n products."""
+    from suite.backends import best_seconds
+
     key_a, key_b = jax.random.split(jax.random.PRNGKey(0))
     a = jax.random.uniform(key_a, (n, n), jax.numpy.float32)
     b = jax.random.uniform(key_b, (n, n), jax.numpy.float32)
     matmul = jax.jit(jax.numpy.matmul)
-    matmul(a, b).block_until_ready()  # compile and warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run():
         matmul(a, b).block_until_ready()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+
+    run()  # compile and warm up
+    return 2 * n**3 / best_seconds(run, repeats) / 1e9

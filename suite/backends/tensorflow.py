@@ -140,12 +140,13 @@ def make_train_step(model, x, y):
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     """The machine's float32 matmul rate through TensorFlow: best of ``repeats`` n x n
     products (the sum of each result is read back, which waits for it)."""
+    from suite.backends import best_seconds
+
     a, b = tf.random.uniform((n, n)), tf.random.uniform((n, n))
     product = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
-    product(a, b).numpy()  # trace and warm up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run():
         product(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+
+    run()  # trace and warm up
+    return 2 * n**3 / best_seconds(run, repeats) / 1e9

@@ -137,13 +137,14 @@ def make_train_step(model, x, y):
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     """The machine's float32 matmul rate through torch: best of ``repeats`` n x n products."""
+    from suite.backends import best_seconds
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
     a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-    a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+
+    def run():
         a @ b
         synchronize()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+
+    run()  # warm-up
+    return 2 * n**3 / best_seconds(run, repeats) / 1e9
