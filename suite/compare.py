@@ -113,7 +113,7 @@ def run_compare(
     env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     if data:
         env["SUITE_MNIST"] = data
-    started, done_cells, failed = time.time(), 0, 0
+    started, done_cells = time.time(), 0
     for backend, model, seeds_ in child_batches(todo, models):
         n = len(seeds_) * (len(models) if model == "all" else 1)
         elapsed = time.time() - started
@@ -145,7 +145,6 @@ def run_compare(
         code = subprocess.run(cmd, env=env, stdout=sys.stderr).returncode
         if code not in (0, 1):
             log(f"  {backend} {model}: child exited with {code}; its cells count as failed")
-        failed += code != 0
         done_cells += n
     after = finished_cells(runs_dir)
     bad = [c.cell_name() for c in cells if after.get(c.cell_name()) != "ok"]

@@ -11,6 +11,7 @@ asynchronous dispatch cannot hide work and callbacks cost nothing inside the spa
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import resource
@@ -185,11 +186,16 @@ class NativeTrainer:
 def prepare(cfg: RunConfig) -> dict:
     """Apply device, thread and precision settings once per process; SuiteError if
     the device is missing. Returns the settings actually in effect."""
-    bk = backends.current()
-    applied = bk.configure(cfg.device, cfg.threads, cfg.allow_tf32)
-    # the rate a large float32 matmul reaches here: the yardstick for "% of peak"
-    applied["matmul_peak_gflops"] = round(bk.matmul_gflops(), 1)
+    applied = backends.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
+    applied["matmul_peak_gflops"] = _matmul_peak()
     return applied
+
+
+@functools.cache
+def _matmul_peak() -> float:
+    """The rate a large float32 matmul reaches here, the yardstick for "% of peak":
+    measured once per process (about a second), however many cells it prepares."""
+    return round(backends.current().matmul_gflops(), 1)
 
 
 def run_cell(
@@ -265,7 +271,6 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
     warm = cfg.warmup_steps
     steady = timer.seconds[warm:] if len(timer.seconds) > warm else []
     summary = summarize(steady) if len(steady) >= 2 else None
-    per_step = cfg.batch_size
     tta, ete = time_to_target(
         [h.train_seconds for h in history],
         [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],
@@ -281,9 +286,9 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
         step_times_ms=[s * 1e3 for s in steady],
         warmup_ms=[s * 1e3 for s in timer.seconds[:warm]],
         first_step_ms=timer.seconds[0] * 1e3 if timer.seconds else None,
-        throughput_examples_per_s=per_step / (summary.median / 1e3) if summary else None,
+        throughput_examples_per_s=cfg.batch_size / (summary.median / 1e3) if summary else None,
         gflops_per_s=(
-            3 * spec.flops_per_example * per_step / (summary.median / 1e3) / 1e9
+            3 * spec.flops_per_example * cfg.batch_size / (summary.median / 1e3) / 1e9
             if summary
             else None
         ),
@@ -311,7 +316,7 @@ class Progress:
         self.tty = self.stream.isatty()
         self.prefix = prefix or f"[{cfg.backend} {cfg.model} seed {cfg.seed}]"
         self.start = time.perf_counter()
-        self.steps_in_epoch, self.epoch, self._last_draw, self._epoch_first = 0, 0, 0.0, 0
+        self.steps_in_epoch, self.epoch, self._last_draw = 0, 0, 0.0
 
     def epoch_start(self, epoch: int, steps: int) -> None:
         self.epoch, self.steps_in_epoch = epoch, steps
