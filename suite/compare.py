@@ -8,14 +8,13 @@ and the rest go on; Ctrl-C stops cleanly with finished cells kept.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from models import MODELS
-from suite.backends import BACKENDS, is_installed
+from suite.backends import BACKENDS, child_env, is_installed
 from suite.config import RunConfig, validate
 from suite.errors import SuiteError
 from suite.results import load_result
@@ -110,9 +109,7 @@ def run_compare(
         f"compare: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
         f"{', '.join(backends)}; results in {out}"
     )
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    if data:
-        env["SUITE_MNIST"] = data
+    env = child_env(SUITE_MNIST=data) if data else child_env()
     started, done_cells = time.time(), 0
     for backend, model, seeds_ in child_batches(todo, models):
         n = len(seeds_) * (len(models) if model == "all" else 1)

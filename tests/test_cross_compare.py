@@ -1,15 +1,16 @@
 """`suite compare` end to end on a small slice: three backends, report, then resume."""
 
-import os
 import subprocess
 import sys
 
 import pytest
 
+from suite.backends import child_env
+
 
 @pytest.mark.cross
 def test_compare_small_matrix_then_resume(mnist, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env = child_env()
     cmd = [
         sys.executable,
         "-m",

@@ -1,13 +1,12 @@
 """Every backend sees the same batch bytes in the same order (one child process each)."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from suite.backends import BACKENDS
+from suite.backends import BACKENDS, child_env
 
 CHILD = """
 import hashlib, json, sys
@@ -30,7 +29,7 @@ print(json.dumps({"backend": keras.backend.backend(), "digests": digests}))
 
 @pytest.mark.cross
 def test_batches_identical_across_backends(mnist):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env = child_env()
     seen = {}
     for backend in BACKENDS:
         proc = subprocess.run(

@@ -7,10 +7,12 @@ import sys
 
 import pytest
 
+from suite.backends import child_env
+
 
 @pytest.mark.cross
 def test_short_grads_run(mnist, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env = child_env()
     env["SUITE_CACHE_DIR"] = os.environ.get("SUITE_CACHE_DIR", str(tmp_path / "cache"))
     proc = subprocess.run(
         [

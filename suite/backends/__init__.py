@@ -68,6 +68,12 @@ def select_backend(
             ).strip()
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child that chooses its own backend."""
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    return {**env, **extra}
+
+
 def current():
     """The module for the backend keras is running, e.g. ``suite.backends.jax``."""
     import keras
