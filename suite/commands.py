@@ -4,7 +4,6 @@ the backend must be chosen (KERAS_BACKEND) before keras is imported."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 
@@ -36,6 +35,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_data(args) -> int:
+    import numpy as np
+
     from suite import data
 
     mnist = data.load_mnist(args.data, log=_log)
@@ -44,43 +45,36 @@ def cmd_data(args) -> int:
     for key, a in mnist.arrays().items():
         print(f"{key:8} {a.dtype}{list(a.shape)}  sha256 {data.sha256(a)}")
     for key in ("y_train", "y_test"):
-        counts = " ".join(str(int(c)) for c in __import__("numpy").bincount(getattr(mnist, key)))
+        counts = " ".join(str(int(c)) for c in np.bincount(getattr(mnist, key)))
         print(f"{key} label counts: {counts}")
     print("verified: shapes, dtypes, label counts and SHA-256 match MNIST")
     return 0
 
 
+# argparse spells one RunConfig field differently
+_ARG_TO_FIELD = {"lr": "learning_rate"}
+
+
 def _configs(args) -> list:
+    """One validated RunConfig per (model, seed). Fields a command has no flag for keep
+    RunConfig's defaults, which are the only defaults."""
+    from dataclasses import fields
+
     from models import MODELS
     from suite.config import RunConfig, validate
 
-    names = list(MODELS) if args.model == "all" else [args.model]
-    return [
-        validate(
-            RunConfig(
-                backend=args.backend,
-                model=name,
-                seed=seed,
-                device=args.device,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=args.lr,
-                optimizer=args.optimizer,
-                schedule=args.schedule,
-                jit=args.jit,
-                data_format=args.data_format,
-                steps_per_execution=args.steps_per_execution,
-                threads=args.threads,
-                allow_tf32=args.allow_tf32,
-                warmup_steps=args.warmup_steps,
-                train_examples=args.train_examples,
-                test_examples=args.test_examples,
-                impl=args.impl,
-            )
-        )
-        for name in names
-        for seed in args.seeds
-    ]
+    names = {f.name for f in fields(RunConfig)} - {"model", "seed"}
+    given = {_ARG_TO_FIELD.get(k, k): v for k, v in vars(args).items()}
+    settings = {k: v for k, v in given.items() if k in names}
+    models = list(MODELS) if args.model == "all" else [args.model]
+    seeds = getattr(args, "seeds", [0])
+    return [validate(RunConfig(model=m, seed=s, **settings)) for m in models for s in seeds]
+
+
+def _check_names(kind: str, given: list[str], allowed) -> None:
+    for name in given:
+        if name not in allowed:
+            raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
 
 
 def cmd_run(args) -> int:
@@ -122,20 +116,7 @@ def cmd_run(args) -> int:
 def cmd_timing_check(args) -> int:
     from suite.backends import select_backend
 
-    fixed = dict(
-        seeds=[0],
-        epochs=None,
-        steps_per_execution=1,
-        lr=None,
-        optimizer=None,
-        schedule=None,
-        train_examples=60000,
-        test_examples=10000,
-        allow_tf32=False,
-        warmup_steps=5,
-        impl="keras",
-    )
-    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    configs = _configs(args)
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
 
     from suite import data, train
@@ -183,14 +164,9 @@ def cmd_grads(args) -> int:
     from suite.data import cache_dir, load_mnist
     from suite.results import check_writable
 
-    for kind, given, allowed in (
-        ("model", args.models, MODELS),
-        ("backend", args.backends, BACKENDS),
-        ("dtype", args.dtypes, ("float32", "float64")),
-    ):
-        for name in given:
-            if name not in allowed:
-                raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+    _check_names("model", args.models, MODELS)
+    _check_names("backend", args.backends, BACKENDS)
+    _check_names("dtype", args.dtypes, ("float32", "float64"))
     if args.batch_size < 1 or args.batch_size > 60000 or args.steps < 0:
         raise SuiteError("--batch-size must be 1..60000 and --steps must not be negative")
     if args.steps and args.steps * args.batch_size > 60000:
@@ -228,20 +204,7 @@ def cmd_sweep(args) -> int:
     from suite.backends import select_backend
     from suite.results import check_writable
 
-    fixed = dict(
-        seeds=[0],
-        lr=None,
-        optimizer=None,
-        schedule=None,
-        steps_per_execution=1,
-        jit="auto",
-        data_format="channels_last",
-        allow_tf32=False,
-        warmup_steps=5,
-        test_examples=10000,
-        impl="keras",
-    )
-    configs = _configs(argparse.Namespace(**{**fixed, **vars(args)}))
+    configs = _configs(args)
     out = Path(args.out)
     check_writable(out)
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
@@ -272,26 +235,26 @@ def cmd_compare(args) -> int:
     from pathlib import Path
 
     from models import MODELS
-    from suite.compare import check_backends, run_compare
+    from suite.backends import BACKENDS
+    from suite.compare import run_compare
     from suite.config import DEVICES
     from suite.data import load_mnist
+    from suite.report import terminal_summary
     from suite.results import check_writable
 
-    backends = check_backends(args.backends)
-    for m in args.models:
-        if m not in MODELS:
-            raise SuiteError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    _check_names("backend", args.backends, BACKENDS)
+    _check_names("model", args.models, MODELS)
     if args.seeds < 1:
         raise SuiteError(f"--seeds must be at least 1, got {args.seeds}")
     if args.device not in DEVICES:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
+    if not 1 <= args.train_examples <= 60000:
+        raise SuiteError("--train-examples must be 1..60000")
     out = Path(args.out)
     check_writable(out)
     load_mnist(args.data, log=_log)  # fetched once here; the children read the cache
-    if not 1 <= args.train_examples <= 60000:
-        raise SuiteError("--train-examples must be 1..60000")
-    code = run_compare(
-        backends,
+    code, report = run_compare(
+        args.backends,
         args.models,
         args.seeds,
         args.device,
@@ -302,9 +265,7 @@ def cmd_compare(args) -> int:
         _log,
         train_examples=args.train_examples,
     )
-    from suite.report import build_report, terminal_summary
-
-    print(terminal_summary(build_report([out])))
+    print(terminal_summary(report))
     return code
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from models import MODELS
-from suite.backends import BACKENDS, child_env, is_installed
+from suite.backends import child_env, is_installed
 from suite.config import RunConfig, validate
 from suite.errors import SuiteError
 from suite.results import load_result
@@ -91,9 +91,10 @@ def run_compare(
     data: str | None,
     log,
     train_examples: int = 60000,
-) -> int:
-    """Run what is missing, then grads and the report. Returns the exit code."""
-    from suite.report import write_report
+) -> tuple[int, dict]:
+    """Run what is missing, then grads and the report. Returns the exit code and the
+    report's data."""
+    from suite.report import build_report, write_files
 
     skipped = [b for b in backends if not is_installed(b)]
     backends = [b for b in backends if b not in skipped]
@@ -150,9 +151,10 @@ def run_compare(
         f"{len(bad)} not ok"
     )
     grads_code = _run_grads(backends, models, quick, out, env, log)
-    paths = write_report([out], out / "report")
+    report = build_report([out])
+    paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
-    return 1 if bad or grads_code not in (0,) else 0
+    return (1 if bad or grads_code != 0 else 0), report
 
 
 def _run_grads(backends, models, quick, out, env, log) -> int:
@@ -177,10 +179,3 @@ def _run_grads(backends, models, quick, out, env, log) -> int:
         str(grads_dir),
     ]
     return subprocess.run(cmd, env=env, stdout=sys.stderr).returncode
-
-
-def check_backends(backends: list[str]) -> list[str]:
-    unknown = [b for b in backends if b not in BACKENDS]
-    if unknown:
-        raise SuiteError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
-    return backends

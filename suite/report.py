@@ -410,9 +410,8 @@ def html(report: dict, md: str, figs: dict[str, bytes]) -> str:
     return env.from_string(HTML).render(r=report, md=md, figs=encoded)
 
 
-def write_report(folders: list[Path], out: Path) -> list[Path]:
-    """Write report.md, report.html and report.csv into ``out`` (atomically)."""
-    report = build_report([Path(f) for f in folders])
+def write_files(report: dict, out: Path) -> list[Path]:
+    """Write report.md, report.html and report.csv for ``report`` into ``out`` (atomically)."""
     md = markdown(report)
     texts = {
         "report.md": md,
@@ -425,6 +424,11 @@ def write_report(folders: list[Path], out: Path) -> list[Path]:
         write_atomic(out / name, lambda f, d=data: f.write(d))
         paths.append(out / name)
     return paths
+
+
+def write_report(folders: list[Path], out: Path) -> list[Path]:
+    """Read the result folders and write the report files into ``out``."""
+    return write_files(build_report([Path(f) for f in folders]), out)
 
 
 def terminal_summary(report: dict) -> str:
