@@ -83,6 +83,16 @@ def _shared(p: argparse.ArgumentParser, *names: str, out: str = "results") -> No
                 help="models (default: softmax mlp cnn)",
             ),
         ),
+        "chunk_steps": (
+            ["--chunk-steps"],
+            dict(
+                type=int,
+                default=0,
+                metavar="N",
+                help="steps per timed throughput chunk; 0 = about 2 s of the slowest "
+                "backend's work, at least 20 steps, at least 8 chunks per cell (default: 0)",
+            ),
+        ),
         "backends": (
             ["--backends"],
             dict(
@@ -140,7 +150,14 @@ def _add_run(sub) -> None:
         metavar="N",
         help="train steps per compiled call (default: 1)",
     )
-    _shared(p, "threads")
+    _shared(p, "threads", "chunk_steps")
+    p.add_argument(
+        "--latency-steps",
+        type=int,
+        default=20,
+        metavar="N",
+        help="steps after warm-up timed one by one, the latency diagnostic (default: 20)",
+    )
     p.add_argument(
         "--allow-tf32",
         action="store_true",
@@ -174,21 +191,24 @@ def _add_run(sub) -> None:
 def _add_measurements(sub) -> None:
     p = sub.add_parser(
         "timing-check",
-        help="compare the suite's step timing with a bare loop over Keras' train step",
-        description="Times the same compiled Keras train step inside fit() "
-        "as `run` does and in a bare loop over Keras' own iterator with no callbacks, in "
-        "alternating blocks on the same batches, and prints both medians and their ratio.",
+        help="hold the suite's throughput against a plain fit() and its latency against a "
+        "bare loop",
+        description="In alternating blocks on the same batches: the suite's chunked "
+        "throughput against a plain, uninstrumented fit() (or, with --impl native, one "
+        "uninterrupted native loop), with a 95%% CI from the blocks; and the per-step "
+        "latency diagnostic against a bare loop over Keras' own train function.",
     )
     _shared(p, "backend", "model", "device", "batch_size")
+    p.add_argument("--impl", default="keras", metavar="I", help="keras or native (default: keras)")
     p.add_argument(
-        "--steps", type=int, default=40, metavar="N", help="steps per block (default: 40)"
+        "--steps", type=int, default=160, metavar="N", help="steps per block (default: 160)"
     )
     p.add_argument(
         "--blocks",
         type=int,
-        default=12,
+        default=6,
         metavar="N",
-        help="alternating blocks of each method (default: 12)",
+        help="alternating blocks of each method (default: 6)",
     )
     _shared(p, "jit", "data_format", "threads", "data")
     p.set_defaults(func=commands.cmd_timing_check)
@@ -279,7 +299,7 @@ def _add_reporting(sub) -> None:
         action="store_true",
         help="run every cell again even if its result exists (default: off)",
     )
-    _shared(p, "train_examples", "data")
+    _shared(p, "train_examples", "chunk_steps", "data")
     p.set_defaults(func=commands.cmd_compare)
 
     p = sub.add_parser(

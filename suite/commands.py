@@ -116,42 +116,25 @@ def cmd_run(args) -> int:
 def cmd_timing_check(args) -> int:
     from suite.backends import select_backend
 
+    if args.steps < 8 or args.blocks < 2:
+        raise SuiteError(
+            f"--steps must be at least 8 and --blocks at least 2 (got --steps {args.steps}, "
+            f"--blocks {args.blocks}): a CI needs paired blocks of several chunks"
+        )
     configs = _configs(args)
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
 
     from suite import data, train
-    from suite.format import format_table
+    from suite.format import format_timing_checks
     from suite.timing_check import check_timing
 
     train.prepare(configs[0])
     mnist = data.load_mnist(args.data, log=_log)
-    rows = []
+    checks = []
     for cfg in configs:
-        _log(f"[{cfg.backend} {cfg.model}] {args.blocks} blocks of {args.steps} steps each way")
-        c = check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks)
-        rows.append(
-            [
-                c.backend,
-                c.model,
-                f"{c.suite.median:.3f} [{c.suite.ci_low:.3f}, {c.suite.ci_high:.3f}]",
-                f"{c.bare.median:.3f} [{c.bare.ci_low:.3f}, {c.bare.ci_high:.3f}]",
-                f"{c.ratio:.3f}",
-                f"{c.suite.n}/{c.bare.n}",
-            ]
-        )
-    print(
-        format_table(
-            [
-                "backend",
-                "model",
-                "suite ms/step [95% CI]",
-                "bare loop ms/step",
-                "suite/bare",
-                "steps",
-            ],
-            rows,
-        )
-    )
+        _log(f"[{cfg.backend} {cfg.model} {cfg.impl}] {args.blocks} blocks of {args.steps} steps")
+        checks.append(check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks))
+    print(format_timing_checks(checks))
     return 0
 
 
@@ -264,6 +247,7 @@ def cmd_compare(args) -> int:
         args.data,
         _log,
         train_examples=args.train_examples,
+        chunk_steps=args.chunk_steps,
     )
     print(terminal_summary(report))
     return code

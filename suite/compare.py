@@ -1,29 +1,37 @@
 """The main job: the backend x model x seed matrix, the gradient check, the report.
 
-Each backend trains in its own child process (``python -m suite run``), so Keras
-picks the backend once per process. Cells whose ok result already exists in the
-output folder are skipped (resume) unless ``force``; a failed cell is recorded
-and the rest go on; Ctrl-C stops cleanly with finished cells kept.
+Each backend trains in its own long-lived worker process (``suite.worker``), since
+Keras picks the backend once per process. The workers train side by side in rounds:
+for each (model, seed) every backend trains its next chunk while the others wait,
+holding no CPU, and the order alternates between rounds, so a slow patch of the
+machine is shared by all backends instead of landing on whichever ran then. Cells
+whose ok result already exists in the output folder are skipped (resume) unless
+``force``; a failed cell is recorded and the rest go on; Ctrl-C stops cleanly with
+finished cells kept.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from models import MODELS
+from suite.atomic import write_atomic
 from suite.backends import child_env, is_installed
+from suite.chunks import plan_chunk_steps, round_order
 from suite.config import RunConfig, validate
 from suite.errors import SuiteError
 from suite.results import load_result
 
 QUICK = {"epochs": 1, "seeds": 1, "grads_steps": 10}
+GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle
 
 
 def plan_cells(
-    backends, models, seeds, device, quick, train_examples: int = 60000
+    backends, models, seeds, device, quick, train_examples: int = 60000, chunk_steps: int = 0
 ) -> list[RunConfig]:
     epochs = QUICK["epochs"] if quick else None
     return [
@@ -35,6 +43,7 @@ def plan_cells(
                 device=device,
                 epochs=epochs,
                 train_examples=train_examples,
+                chunk_steps=chunk_steps,
             ),
             check_install=False,
         )
@@ -61,19 +70,156 @@ def pending(cells: list[RunConfig], done: dict[str, str], force: bool) -> list[R
     return [c for c in cells if force or done.get(c.cell_name()) != "ok"]
 
 
-def child_batches(todo: list[RunConfig], models: list[str]) -> list[tuple[str, str, list[int]]]:
-    """(backend, model or 'all', seeds) per child process: one per backend when every
-    registry model needs the same seeds, else one per backend and model."""
-    batches = []
-    for b in dict.fromkeys(c.backend for c in todo):
-        mine = [c for c in todo if c.backend == b]
-        seeds = {m: sorted(c.seed for c in mine if c.model == m) for m in models}
-        wanted = [m for m in models if seeds[m]]
-        if wanted == list(MODELS) and len({tuple(s) for s in seeds.values()}) == 1:
-            batches.append((b, "all", seeds[models[0]]))
-        else:
-            batches += [(b, m, seeds[m]) for m in wanted]
-    return batches
+@dataclass(frozen=True)
+class Turn:
+    """One unit of work a worker did while the others waited."""
+
+    round: int
+    backend: str
+    kind: str  # setup, chunk, eval or cell_done
+    wall_s: float  # from the go to the reply, as the coordinator saw it
+    steps: int | None  # a chunk's steps
+    seconds: float | None  # a chunk's own clock
+    before_clock_s: float | None  # a chunk's turn before its clock started (fit() set-up)
+    waiting_cpu_s: dict  # CPU seconds each waiting worker used during this turn
+
+
+class WorkerDied(Exception):
+    pass
+
+
+class Worker:
+    """One ``python -m suite.worker`` process: a backend, loaded once, taking turns."""
+
+    def __init__(self, backend: str, device: str, run_dir: Path, data: str | None, env):
+        import psutil
+
+        cmd = [sys.executable, "-m", "suite.worker", backend, device, "0", str(run_dir)]
+        self.backend = backend
+        self.proc = subprocess.Popen(
+            cmd + ([data] if data else []),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.ps = psutil.Process(self.proc.pid)
+
+    def send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerDied(self.backend) from None
+
+    def recv(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise WorkerDied(self.backend)
+        return json.loads(line)
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the worker, all threads: nanoseconds from each thread's
+        /proc/PID/task/TID/schedstat where Linux has them (psutil's clock ticks are
+        10 ms, too coarse for short turns). A thread that ended in between drops out,
+        so a negative difference is possible but small."""
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        try:
+            total = 0
+            for t in tasks.iterdir():
+                try:
+                    total += int((t / "schedstat").read_text().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass
+            return total / 1e9
+        except OSError:
+            pass
+        try:
+            t = self.ps.cpu_times()
+            return t.user + t.system
+        except Exception:  # psutil.NoSuchProcess: it is gone, it spends nothing
+            return 0.0
+
+    def close(self) -> None:
+        try:
+            self.send({"cmd": "exit"})
+            self.proc.wait(timeout=60)
+        except (WorkerDied, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+def train_in_rounds(workers: dict, cells: dict, schedule: str, gap_s: float, log) -> list[Turn]:
+    """Train one cell per backend side by side: in each round every backend does its next
+    unit of work while the others wait; the order alternates between rounds. Every backend
+    gets the same chunk size, so chunk ``i`` of one is paired with chunk ``i`` of another."""
+    names = list(cells)
+    active, estimates, turns, chunk = set(names), {}, [], None
+    first = next(iter(cells.values()))
+    r = 0
+    while active:
+        for b in round_order(names, r):
+            if b not in active:
+                continue
+            message = {"round": r}
+            if r == 0:
+                message.update(cmd="cell", config=asdict(cells[b]), schedule=schedule)
+            elif chunk:
+                message["chunk_steps"] = chunk
+            waiting = {o: workers[o].cpu_seconds() for o in active if o != b}
+            start = time.perf_counter()
+            try:
+                workers[b].send(message)
+                reply = workers[b].recv()
+            except WorkerDied:
+                log(f"  {b}: worker died; its cell counts as failed")
+                active.discard(b)
+                workers[b] = None
+                continue
+            wall = time.perf_counter() - start
+            used = {o: round(workers[o].cpu_seconds() - c, 4) for o, c in waiting.items()}
+            kind = reply["kind"]
+            turns.append(
+                Turn(
+                    r,
+                    b,
+                    kind,
+                    wall,
+                    reply.get("steps"),
+                    reply.get("seconds"),
+                    reply.get("before_clock_s"),
+                    used,
+                )
+            )
+            if kind == "setup":
+                estimates[b] = reply.get("step_seconds")
+            elif kind == "cell_done":
+                active.discard(b)
+                note = f"; {reply['error']}" if reply.get("error") else ""
+                acc = reply.get("test_accuracy")
+                log(
+                    f"  {b}: {reply['status']}"
+                    + (f", test accuracy {acc:.2%}" if acc is not None else "")
+                    + (
+                        f", {reply['throughput']:,.0f} examples/s"
+                        if reply.get("throughput")
+                        else ""
+                    )
+                    + note
+                )
+            if gap_s:
+                time.sleep(gap_s)  # lets the worker that just ran put its thread pools to sleep
+        if r == 0:
+            chunk = first.chunk_steps or plan_chunk_steps(first, list(estimates.values()))
+            log(f"  rounds of {chunk} steps per backend, order alternating")
+        r += 1
+    return turns
+
+
+def idle_share(turns: list[Turn]) -> float:
+    """The most CPU any waiting worker used during another's turn, as a share of that
+    turn's wall time (0: the waiting workers were really idle)."""
+    shares = [c / t.wall_s for t in turns if t.wall_s > 0 for c in t.waiting_cpu_s.values()]
+    return max(shares, default=0.0)
 
 
 def _fmt(seconds: float) -> str:
@@ -91,10 +237,13 @@ def run_compare(
     data: str | None,
     log,
     train_examples: int = 60000,
+    chunk_steps: int = 0,
+    gap_s: float = GAP_S,
 ) -> tuple[int, dict]:
-    """Run what is missing, then grads and the report. Returns the exit code and the
-    report's data."""
+    """Run what is missing in rounds, then grads and the report. Returns the exit code
+    and the report's data."""
     from suite.report import build_report, write_files
+    from suite.results import new_run_dir
 
     skipped = [b for b in backends if not is_installed(b)]
     backends = [b for b in backends if b not in skipped]
@@ -103,47 +252,47 @@ def run_compare(
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
     n_seeds = QUICK["seeds"] if quick else seeds
-    cells = plan_cells(backends, models, list(range(n_seeds)), device, quick, train_examples)
+    cells = plan_cells(
+        backends, models, list(range(n_seeds)), device, quick, train_examples, chunk_steps
+    )
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(
         f"compare: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
-        f"{', '.join(backends)}; results in {out}"
+        f"{', '.join(backends)}; backends take turns in rounds; results in {out}"
     )
     env = child_env(SUITE_MNIST=data) if data else child_env()
-    started, done_cells = time.time(), 0
-    for backend, model, seeds_ in child_batches(todo, models):
-        n = len(seeds_) * (len(models) if model == "all" else 1)
-        elapsed = time.time() - started
-        eta = f", ETA {_fmt(elapsed / done_cells * (len(todo) - done_cells))}" if done_cells else ""
-        log(
-            f"[{done_cells + 1}-{done_cells + n}/{len(todo)}] {backend} {model} seeds "
-            f"{' '.join(map(str, seeds_))} (elapsed {_fmt(elapsed)}{eta})"
-        )
-        cmd = [
-            sys.executable,
-            "-m",
-            "suite",
-            "run",
-            "--backend",
-            backend,
-            "--model",
-            model,
-            "--device",
-            device,
-            "--out",
-            str(runs_dir),
-            "--seeds",
-            *map(str, seeds_),
-        ]
-        if quick:
-            cmd += ["--epochs", str(QUICK["epochs"])]
-        if train_examples != 60000:
-            cmd += ["--train-examples", str(train_examples)]
-        code = subprocess.run(cmd, env=env, stdout=sys.stderr).returncode
-        if code not in (0, 1):
-            log(f"  {backend} {model}: child exited with {code}; its cells count as failed")
-        done_cells += n
+    started = time.time()
+    groups: dict[tuple, dict] = {}
+    for c in todo:
+        groups.setdefault((c.model, c.seed), {})[c.backend] = c
+    if groups:
+        run_dir = new_run_dir(runs_dir)
+        workers: dict = {}
+        schedule_log = []
+        try:
+            for i, ((model, seed), group) in enumerate(groups.items()):
+                for b in group:
+                    if workers.get(b) is None:
+                        workers[b] = Worker(b, device, run_dir, data, env)
+                        _await_ready(workers, b, log)
+                live = {b: c for b, c in group.items() if workers.get(b) is not None}
+                elapsed = time.time() - started
+                eta = f", ETA {_fmt(elapsed / i * (len(groups) - i))}" if i else ""
+                log(
+                    f"[{i + 1}/{len(groups)}] {model} seed {seed}: {', '.join(live)} "
+                    f"(elapsed {_fmt(elapsed)}{eta})"
+                )
+                schedule = f"{run_dir.name}/{model}/seed{seed}"
+                turns = train_in_rounds(workers, live, schedule, gap_s, log)
+                log(f"  waiting workers used at most {idle_share(turns):.1%} of a core")
+                schedule_log.append({"schedule": schedule, "turns": [asdict(t) for t in turns]})
+        finally:
+            for w in workers.values():
+                if w is not None:
+                    w.close()
+            if schedule_log:
+                _write_rounds(run_dir, schedule_log, gap_s)
     after = finished_cells(runs_dir)
     bad = [c.cell_name() for c in cells if after.get(c.cell_name()) != "ok"]
     log(
@@ -155,6 +304,25 @@ def run_compare(
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
     return (1 if bad or grads_code != 0 else 0), report
+
+
+def _await_ready(workers: dict, backend: str, log) -> None:
+    try:
+        workers[backend].recv()
+    except WorkerDied:
+        log(f"  {backend}: worker failed to start; its cells count as failed")
+        workers[backend] = None
+
+
+ROUNDS_SCHEMA = "keras-backend-suite/rounds"
+
+
+def _write_rounds(run_dir: Path, schedules: list[dict], gap_s: float) -> None:
+    """Every turn of this compare, for the record: who ran, for how long, and how much
+    CPU the waiting workers used meanwhile."""
+    blob = {"schema": ROUNDS_SCHEMA, "schema_version": 1, "gap_s": gap_s, "schedules": schedules}
+    text = json.dumps(blob, indent=1, allow_nan=False).encode()
+    write_atomic(run_dir / "rounds.json", lambda f: f.write(text), overwrite=False)
 
 
 def _run_grads(backends, models, quick, out, env, log) -> int:

@@ -37,7 +37,9 @@ class RunConfig:
     steps_per_execution: int = 1
     threads: int = 0  # 0: all cores
     allow_tf32: bool = False
-    warmup_steps: int = 5
+    warmup_steps: int = 5  # first steps: tracing/compilation, reported apart
+    latency_steps: int = 20  # then steps timed one by one (the latency diagnostic)
+    chunk_steps: int = 0  # steps per throughput chunk; 0: chosen (suite.chunks)
     train_examples: int = 60000
     test_examples: int = 10000
     impl: str = "keras"
@@ -100,8 +102,11 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         value = getattr(cfg, field)
         if value is not None and not value > 0:
             raise SuiteError(f"--{field.replace('_', '-')} must be positive, got {value}")
-    if cfg.threads < 0 or cfg.warmup_steps < 0:
-        raise SuiteError("--threads and --warmup-steps must not be negative")
+    for field in ("threads", "warmup_steps", "latency_steps", "chunk_steps"):
+        if getattr(cfg, field) < 0:
+            raise SuiteError(
+                f"--{field.replace('_', '-')} must not be negative, got {getattr(cfg, field)}"
+            )
     if cfg.train_examples > 60000 or cfg.test_examples > 10000:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
     r = cfg.resolved()

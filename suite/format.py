@@ -13,9 +13,10 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def format_results(results) -> str:
+    """One line per cell: throughput (what ranks) beside latency (a diagnostic)."""
     rows = []
     for r in results:
-        t = r.step_time_ms
+        t = r.latency_ms
         rows.append(
             [
                 r.config["backend"],
@@ -23,10 +24,11 @@ def format_results(results) -> str:
                 r.config["seed"],
                 r.status,
                 f"{r.final_test_accuracy:.2%}" if r.final_test_accuracy is not None else "-",
-                f"{t.median:.3f} [{t.ci_low:.3f}, {t.ci_high:.3f}]" if t else "-",
-                f"{t.iqr:.3f}" if t else "-",
-                f"{r.first_step_ms:.0f}" if r.first_step_ms is not None else "-",
                 f"{r.throughput_examples_per_s:,.0f}" if r.throughput_examples_per_s else "-",
+                f"{r.ms_per_step:.3f}" if r.ms_per_step else "-",
+                f"{len(r.chunks)}",
+                f"{t.median:.3f} [{t.p10:.3f}, {t.p90:.3f}]" if t else "-",
+                f"{r.first_step_ms:.0f}" if r.first_step_ms is not None else "-",
                 f"{r.time_to_accuracy_s:.1f}" if r.time_to_accuracy_s is not None else "-",
                 f"{r.total_train_seconds:.1f}" if r.total_train_seconds is not None else "-",
             ]
@@ -37,10 +39,11 @@ def format_results(results) -> str:
         "seed",
         "status",
         "test acc",
-        "ms/step median [95% CI]",
-        "IQR",
+        "throughput examples/s",
+        "ms/step",
+        "chunks",
+        "latency ms median [p10, p90]",
         "first step ms",
-        "examples/s",
         "time to target s",
         "train s",
     ]
@@ -85,3 +88,38 @@ def format_sweep(sweep: dict) -> str:
         else "Keras overhead: n/a"
     )
     return f"{head}\n{table}\n{tail}\n"
+
+
+def format_timing_checks(checks) -> str:
+    rows = []
+    for c in checks:
+        q = c.throughput_ratio
+        rows.append(
+            [
+                c.backend,
+                c.model,
+                c.impl,
+                f"{c.suite_examples_per_s:,.0f}",
+                f"{c.plain_examples_per_s:,.0f}",
+                f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}]",
+                "yes" if q.low >= 0.95 and q.high <= 1.05 else "no",
+                f"{c.latency_suite.median:.3f}" if c.latency_suite else "-",
+                f"{c.latency_bare.median:.3f}" if c.latency_bare else "-",
+                f"{c.latency_ratio:.3f}" if c.latency_ratio else "-",
+            ]
+        )
+    return format_table(
+        [
+            "backend",
+            "model",
+            "impl",
+            "suite examples/s",
+            "plain examples/s",
+            "suite/plain [95% CI]",
+            "CI within 5%",
+            "latency ms",
+            "bare ms",
+            "latency/bare",
+        ],
+        rows,
+    )

@@ -12,15 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as sps
 
 from suite.errors import SuiteError
 from suite.results import SCHEMA as RUN_SCHEMA
 from suite.results import load_result
+from suite.stats import (
+    Ratio,
+    drift,
+    paired_difference,
+    paired_ratio,
+    unpaired_ratio,
+)
+from suite.stats import speed_verdict as stats_verdict
 
-ALPHA = 0.05  # significance level for every test in the report
 GRADS_SCHEMA = "keras-backend-suite/grads"
 SWEEP_SCHEMA = "keras-backend-suite/sweep"
+ROUNDS_SCHEMA = "keras-backend-suite/rounds"
 
 
 @dataclass
@@ -28,6 +35,7 @@ class Collected:
     runs: list[dict] = field(default_factory=list)
     grads: list[dict] = field(default_factory=list)
     sweeps: list[dict] = field(default_factory=list)
+    rounds: list[dict] = field(default_factory=list)  # compare's turn logs
     skipped: list[str] = field(default_factory=list)  # "path: reason"
 
 
@@ -49,12 +57,13 @@ def collect(folders: list[Path]) -> Collected:
         try:
             if schema == RUN_SCHEMA:
                 out.runs.append(load_result(path))
-            elif schema in (GRADS_SCHEMA, SWEEP_SCHEMA):
+            elif schema in (GRADS_SCHEMA, SWEEP_SCHEMA, ROUNDS_SCHEMA):
                 if data.get("schema_version") != 1:
                     raise SuiteError(
                         f"{path}: unknown schema version {data.get('schema_version')!r}"
                     )
-                (out.grads if schema == GRADS_SCHEMA else out.sweeps).append(data)
+                target = {GRADS_SCHEMA: out.grads, SWEEP_SCHEMA: out.sweeps}
+                target.get(schema, out.rounds).append(data)
             else:
                 out.skipped.append(f"{path}: unknown schema {schema!r}")
         except SuiteError as e:
@@ -77,123 +86,140 @@ def device_key(run: dict) -> str:
     )
 
 
+SPEED_THRESHOLD = 0.05  # rank two backends only when they differ by more than this
+ACCURACY_MARGIN = 0.002  # paired accuracy differences within ±0.2 points are "equivalent"
+VARIANT_KEYS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "optimizer",
+    "schedule",
+    "jit",
+    "data_format",
+    "steps_per_execution",
+    "threads",
+    "train_examples",
+    "test_examples",
+    "allow_tf32",
+    "chunk_steps",
+)
+
+
+def variant(config: dict) -> str:
+    """The settings a cell's numbers depend on besides backend, model, impl and seed:
+    only cells with the same variant are compared or pooled."""
+    return ", ".join(f"{k}={config.get(k)}" for k in VARIANT_KEYS)
+
+
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
-    """device key -> (backend, model, impl) -> runs (seeds), only finished-or-failed cells."""
-    groups: dict[str, dict[tuple, list[dict]]] = {}
-    for r in runs:
+    """device key -> (backend, model, impl, variant) -> runs, one per seed: a newer
+    result for the same seed replaces an older one (e.g. after ``--force``)."""
+    groups: dict[str, dict[tuple, dict[int, dict]]] = {}
+    for r in sorted(runs, key=lambda r: r["environment"].get("timestamp", "")):
         c = r["config"]
-        key = (c["backend"], c["model"], c.get("impl", "keras"))
-        groups.setdefault(device_key(r), {}).setdefault(key, []).append(r)
-    return groups
+        key = (c["backend"], c["model"], c.get("impl", "keras"), variant(c))
+        groups.setdefault(device_key(r), {}).setdefault(key, {})[c["seed"]] = r
+    return {d: {k: list(v.values()) for k, v in cells.items()} for d, cells in groups.items()}
 
 
-def accuracy_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
-    """Mean ± std of final test accuracy over seeds, against the target, per cell."""
-    rows = []
-    for (backend, model, impl), runs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0])):
-        accs = [r["final_test_accuracy"] for r in runs if r["status"] == "ok"]
-        target = runs[0]["model"].get("target_accuracy")
-        rows.append(
-            {
-                "backend": backend,
-                "model": model,
-                "impl": impl,
-                "n": len(accs),
-                "mean": float(np.mean(accs)) if accs else None,
-                "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
-                "target": target,
-                "reached": bool(accs) and target is not None and float(np.mean(accs)) >= target,
-                "failed": sum(r["status"] != "ok" for r in runs),
-                "epochs": runs[0]["config"].get("epochs"),
-            }
-        )
-    return rows
+def model_groups(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[tuple[str, str]]:
+    """(model, variant) pairs present, in registry order."""
+    order = ["softmax", "mlp", "cnn"]
+    keys = {(m, v) for (_, m, i, v) in cells if i == impl}
+    return sorted(keys, key=lambda k: (order.index(k[0]) if k[0] in order else 9, k[1]))
 
 
-def accuracy_differs(cells: dict[tuple, list[dict]], model: str, impl: str = "keras") -> dict:
-    """Do the backends' accuracies differ beyond seed noise? Kruskal-Wallis over seeds
-    (needs ≥ 2 seeds per backend); otherwise says it cannot tell."""
-    samples = {
-        b: [r["final_test_accuracy"] for r in runs if r["status"] == "ok"]
-        for (b, m, i), runs in cells.items()
-        if m == model and i == impl
+def _ok(runs: list[dict]) -> list[dict]:
+    return [r for r in runs if r["status"] == "ok"]
+
+
+def round_throughputs(run: dict) -> dict[tuple, float]:
+    """(schedule, round) -> examples/s of that chunk, for chunks trained in rounds."""
+    batch = run["config"]["batch_size"]
+    return {
+        (run.get("schedule"), c["round"]): c["steps"] * batch / c["seconds"]
+        for c in run.get("chunks", [])
+        if c.get("round") is not None and c["seconds"] > 0
     }
-    samples = {b: s for b, s in samples.items() if s}
-    if len(samples) < 2 or min(len(s) for s in samples.values()) < 2:
-        return {
-            "test": "Kruskal-Wallis H",
-            "p": None,
-            "significant": None,
-            "note": "needs at least 2 seeds per backend",
-        }
-    values = list(samples.values())
-    if len({v for s in values for v in s}) == 1:
-        return {"test": "Kruskal-Wallis H", "p": 1.0, "significant": False, "note": "all equal"}
-    p = float(sps.kruskal(*values).pvalue)
-    return {"test": "Kruskal-Wallis H", "p": p, "significant": p < ALPHA, "note": ""}
 
 
-def pooled_steps(runs: list[dict]) -> np.ndarray:
-    return np.concatenate(
-        [
-            np.asarray(r["step_times_ms"], float)
-            for r in runs
-            if r["status"] == "ok" and r["step_times_ms"]
-        ]
-        or [np.empty(0)]
+def _cells_for(cells, model, var, impl="keras") -> dict[str, list[dict]]:
+    return {
+        b: _ok(runs)
+        for (b, m, i, v), runs in cells.items()
+        if m == model and v == var and i == impl and _ok(runs)
+    }
+
+
+def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
+    """Time ratio of backend b to backend f (> 1: b is slower): paired by round where
+    the two trained side by side in the same schedule, else unpaired over runs."""
+    tb, tf = {}, {}
+    for r in runs_b:
+        tb.update(round_throughputs(r))
+    for r in runs_f:
+        tf.update(round_throughputs(r))
+    common = sorted(set(tb) & set(tf), key=str)
+    if len(common) >= 2:
+        return paired_ratio([tf[k] for k in common], [tb[k] for k in common])
+    return unpaired_ratio(
+        [r["throughput_examples_per_s"] for r in runs_f],
+        [r["throughput_examples_per_s"] for r in runs_b],
     )
 
 
-def speed_rows(cells: dict[tuple, list[dict]], model: str, impl: str = "keras") -> list[dict]:
-    """Per backend: median step time (pooled over seeds) with CI, throughput, GFLOP/s,
-    speed relative to the fastest, and a Mann-Whitney U test against the fastest."""
-    from suite.stats import median_ci
-
+def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras") -> list[dict]:
+    """Per backend: training throughput (plain fit(), chunked), its time ratio to the
+    fastest with a 95% CI from paired rounds, the verdict, the drift it saw, and
+    beside them the step-latency diagnostic, compile time, time to target, memory."""
+    per = _cells_for(cells, model, var, impl)
     per = {
-        b: (pooled_steps(runs), runs)
-        for (b, m, i), runs in cells.items()
-        if m == model and i == impl
+        b: runs for b, runs in per.items() if all(r.get("throughput_examples_per_s") for r in runs)
     }
-    per = {b: v for b, v in per.items() if v[0].size}
     if not per:
         return []
-    fastest = min(per, key=lambda b: np.median(per[b][0]))
+    geo = {
+        b: float(np.exp(np.mean([np.log(r["throughput_examples_per_s"]) for r in runs])))
+        for b, runs in per.items()
+    }
+    fastest = max(geo, key=geo.get)
     rows = []
-    for b, (steps, runs) in sorted(per.items(), key=lambda kv: np.median(kv[1][0])):
-        med = float(np.median(steps))
-        low, high = median_ci(steps)
+    for b in sorted(per, key=lambda b: -geo[b]):
+        runs = per[b]
+        ratio = None if b == fastest else speed_ratio(runs, per[fastest])
+        rounds = [v for r in runs for v in round_throughputs(r).values()]
+        lat = [r["latency_ms"]["median"] for r in runs if r.get("latency_ms")]
         r0 = runs[0]
-        batch = r0["config"]["batch_size"]
-        flops = r0["model"]["flops_per_example"]
-        if b == fastest:
-            p, significant = None, None
-        else:
-            p = float(sps.mannwhitneyu(steps, per[fastest][0], alternative="two-sided").pvalue)
-            significant = p < ALPHA
+        batch, flops = r0["config"]["batch_size"], r0["model"]["flops_per_example"]
+        reached = [r for r in runs if r.get("time_to_accuracy_s") is not None]
         rows.append(
             {
                 "backend": b,
                 "model": model,
+                "variant": var,
                 "impl": impl,
-                "median_ms": med,
-                "ci_ms": [low, high],
-                "n_steps": int(steps.size),
-                "examples_per_s": batch / (med / 1e3),
-                "gflops_per_s": 3 * flops * batch / (med / 1e3) / 1e9,
+                "examples_per_s": geo[b],
+                "ms_per_step": batch / geo[b] * 1e3,
+                "ratio": ratio,
+                "verdict": "fastest" if b == fastest else stats_verdict(ratio, SPEED_THRESHOLD),
+                "rounds": len(rounds),
+                "drift": drift(rounds) if rounds else None,
+                "seeds": len(runs),
+                "gflops_per_s": 3 * flops * geo[b] / 1e9,
                 "peak_gflops": _median_or_none(
                     [r["environment"].get("settings", {}).get("matmul_peak_gflops") for r in runs]
                 ),
-                "relative": med / float(np.median(per[fastest][0])),
-                "fastest": b == fastest,
-                "p_vs_fastest": p,
-                "significant": significant,
-                "first_step_ms": float(
-                    np.median(
-                        [r["first_step_ms"] for r in runs if r.get("first_step_ms") is not None]
-                        or [np.nan]
-                    )
+                "cpu_per_wall": _median_or_none([r.get("cpu_per_wall") for r in runs]),
+                "latency_ms": _median_or_none(lat),
+                "latency_p10_ms": _median_or_none(
+                    [r["latency_ms"]["p10"] for r in runs if r.get("latency_ms")]
                 ),
-                "time_to_accuracy_s": _median_or_none([r.get("time_to_accuracy_s") for r in runs]),
+                "latency_p90_ms": _median_or_none(
+                    [r["latency_ms"]["p90"] for r in runs if r.get("latency_ms")]
+                ),
+                "first_step_ms": _median_or_none([r.get("first_step_ms") for r in runs]),
+                "time_to_accuracy_s": _median_or_none([r["time_to_accuracy_s"] for r in reached]),
+                "reached": len(reached),
                 "peak_rss_mb": _median_or_none([r.get("peak_rss_bytes") for r in runs], 1 / 2**20),
             }
         )
@@ -205,29 +231,124 @@ def _median_or_none(values, scale: float = 1.0):
     return float(np.median(v)) * scale if v else None
 
 
-def speed_verdict(rows: list[dict]) -> str:
-    """One sentence: who is fastest, and whether the data can tell."""
+def _fmt_ratio(r: Ratio) -> str:
+    if r.low is None:
+        return f"{r.ratio:.2f}x (no CI: {r.method})"
+    return f"{r.ratio:.2f}x [{r.low:.2f}, {r.high:.2f}]"
+
+
+def speed_sentence(rows: list[dict]) -> str:
+    """One sentence: who is fastest, by how much, and where the data cannot tell."""
     if len(rows) < 2:
         return "only one backend measured"
-    best, rest = rows[0], rows[1:]
-    tied = [r["backend"] for r in rest if not r["significant"]]
-    if tied:
-        return (
-            f"{best['backend']} and {', '.join(tied)} are not significantly different "
-            f"(Mann-Whitney U, p ≥ {ALPHA}); no ranking between them"
-        )
-    second = rest[0]
-    return (
-        f"{best['backend']} is fastest, {second['relative']:.2f}x ahead of "
-        f"{second['backend']} (Mann-Whitney U p = {second['p_vs_fastest']:.1e})"
+    best = rows[0]["backend"]
+    parts = []
+    for r in rows[1:]:
+        if r["verdict"] == "slower":
+            parts.append(f"{r['backend']} takes {_fmt_ratio(r['ratio'])} as long")
+        else:
+            parts.append(
+                f"{best} and {r['backend']} are indistinguishable here ({_fmt_ratio(r['ratio'])}, "
+                f"threshold {SPEED_THRESHOLD:.0%})"
+            )
+    lead = (
+        f"{best} has the highest training throughput"
+        if any(r["verdict"] == "slower" for r in rows[1:])
+        else f"no backend is clearly faster than {best}"
     )
+    return f"{lead}; " + "; ".join(parts)
 
 
-def csv_rows(runs: list[dict]) -> list[dict]:
-    """One flat row per cell, for pandas."""
+def accuracy_rows(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[dict]:
+    """Per cell: mean ± std of final test accuracy over seeds, against the target, and
+    the paired (same seed) difference to the fastest backend with CI and TOST."""
+    rows = []
+    for model, var in model_groups(cells, impl):
+        per = {
+            b: runs for (b, m, i, v), runs in cells.items() if m == model and v == var and i == impl
+        }
+        speed = speed_rows(cells, model, var, impl)
+        ref = speed[0]["backend"] if speed else None
+        for b, runs in sorted(per.items()):
+            ok = _ok(runs)
+            accs = [r["final_test_accuracy"] for r in ok]
+            target = runs[0]["model"].get("target_accuracy")
+            diff = None
+            if ref and b != ref:
+                mine = {r["config"]["seed"]: r["final_test_accuracy"] for r in ok}
+                theirs = {r["config"]["seed"]: r["final_test_accuracy"] for r in _ok(per[ref])}
+                seeds = sorted(set(mine) & set(theirs))
+                if seeds:
+                    diff = paired_difference(
+                        [mine[s] for s in seeds], [theirs[s] for s in seeds], ACCURACY_MARGIN
+                    )
+            rows.append(
+                {
+                    "backend": b,
+                    "model": model,
+                    "variant": var,
+                    "impl": impl,
+                    "n": len(accs),
+                    "mean": float(np.mean(accs)) if accs else None,
+                    "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+                    "target": target,
+                    "reached": bool(accs) and target is not None and float(np.mean(accs)) >= target,
+                    "failed": sum(r["status"] != "ok" for r in runs),
+                    "epochs": runs[0]["config"].get("epochs"),
+                    "reference": ref,
+                    "difference": diff,
+                }
+            )
+    return rows
+
+
+def accuracy_sentence(rows: list[dict], model: str, var: str) -> str:
+    """Whether the backends' accuracies are equivalent within the margin, paired by seed."""
+    diffs = [r for r in rows if r["model"] == model and r["variant"] == var and r["difference"]]
+    if not diffs:
+        return "no accuracy pairs"
+    parts = []
+    for r in diffs:
+        d = r["difference"]
+        if d.equivalent is None:
+            parts.append(
+                f"{r['backend']} − {r['reference']} {d.mean * 100:+.2f} points from {d.n} seed: "
+                "cannot tell (needs at least 2 seeds)"
+            )
+        else:
+            word = "equivalent" if d.equivalent else "not shown equivalent"
+            parts.append(
+                f"{r['backend']} − {r['reference']} {d.mean * 100:+.2f} points "
+                f"[{d.low * 100:+.2f}, {d.high * 100:+.2f}] over {d.n} seeds: {word} "
+                f"within ±{d.margin * 100:.1f} (TOST p = {d.p_equivalence:.3f})"
+            )
+    return "; ".join(parts)
+
+
+def waiting_cpu_share(logs: list[dict]) -> float | None:
+    """From compare's turn logs: the most CPU a waiting worker used during another's
+    turn, as a share of that turn (0 means the waiting workers were really idle)."""
+    shares = [
+        c / t["wall_s"]
+        for log in logs
+        for sched in log["schedules"]
+        for t in sched["turns"]
+        if t["wall_s"] > 0
+        for c in t["waiting_cpu_s"].values()
+    ]
+    return max(shares) if shares else None
+
+
+def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
+    """One flat row per cell, for pandas; units in the column names. ``ratios`` maps
+    (device, backend, model, variant) to that cell group's ratio row."""
     rows = []
     for r in runs:
-        c, t = r["config"], r.get("step_time_ms") or {}
+        q = (ratios or {}).get(
+            (device_key(r), r["config"]["backend"], r["config"]["model"], variant(r["config"]))
+        )
+        c, lat = r["config"], r.get("latency_ms") or {}
+        env = r["environment"]
         rows.append(
             {
                 "device": device_key(r),
@@ -238,20 +359,31 @@ def csv_rows(runs: list[dict]) -> list[dict]:
                 "status": r["status"],
                 "epochs": c["epochs"],
                 "batch_size": c["batch_size"],
+                "optimizer": c.get("optimizer"),
+                "learning_rate": c.get("learning_rate"),
+                "train_examples": c.get("train_examples"),
                 "jit": c["jit"],
                 "data_format": c["data_format"],
-                "test_accuracy": r.get("final_test_accuracy"),
-                "median_ms": t.get("median"),
-                "ci_low_ms": t.get("ci_low"),
-                "ci_high_ms": t.get("ci_high"),
-                "iqr_ms": t.get("iqr"),
-                "cv": t.get("cv"),
+                "test_accuracy_fraction": r.get("final_test_accuracy"),
+                "throughput_examples_per_s": r.get("throughput_examples_per_s"),
+                "throughput_ms_per_step": r.get("ms_per_step"),
+                "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
+                "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
+                "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
+                "chunks": len(r.get("chunks", [])),
+                "chunk_steps": r.get("chunk_steps"),
+                "latency_median_ms": lat.get("median"),
+                "latency_p10_ms": lat.get("p10"),
+                "latency_p90_ms": lat.get("p90"),
                 "first_step_ms": r.get("first_step_ms"),
-                "examples_per_s": r.get("throughput_examples_per_s"),
-                "gflops_per_s": r.get("gflops_per_s"),
+                "fit_setup_s": r.get("fit_setup_s"),
+                "cpu_seconds_per_wall_s": r.get("cpu_per_wall"),
                 "time_to_accuracy_s": r.get("time_to_accuracy_s"),
-                "train_seconds": r.get("total_train_seconds"),
+                "train_s": r.get("total_train_seconds"),
                 "peak_rss_bytes": r.get("peak_rss_bytes"),
+                "cpu_model": env.get("cpu"),
+                "cpu_cores": env.get("cpu_cores_logical"),
+                "schedule": r.get("schedule"),
                 "run_id": r["run_id"],
                 "cell": r["cell"],
             }
@@ -259,23 +391,41 @@ def csv_rows(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def recommendation(
-    speed: dict[str, list[dict]], acc: list[dict], grads_ok: bool | None
-) -> list[str]:
-    """Short advice per model, derived only from the numbers above it."""
+def ratio_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
+    """Per cell group and backend: the throughput ratio to the fastest and its CI (CSV)."""
+    out = []
+    for model, var in model_groups(cells):
+        for r in speed_rows(cells, model, var):
+            q = r["ratio"]
+            out.append(
+                {
+                    "model": model,
+                    "variant": var,
+                    "backend": r["backend"],
+                    "throughput_examples_per_s": r["examples_per_s"],
+                    "time_ratio_to_fastest": q.ratio if q else 1.0,
+                    "time_ratio_ci_low": q.low if q else None,
+                    "time_ratio_ci_high": q.high if q else None,
+                    "rounds": r["rounds"],
+                    "verdict": r["verdict"],
+                }
+            )
+    return out
+
+
+def recommendation(device: dict, grads_ok: bool | None) -> list[str]:
+    """Short advice per model, derived only from the numbers in the report."""
     lines = []
-    for model, rows in speed.items():
+    for (model, var), rows in device["speed"].items():
         if not rows:
             continue
-        verdict = speed_verdict(rows)
-        accs = [a for a in acc if a["model"] == model and a["mean"] is not None]
-        spread = (max(a["mean"] for a in accs) - min(a["mean"] for a in accs)) if accs else None
-        acc_note = (
-            f"accuracy spread across backends {spread * 100:.2f} points"
-            if spread is not None
-            else "no accuracy data"
+        label = (
+            model if len({v for m, v in device["speed"] if m == model}) == 1 else f"{model} ({var})"
         )
-        lines.append(f"{model}: {verdict}; {acc_note}.")
+        lines.append(
+            f"{label}: {speed_sentence(rows)}. Accuracy: "
+            f"{accuracy_sentence(device['accuracy'], model, var)}."
+        )
     if grads_ok is not None:
         lines.append(
             "Gradients: the backends compute equivalent losses and gradients "
@@ -287,52 +437,51 @@ def recommendation(
     return lines
 
 
-STEP_CHANGE = 0.10  # diff flags step-time changes larger than this (and significant)
+STEP_CHANGE = 0.10  # diff flags throughput changes larger than this, CI excluding 1 ...
+UNPAIRED_DRIFT = 0.30  # ... or, with one run a side (no CI), larger than the VM drift seen
 ACC_FLOOR = 0.003  # with fewer than 2 seeds, accuracy changes beyond 0.3 points are flagged
 
 
 def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
-    """Cells present in both sets (same backend, device kind, model, impl and settings
-    key), in the manner of ``asv compare``: step time ratio with Mann-Whitney U, and
-    accuracy change against seed noise."""
+    """Cells present in both sets (same backend, device kind, model, impl and settings), in
+    the manner of ``asv compare``: the time ratio new/old of training throughput with a
+    Welch interval over runs (seeds) -- the two sets did not train side by side, so no
+    pairing -- and the accuracy change against seed noise."""
 
     def index(runs):
         out: dict[tuple, list[dict]] = {}
         for r in runs:
-            if r["status"] == "ok":
+            if r["status"] == "ok" and r.get("throughput_examples_per_s"):
                 c = r["config"]
-                settings = tuple(sorted((k, str(v)) for k, v in c.items() if k != "seed"))
-                key = (c["backend"], c["device"], c["model"], c.get("impl", "keras"), settings)
+                key = (c["backend"], c["device"], c["model"], c.get("impl", "keras"), variant(c))
                 out.setdefault(key, []).append(r)
         return out
 
     a, b = index(old), index(new)
     rows = []
     for key in sorted(set(a) & set(b)):
-        sa, sb = pooled_steps(a[key]), pooled_steps(b[key])
-        ratio = float(np.median(sb) / np.median(sa)) if sa.size and sb.size else None
-        p = (
-            float(sps.mannwhitneyu(sb, sa, alternative="two-sided").pvalue)
-            if sa.size and sb.size
-            else None
-        )
+        ta = [r["throughput_examples_per_s"] for r in a[key]]
+        tb = [r["throughput_examples_per_s"] for r in b[key]]
+        q = unpaired_ratio(ta, tb)  # old/new throughput = new/old time
+        if q.low is not None:
+            changed = (q.low > 1 or q.high < 1) and abs(q.ratio - 1) > STEP_CHANGE
+        else:
+            changed = abs(q.ratio - 1) > UNPAIRED_DRIFT
         acc_a = [r["final_test_accuracy"] for r in a[key]]
         acc_b = [r["final_test_accuracy"] for r in b[key]]
         delta = float(np.mean(acc_b) - np.mean(acc_a))
         noise = max([np.std(x, ddof=1) for x in (acc_a, acc_b) if len(x) > 1] or [0.0])
         acc_flag = abs(delta) > (2 * noise if noise > 0 else ACC_FLOOR)
-        slower = ratio is not None and abs(ratio - 1) > STEP_CHANGE and p is not None and p < ALPHA
         rows.append(
             {
                 "backend": key[0],
                 "device": key[1],
                 "model": key[2],
                 "impl": key[3],
-                "old_ms": float(np.median(sa)) if sa.size else None,
-                "new_ms": float(np.median(sb)) if sb.size else None,
-                "ratio": ratio,
-                "p": p,
-                "step_flag": ("slower" if ratio > 1 else "faster") if slower else "",
+                "old_examples_per_s": float(np.exp(np.mean(np.log(ta)))),
+                "new_examples_per_s": float(np.exp(np.mean(np.log(tb)))),
+                "time_ratio": q,
+                "step_flag": ("slower" if q.ratio > 1 else "faster") if changed else "",
                 "old_acc": float(np.mean(acc_a)),
                 "new_acc": float(np.mean(acc_b)),
                 "acc_delta": delta,

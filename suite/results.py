@@ -18,7 +18,7 @@ from suite.errors import SuiteError
 from suite.stats import TimingSummary
 
 SCHEMA = "keras-backend-suite/run"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "diverged", "failed")
 
 
@@ -28,8 +28,22 @@ class EpochRecord:
     train_loss: float | None  # None when the epoch diverged
     test_loss: float | None
     test_accuracy: float | None
-    train_seconds: float  # wall time of the epoch's training, evaluation excluded
+    train_seconds: float  # on the throughput clock: steps x the epoch's chunk seconds/step
     steps: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """One timed chunk of plain ``fit()`` (or the native loop): consecutive steps, the
+    clock read only at its ends, after the device was drained."""
+
+    epoch: int  # 1-based
+    steps: int
+    seconds: float
+    cpu_seconds: float  # this process's CPU time during the chunk (all its threads)
+    threads: int  # threads of this process at the chunk's end
+    round: int | None  # compare's round; None when the cell trained alone
+    loss: float | None  # mean training loss over the chunk; None if not finite
 
 
 @dataclass(frozen=True)
@@ -40,12 +54,20 @@ class RunResult:
     config: dict
     model: dict
     environment: dict
-    step_time_ms: TimingSummary | None = None
-    step_times_ms: list[float] = field(default_factory=list)  # steady state, every step
+    # training throughput: what plain fit() costs, from the chunks (ranks backends)
+    throughput_examples_per_s: float | None = None
+    ms_per_step: float | None = None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    chunk_steps: int | None = None
+    schedule: str | None = None  # compare's schedule id: rounds pair only within one
+    cpu_per_wall: float | None = None  # CPU-seconds per wall-second over the chunks
+    gflops_per_s: float | None = None
+    # step latency: a diagnostic, each step synchronised (distribution, first step)
+    latency_ms: TimingSummary | None = None
+    latency_steps_ms: list[float] = field(default_factory=list)
     warmup_ms: list[float] = field(default_factory=list)  # first steps, compile included
     first_step_ms: float | None = None
-    throughput_examples_per_s: float | None = None
-    gflops_per_s: float | None = None
+    fit_setup_s: float | None = None  # fit() set-up before its first chunk, all calls
     history: list[EpochRecord] = field(default_factory=list)
     final_test_accuracy: float | None = None
     final_test_loss: float | None = None
@@ -53,7 +75,7 @@ class RunResult:
     time_to_accuracy_s: float | None = None
     epochs_to_accuracy: int | None = None
     total_train_seconds: float | None = None
-    peak_rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None  # this cell's high-water mark (VmHWM, reset per cell)
     peak_device_bytes: int | None = None
     diverged_step: int | None = None
     error: str | None = None

@@ -93,3 +93,109 @@ def ratio_of_medians(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(ra / rb, [tail, 100 - tail])
     return float(np.median(a) / np.median(b)), float(low), float(high)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio with its 95% confidence interval, from ``n`` independent units."""
+
+    ratio: float
+    low: float | None  # None when there are too few units for an interval
+    high: float | None
+    n: int
+    method: str
+
+
+def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
+    """Geometric mean of the per-round ratios a_i / b_i, with a Student-t interval on
+    the log ratios. Rounds, not steps, are the units: each round's pair ran within
+    seconds of each other, so machine drift is common to both and cancels in the
+    ratio. A t-interval rather than a bootstrap because there are few rounds
+    (8 and up); the percentile bootstrap is too narrow with so few."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("paired_ratio needs two samples of the same, non-zero length")
+    logs = np.log(a / b)
+    return _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
+
+
+def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
+    """Ratio of geometric means of two independent samples (e.g. per-run throughputs
+    of runs not trained side by side), Welch t-interval on the logs."""
+    la, lb = np.log(np.asarray(a, np.float64)), np.log(np.asarray(b, np.float64))
+    ratio = float(np.exp(la.mean() - lb.mean()))
+    if la.size < 2 or lb.size < 2:
+        return Ratio(ratio, None, None, min(la.size, lb.size), "unpaired, too few runs")
+    va, vb = la.var(ddof=1) / la.size, lb.var(ddof=1) / lb.size
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        return Ratio(ratio, ratio, ratio, min(la.size, lb.size), "unpaired, Welch")
+    df = (va + vb) ** 2 / (va**2 / (la.size - 1) + vb**2 / (lb.size - 1))
+    h = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return Ratio(
+        ratio, ratio * np.exp(-h), ratio * np.exp(h), min(la.size, lb.size), "unpaired, Welch"
+    )
+
+
+def _t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
+    mean = float(logs.mean())
+    if logs.size < 2:
+        return Ratio(float(np.exp(mean)), None, None, int(logs.size), method)
+    half = float(sps.t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1))
+    half /= np.sqrt(logs.size)
+    return Ratio(
+        float(np.exp(mean)),
+        float(np.exp(mean - half)),
+        float(np.exp(mean + half)),
+        int(logs.size),
+        method,
+    )
+
+
+def speed_verdict(r: Ratio, threshold: float = 0.05) -> str:
+    """``slower`` when the time ratio's CI lies wholly above 1 and the ratio exceeds
+    1 + threshold; ``faster`` for the mirror case; otherwise ``indistinguishable``."""
+    if r.low is None:
+        return "indistinguishable"
+    if r.low > 1 and r.ratio > 1 + threshold:
+        return "slower"
+    if r.high < 1 and r.ratio < 1 / (1 + threshold):
+        return "faster"
+    return "indistinguishable"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Mean paired difference with its 95% CI and a two-one-sided-tests verdict."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+    margin: float
+    p_equivalence: float | None  # TOST p-value: small means equivalent within the margin
+    equivalent: bool | None  # None: too few pairs to tell
+
+
+def paired_difference(a, b, margin: float, alpha: float = 0.05) -> Difference:
+    """a_i - b_i over pairs (seeds: same initial weights and batches for both), with a
+    95% t-interval and TOST against ``±margin``. With one pair it cannot tell."""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    mean, n = float(d.mean()), int(d.size)
+    if n < 2:
+        return Difference(mean, None, None, n, margin, None, None)
+    se = float(d.std(ddof=1) / np.sqrt(n))
+    if se == 0:
+        inside = abs(mean) < margin
+        return Difference(mean, mean, mean, n, margin, 0.0 if inside else 1.0, inside)
+    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * se
+    p_low = float(sps.t.sf((mean + margin) / se, n - 1))  # H0: difference <= -margin
+    p_high = float(sps.t.cdf((mean - margin) / se, n - 1))  # H0: difference >= +margin
+    p = max(p_low, p_high)
+    return Difference(mean, mean - half, mean + half, n, margin, p, p < alpha)
+
+
+def drift(values) -> float:
+    """max / min of one backend's per-round throughput: what the pairing cancelled."""
+    v = np.asarray(values, np.float64)
+    return float(v.max() / v.min()) if v.size and v.min() > 0 else float("nan")

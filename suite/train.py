@@ -1,33 +1,44 @@
-"""Train and evaluate one cell (backend x model x seed x settings) with honest step timing.
+"""Train and evaluate one cell (backend x model x seed x settings) and measure it honestly.
 
 Runs inside a process whose backend was chosen by ``suite.backends.select_backend``.
-``impl="keras"`` trains with Keras' fit(); ``impl="native"`` with the framework-native
-model from ``suite.native``; both share the batch order, timing and summary.
-A Keras step is timed around Keras' own compiled train function (which fit() calls
-once per step) until its loss is on the host and the device queue is drained, so
-asynchronous dispatch cannot hide work and callbacks cost nothing inside the span. The first
-``warmup_steps`` steps (tracing and compilation) are reported separately.
+Two speed measures, never mixed:
+
+- **training throughput** (ranks backends): Keras' own ``fit()`` left as a user runs
+  it (no batch-level callbacks, no per-step host read, asynchronous dispatch intact),
+  cut into chunks of consecutive steps with ``steps_per_epoch``; the clock is read
+  only in ``on_epoch_begin``/``on_epoch_end`` of those chunk-epochs, after the device
+  is drained. ``fit()`` set-up, compilation, evaluation and waiting for a turn are
+  outside every chunk. Native baselines run their own loop the same way.
+- **step latency** (a diagnostic): the first steps of the cell, each call of Keras'
+  train function timed until its loss is on the host. The first ``warmup_steps`` of
+  them include tracing and compilation and are reported apart.
+
+Every unit of work (set-up, a chunk, an evaluation) happens inside a turn handed
+out by a ``Baton``: alone (``run``) the baton is free; under ``compare`` a
+coordinator hands it to one backend at a time, so the backends train in rounds.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
 import random
-import resource
 import sys
 import time
 import traceback
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import numpy as np
 
 from models import get_model
 from suite import backends
+from suite.chunks import latency_plan, plan_chunk_steps, split_steps
 from suite.config import RunConfig
 from suite.data import Mnist, epoch_batches, preprocess
 from suite.fingerprint import fingerprint
-from suite.results import EpochRecord, RunResult
+from suite.results import ChunkRecord, EpochRecord, RunResult
 from suite.stats import summarize, time_to_target
 from suite.weights import initial_weights_for, load_weights
 
@@ -84,12 +95,86 @@ def evaluate(predict, x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.nd
     return loss, float((predicted == y).mean()), predicted
 
 
+class Baton:
+    """Turn-taking. Alone, every turn is free; ``suite.worker`` overrides both methods
+    to wait for the coordinator's go and to report each finished unit to it."""
+
+    def wait(self) -> dict:
+        return {}
+
+    def done(self, info: dict) -> None:
+        pass
+
+
+class Turns:
+    """Holds or waits for the baton, so that every unit of work happens inside a turn."""
+
+    def __init__(self, baton: Baton, holding: bool = False):
+        self.baton, self.holding, self.message = baton, holding, {}
+        self.since = time.perf_counter()  # when this turn began
+
+    def take(self) -> dict:
+        if not self.holding:
+            self.message = self.baton.wait()
+            self.holding = True
+            self.since = time.perf_counter()
+        return self.message
+
+    def give(self, info: dict) -> None:
+        self.baton.done(info)
+        self.holding = False
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+class ChunkClock:
+    """Times chunks: ``begin`` takes a turn and starts the clock; ``end`` drains the
+    device, stops it, records the chunk and gives the turn back. Nothing else runs
+    between the two but the training the user's fit() does."""
+
+    def __init__(self, turns: Turns, drain, on_chunk=None):
+        self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
+        self.records: list[ChunkRecord] = []
+        self.epoch, self._start = 1, None
+
+    def begin(self) -> None:
+        self.turns.take()
+        self._cpu, self._start = time.process_time(), time.perf_counter()
+
+    def end(self, steps: int, loss: float | None) -> bool:
+        """Record the chunk; True when training must stop (the loss is not finite)."""
+        self.drain()
+        seconds = time.perf_counter() - self._start
+        cpu = time.process_time() - self._cpu
+        finite = loss is not None and math.isfinite(loss)
+        record = ChunkRecord(
+            epoch=self.epoch,
+            steps=steps,
+            seconds=seconds,
+            cpu_seconds=cpu,
+            threads=_threads(),
+            round=self.turns.message.get("round"),
+            loss=loss if finite else None,
+        )
+        self.records.append(record)
+        self.on_chunk(record)
+        before = self._start - self.turns.since  # in this turn, before the clock started
+        self.turns.give(
+            {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
+        )
+        return not finite
+
+
 class StepLog:
     """Every step's seconds and loss; remembers the first non-finite loss."""
 
-    def __init__(self, on_step=None):
+    def __init__(self):
         self.seconds, self.losses, self.diverged_at = [], [], None
-        self.on_step = on_step or (lambda *a: None)
 
     def record(self, seconds: float, loss: float) -> bool:
         """Log one step; True when training must stop (the loss diverged)."""
@@ -97,18 +182,17 @@ class StepLog:
         self.losses.append(loss)
         if not math.isfinite(loss) and self.diverged_at is None:
             self.diverged_at = len(self.seconds)
-        self.on_step(len(self.seconds), loss, seconds)
         return self.diverged_at is not None
 
 
 def time_train_function(model):
-    """Wrap the model's compiled train function so each call is timed and waited for.
+    """Wrap the model's compiled train function so each call is timed and waited for
+    (step latency). Returns the wrapper; ``restore()`` on it puts Keras' own back.
 
-    ``fit`` calls ``model.train_function`` once per step (per execution with
-    steps_per_execution > 1) and keeps an existing one, so the wrapper times
-    exactly Keras' step: the call, including fetching its batch from Keras' own
-    iterator, until the loss is on the host (the backend module's ``read_loss``
-    waits for the device). Callbacks, logging and progress run outside the span.
+    ``fit`` calls ``model.train_function`` once per execution and keeps an existing
+    one, so the wrapper times exactly Keras' call, including fetching its batch from
+    Keras' own iterator, until the loss is on the host (``read_loss`` waits for the
+    device). Each execution of k steps is logged as k steps of 1/k its time.
     """
     bk = backends.current()
     model.make_train_function()
@@ -118,12 +202,18 @@ def time_train_function(model):
         start = time.perf_counter()
         out = inner(*args, **kwargs)
         loss = bk.read_loss(out)
-        elapsed = (time.perf_counter() - start) / model.steps_per_execution
-        if timed.log.record(elapsed, loss):
-            model.stop_training = True
+        k = model.steps_per_execution
+        elapsed = (time.perf_counter() - start) / k
+        for _ in range(k):
+            if timed.log.record(elapsed, loss):
+                model.stop_training = True
         return out
 
-    timed.log = StepLog()  # set to the caller's log before each fit()
+    def restore():
+        model.train_function = inner
+
+    timed.log = StepLog()
+    timed.restore = restore
     model.train_function = timed
     return timed
 
@@ -131,7 +221,7 @@ def time_train_function(model):
 def synchronous_callbacks() -> list:
     """A no-op batch-end callback. Its presence makes Keras run callbacks in the
     training thread between steps instead of on a worker thread during the next
-    step, where on a small machine they would compete with the step being timed."""
+    step, where they would compete with the step being timed (latency only)."""
     import keras
 
     class Synchronous(keras.callbacks.Callback):
@@ -141,25 +231,79 @@ def synchronous_callbacks() -> list:
     return [Synchronous()]
 
 
+def chunk_callback(clock: ChunkClock, steps: int, model):
+    """Only epoch-level hooks, so fit() keeps its asynchronous batch dispatch: each
+    Keras epoch of a ``steps_per_epoch`` fit is one chunk."""
+    import keras
+
+    class Chunk(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            clock.begin()
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if clock.end(steps, None if loss is None else float(loss)):
+                model.stop_training = True
+
+    return Chunk()
+
+
 class KerasTrainer:
-    """Keras' own fit() per epoch, on the suite's batch order, its train function timed."""
+    """Keras' own fit() on the suite's batch order."""
 
     def __init__(self, cfg: RunConfig):
         self.cfg, self.model = cfg, build_compiled_model(cfg)
         self.resolved = {"jit_compile_resolved": bool(self.model.jit_compile)}
-        self.timed = time_train_function(self.model)
+        self.fit_setup_s = 0.0
 
-    def train_epoch(self, x, y, log: StepLog) -> None:
-        self.timed.log = log
-        self.model.fit(x, y, batch_size=self.cfg.batch_size, epochs=1, shuffle=False, verbose=0)
+    def latency_steps(self, x, y) -> StepLog:
+        """Train on (x, y) with every step timed and waited for (the diagnostic)."""
+        timed = time_train_function(self.model)
+        try:
+            self.model.fit(
+                x,
+                y,
+                batch_size=self.cfg.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=synchronous_callbacks(),
+            )
+        finally:
+            timed.restore()
+        return timed.log
+
+    def train_chunks(self, x, y, size: int, count: int, clock: ChunkClock) -> bool:
+        """``count`` chunks of ``size`` steps in one plain fit(); True if it diverged."""
+        import keras
+
+        b, trainer = self.cfg.batch_size, self
+        start, done = time.perf_counter(), len(clock.records)
+
+        class Setup(keras.callbacks.Callback):  # fit()'s set-up ends where training begins
+            def on_train_begin(self, logs=None):
+                trainer.fit_setup_s += time.perf_counter() - start
+
+        self.model.fit(
+            x[: size * count * b],
+            y[: size * count * b],
+            batch_size=b,
+            epochs=count,
+            steps_per_epoch=size,
+            shuffle=False,
+            verbose=0,
+            callbacks=[Setup(), chunk_callback(clock, size, self.model)],
+        )
+        return any(r.loss is None for r in clock.records[done:])
 
     def predict(self, x):
         return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)
 
 
 class NativeTrainer:
-    """The framework-native model: batches converted outside the timed span, then
-    each step timed around ``train_step``, which returns once the step is done."""
+    """The framework-native model in its own loop: each batch converted and its step
+    queued inside the clock, the loss read only at a chunk's end (or, for latency,
+    after every step)."""
 
     def __init__(self, cfg: RunConfig):
         from suite import native
@@ -169,15 +313,29 @@ class NativeTrainer:
         weights = make_initial_weights(spec.variable_shapes, cfg.seed)
         self.cfg, self.model = cfg, native.build(cfg.backend, cfg.model, weights, cfg)
         self.resolved = {"jit_compile_resolved": self.model.compiled}
+        self.fit_setup_s = 0.0
 
-    def train_epoch(self, x, y, log: StepLog) -> None:
-        b = self.cfg.batch_size
+    def latency_steps(self, x, y) -> StepLog:
+        log, b = StepLog(), self.cfg.batch_size
         for i in range(0, len(x) - b + 1, b):
-            batch = self.model.to_batch(x[i : i + b], y[i : i + b])
             start = time.perf_counter()
-            loss = self.model.train_step(batch)
+            loss = float(self.model.train_step(self.model.to_batch(x[i : i + b], y[i : i + b])))
             if log.record(time.perf_counter() - start, loss):
-                return
+                break
+        return log
+
+    def train_chunks(self, x, y, size: int, count: int, clock: ChunkClock) -> bool:
+        b = self.cfg.batch_size
+        for c in range(count):
+            clock.begin()
+            losses = []
+            for i in range(c * size * b, (c + 1) * size * b, b):
+                batch = self.model.to_batch(x[i : i + b], y[i : i + b])
+                losses.append(self.model.train_step(batch))
+            mean = float(np.mean([float(v) for v in losses]))  # the reads wait for the steps
+            if clock.end(size, mean):
+                return True
+        return False
 
     def predict(self, x):
         return self.model.predict(x)
@@ -198,11 +356,39 @@ def _matmul_peak() -> float:
     return round(backends.current().matmul_gflops(), 1)
 
 
+def reset_peak_rss() -> None:
+    """Reset this process's resident-memory high-water mark (Linux), so the next
+    reading is this cell's own peak, not an earlier cell's or the parent's."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss() -> int | None:
+    """VmHWM of this process in bytes (since the last reset), or None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def run_cell(
-    cfg: RunConfig, mnist: Mnist, run_id: str, applied: dict, progress=None
+    cfg: RunConfig,
+    mnist: Mnist,
+    run_id: str,
+    applied: dict,
+    progress=None,
+    turns: Turns | None = None,
+    schedule: str | None = None,
 ) -> tuple[RunResult, object]:
-    """Train one cell; returns the result and the trained model. Never raises for
-    a failure inside training: that is recorded as status ``failed``."""
+    """Train one cell; returns the result and the trained model. Never raises for a
+    failure inside training: that is recorded as status ``failed``. Returns holding
+    the turn, so the caller can write the result inside it."""
+    turns = turns or Turns(Baton())
     progress = progress or Progress(cfg)
     bk = backends.current()
     spec = get_model(cfg.model)
@@ -216,10 +402,14 @@ def run_cell(
             "flops_per_example": spec.flops_per_example,
             "target_accuracy": spec.target_accuracy,
         },
+        schedule=schedule,
     )
     env = fingerprint(cfg.backend, bk.device_info(cfg.device), settings)
     model = None
     try:
+        turns.take()  # set-up: building, compiling, the latency steps
+        reset_peak_rss()
+        bk.reset_peak_memory(cfg.device)
         x_train = preprocess(mnist.x_train[: cfg.train_examples], cfg.data_format)
         y_train = mnist.y_train[: cfg.train_examples].astype(np.int32)
         x_test = preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format)
@@ -227,50 +417,94 @@ def run_cell(
         trainer = (NativeTrainer if cfg.impl == "native" else KerasTrainer)(cfg)
         model = trainer.model
         settings.update(trainer.resolved)
-        bk.reset_peak_memory(cfg.device)
-        timer = StepLog(progress.step)
-        history = []
+        steps_per_epoch = len(y_train) // cfg.batch_size
+        b = cfg.batch_size
+        order = epoch_batches(len(y_train), b, cfg.seed, 0).ravel()
+        head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+        latency = trainer.latency_steps(x_train[order[: head * b]], y_train[order[: head * b]])
+        steady = latency.seconds[cfg.warmup_steps :]
+        estimate = float(np.median(steady)) if steady else None
+        turns.give({"kind": "setup", "step_seconds": estimate})
+        message = turns.take()
+        chunk = cfg.chunk_steps or message.get("chunk_steps")
+        if not chunk:
+            chunk = plan_chunk_steps(cfg, [estimate])
+        drain = (lambda: None) if cfg.impl == "native" else (lambda: bk.drain(model))
+        clock = ChunkClock(turns, drain, progress.chunk)
+        history, diverged = [], latency.diverged_at
         for epoch in range(cfg.epochs):
-            batches = epoch_batches(len(y_train), cfg.batch_size, cfg.seed, epoch)
-            order = batches.ravel()
-            progress.epoch_start(epoch, len(batches))
-            start, first = time.perf_counter(), len(timer.seconds)
-            trainer.train_epoch(x_train[order], y_train[order], timer)
-            train_seconds = time.perf_counter() - start
-            steps = len(timer.seconds) - first
-            if timer.diverged_at:
-                # JSON has no NaN: the diverged step is recorded instead of the loss
-                history.append(EpochRecord(epoch + 1, None, None, None, train_seconds, steps))
+            clock.epoch = epoch + 1
+            progress.epoch_start(epoch, steps_per_epoch)
+            first = len(clock.records)
+            if epoch:
+                order = epoch_batches(len(y_train), b, cfg.seed, epoch).ravel()
+            skip = head if epoch == 0 else 0
+            x_epoch, y_epoch = x_train[order[skip * b :]], y_train[order[skip * b :]]
+            offset = 0
+            for size, count in [] if diverged else split_steps(steps_per_epoch - skip, chunk or 1):
+                turns.take()  # fit()'s own set-up happens inside a turn, outside the clock
+                lo = offset * b
+                if trainer.train_chunks(x_epoch[lo:], y_epoch[lo:], size, count, clock):
+                    diverged = sum(r.steps for r in clock.records) + head
+                    break
+                offset += size * count
+            del x_epoch, y_epoch
+            mine = clock.records[first:]
+            turns.take()  # evaluation: inside a turn, outside every clock
+            if diverged:
+                seconds = _epoch_seconds(mine, steps_per_epoch)
+                history.append(EpochRecord(epoch + 1, None, None, None, seconds, steps_per_epoch))
                 break
             test_loss, test_acc, predicted = evaluate(trainer.predict, x_test, y_test)
-            # Keras logs a running mean over the epoch; native logs per-step losses
+            losses = [(r.loss, r.steps) for r in mine if r.loss is not None]
             train_loss = (
-                float(np.mean(timer.losses[first:])) if cfg.impl == "native" else timer.losses[-1]
+                float(sum(v * n for v, n in losses) / sum(n for _, n in losses))
+                if losses
+                else (float(np.mean(latency.losses)) if latency.losses else None)
             )
             history.append(
-                EpochRecord(epoch + 1, train_loss, test_loss, test_acc, train_seconds, steps)
+                EpochRecord(
+                    epoch + 1,
+                    train_loss,
+                    test_loss,
+                    test_acc,
+                    _epoch_seconds(mine or clock.records, steps_per_epoch),
+                    steps_per_epoch,
+                )
             )
-            progress.epoch_end(history[-1])
-        result = _summarise(cfg, spec, base, env, timer, history)
+            progress.epoch_end(history[-1], mine)
+            if epoch + 1 < cfg.epochs:
+                turns.give({"kind": "eval", "epoch": epoch + 1, "test_accuracy": test_acc})
+        result = _summarise(cfg, spec, base, env, clock, latency, trainer, history, diverged, chunk)
         if history and history[-1].test_accuracy is not None:
             wrong = np.nonzero(predicted != y_test)[0]
             result = replace(result, misclassified=[[int(i), int(predicted[i])] for i in wrong])
     except Exception as e:  # recorded, not raised: one failed cell must not stop the rest
         tb = traceback.format_exc(limit=-3)
+        turns.take()
         result = RunResult(
             **base,
             environment=env,
             status="failed",
             error=f"{type(e).__name__}: {e}\n{tb}",
-            peak_rss_bytes=_peak_rss(),
+            peak_rss_bytes=peak_rss(),
         )
     return result, model
 
 
-def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
+def _epoch_seconds(chunks: list[ChunkRecord], steps: int) -> float:
+    """An epoch's training time on the throughput clock: its steps at the rate of its
+    chunks (the few latency steps of epoch 1 are counted at that rate too)."""
+    seconds, n = sum(r.seconds for r in chunks), sum(r.steps for r in chunks)
+    return steps * seconds / n if n else 0.0
+
+
+def _summarise(cfg, spec, base, env, clock, latency, trainer, history, diverged, chunk):
+    chunks = clock.records
+    seconds, steps = sum(r.seconds for r in chunks), sum(r.steps for r in chunks)
+    throughput = steps * cfg.batch_size / seconds if seconds > 0 else None
     warm = cfg.warmup_steps
-    steady = timer.seconds[warm:] if len(timer.seconds) > warm else []
-    summary = summarize(steady) if len(steady) >= 2 else None
+    steady = latency.seconds[warm:]
     tta, ete = time_to_target(
         [h.train_seconds for h in history],
         [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],
@@ -280,18 +514,19 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
     return RunResult(
         **base,
         environment=env,
-        status="diverged" if timer.diverged_at else "ok",
-        diverged_step=timer.diverged_at,
-        step_time_ms=summary,
-        step_times_ms=[s * 1e3 for s in steady],
-        warmup_ms=[s * 1e3 for s in timer.seconds[:warm]],
-        first_step_ms=timer.seconds[0] * 1e3 if timer.seconds else None,
-        throughput_examples_per_s=cfg.batch_size / (summary.median / 1e3) if summary else None,
-        gflops_per_s=(
-            3 * spec.flops_per_example * cfg.batch_size / (summary.median / 1e3) / 1e9
-            if summary
-            else None
-        ),
+        status="diverged" if diverged else "ok",
+        diverged_step=diverged or None,
+        throughput_examples_per_s=throughput,
+        ms_per_step=seconds / steps * 1e3 if steps else None,
+        chunks=chunks,
+        chunk_steps=chunk,
+        cpu_per_wall=sum(r.cpu_seconds for r in chunks) / seconds if seconds > 0 else None,
+        gflops_per_s=3 * spec.flops_per_example * throughput / 1e9 if throughput else None,
+        latency_ms=summarize(steady) if len(steady) >= 2 else None,
+        latency_steps_ms=[s * 1e3 for s in steady],
+        warmup_ms=[s * 1e3 for s in latency.seconds[:warm]],
+        first_step_ms=latency.seconds[0] * 1e3 if latency.seconds else None,
+        fit_setup_s=trainer.fit_setup_s,
         history=history,
         final_test_accuracy=last.test_accuracy if last else None,
         final_test_loss=last.test_loss if last else None,
@@ -299,50 +534,45 @@ def _summarise(cfg, spec, base, env, timer, history) -> RunResult:
         time_to_accuracy_s=tta,
         epochs_to_accuracy=ete,
         total_train_seconds=sum(h.train_seconds for h in history),
-        peak_rss_bytes=_peak_rss(),
+        peak_rss_bytes=peak_rss(),
         peak_device_bytes=backends.current().peak_device_memory(cfg.device),
     )
 
 
-def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-
-
 class Progress:
-    """Per-epoch lines on stderr; on a terminal also a live line within the epoch."""
+    """Per-epoch lines on stderr; on a terminal also a live line per chunk."""
 
     def __init__(self, cfg: RunConfig, stream=None, prefix: str = ""):
         self.cfg, self.stream = cfg, stream or sys.stderr
         self.tty = self.stream.isatty()
         self.prefix = prefix or f"[{cfg.backend} {cfg.model} seed {cfg.seed}]"
         self.start = time.perf_counter()
-        self.steps_in_epoch, self.epoch, self._last_draw = 0, 0, 0.0
+        self.steps_in_epoch, self.epoch, self.done = 0, 0, 0
 
     def epoch_start(self, epoch: int, steps: int) -> None:
-        self.epoch, self.steps_in_epoch = epoch, steps
+        self.epoch, self.steps_in_epoch, self.done = epoch, steps, 0
 
-    def step(self, global_step: int, loss: float, seconds: float) -> None:
-        if global_step == 1 or not self.tty:
+    def chunk(self, record: ChunkRecord) -> None:
+        self.done += record.steps
+        if not self.tty:
             return
-        now = time.perf_counter()
-        if now - self._last_draw > 0.25:
-            done = (global_step - 1) % self.steps_in_epoch + 1 if self.steps_in_epoch else 0
-            self.stream.write(
-                f"\r{self.prefix} epoch {self.epoch + 1}/{self.cfg.epochs} "
-                f"step {done}/{self.steps_in_epoch} loss {loss:.4f} "
-                f"{seconds * 1e3:.2f} ms/step\x1b[K"
-            )
-            self.stream.flush()
-            self._last_draw = now
+        ex = record.steps * self.cfg.batch_size / record.seconds if record.seconds else 0
+        self.stream.write(
+            f"\r{self.prefix} epoch {self.epoch + 1}/{self.cfg.epochs} "
+            f"~{self.done}/{self.steps_in_epoch} steps, {ex:,.0f} examples/s\x1b[K"
+        )
+        self.stream.flush()
 
-    def epoch_end(self, record: EpochRecord) -> None:
+    def epoch_end(self, record: EpochRecord, chunks: list[ChunkRecord]) -> None:
+        seconds, steps = sum(c.seconds for c in chunks), sum(c.steps for c in chunks)
+        speed = f"{steps * self.cfg.batch_size / seconds:,.0f} examples/s" if seconds else "-"
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / record.epoch * (self.cfg.epochs - record.epoch)
-        ms = record.train_seconds / max(record.steps, 1) * 1e3
+        left = self.cfg.epochs - record.epoch
+        eta = f", ETA {elapsed / record.epoch * left:.0f}s" if left else ""
         line = (
             f"{self.prefix} epoch {record.epoch}/{self.cfg.epochs} loss "
-            f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%} "
-            f"{ms:.2f} ms/step (epoch mean) {record.train_seconds:.1f}s ETA {eta:.0f}s"
+            f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%}, "
+            f"throughput {speed} (plain fit, chunked){eta}"
         )
         self.stream.write(("\r" if self.tty else "") + line + ("\x1b[K\n" if self.tty else "\n"))
         self.stream.flush()

@@ -59,6 +59,12 @@ def synchronize(value=None) -> None:
         jax.block_until_ready(value)
 
 
+def drain(model) -> None:
+    """Wait until every update queued by the model's training is done (JAX dispatches
+    asynchronously: fit() returns before its last steps have run)."""
+    jax.block_until_ready([v.value for v in model.variables])
+
+
 def read_loss(out) -> float:
     """The step's loss from Keras' train function output ``(logs, state)``; reading
     it blocks until the jitted step (one XLA execution) has finished."""

@@ -61,6 +61,12 @@ def synchronize(value=None) -> None:
         tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, value)
 
 
+def drain(model) -> None:
+    """Wait until every update queued by the model's training is done, on every device
+    (TensorFlow's documented ``sync_devices``)."""
+    tf.test.experimental.sync_devices()
+
+
 def read_loss(out) -> float:
     """The step's loss from Keras' train function output; ``float`` materialises it
     on the host, which waits for the step."""

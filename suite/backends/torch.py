@@ -58,6 +58,12 @@ def synchronize(value=None) -> None:
         torch.cuda.synchronize()
 
 
+def drain(model) -> None:
+    """Wait until every update queued by the model's training is done: CPU ops are
+    synchronous, a GPU's queue is waited for."""
+    synchronize()
+
+
 def read_loss(out) -> float:
     """The step's loss from Keras' train function output, once the step is done."""
     loss = float(out["loss"])  # .item(): waits for this tensor

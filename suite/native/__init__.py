@@ -21,8 +21,16 @@ ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 
 class NativeModel(Protocol):
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        """One optimiser step on a batch; returns the loss once the step has finished."""
+    """What every per-framework native model provides (``suite.train`` uses only this)."""
+
+    compiled: bool  # whether its train step runs compiled (jit / tf.function / compile)
+
+    def to_batch(self, x: np.ndarray, y: np.ndarray):
+        """A batch in the framework's own tensors, on the model's device."""
+
+    def train_step(self, batch):
+        """Queue one optimiser step; returns the loss as a framework scalar, unread:
+        ``float()`` of it waits for this step and every step before it."""
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Logits as a numpy array (dropout off)."""

@@ -82,11 +82,11 @@ class JaxModel:
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return jax.device_put(x), jax.device_put(y.astype(np.int32))
 
-    def train_step(self, batch) -> float:
+    def train_step(self, batch):
         self.params, self.opt_state, self.key, loss = self._step(
             self.params, self.opt_state, *batch, self.key
         )
-        return float(loss)  # blocks until the step's computation has finished
+        return loss  # float() of it blocks until this step (and so every earlier one) is done
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self._predict(self.params, jnp.asarray(x)))

@@ -74,12 +74,12 @@ class TfModel:
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return tf.convert_to_tensor(x), tf.convert_to_tensor(y.astype(np.int32))
 
-    def train_step(self, batch) -> float:
+    def train_step(self, batch):
         lr = self.cfg.learning_rate
         if self.cfg.schedule == "cosine":
             lr = cosine_rate(lr, self.step, self.total)
         self.step += 1
-        return float(self._step(*batch, tf.constant(lr, tf.float32)))  # .numpy() waits
+        return self._step(*batch, tf.constant(lr, tf.float32))  # float() of it waits
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self._predict(tf.convert_to_tensor(x)).numpy()

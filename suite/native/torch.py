@@ -71,7 +71,7 @@ class TorchModel:
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return torch.from_numpy(_nchw(x)), torch.from_numpy(y.astype(np.int64))
 
-    def train_step(self, batch) -> float:
+    def train_step(self, batch):
         if self.cfg.schedule == "cosine":
             for group in self.opt.param_groups:
                 group["lr"] = cosine_rate(self.cfg.learning_rate, self.step, self.total)
@@ -80,7 +80,7 @@ class TorchModel:
         loss = self._forward_backward(*batch)
         self.opt.step()
         self.step += 1
-        return float(loss.detach())  # CPU ops are synchronous; on CUDA .item() waits
+        return loss.detach()  # float() of it waits for the step (CUDA: .item())
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         self.net.eval()

@@ -1,0 +1,77 @@
+"""How training is cut into timed chunks, and in which order backends take turns.
+
+A chunk is a run of consecutive optimizer steps of Keras' own ``fit()`` with no
+per-step instrumentation; its clock is read only at its ends, after the device is
+drained. ``compare`` gives every backend the same chunk size for a model, so the
+backends' chunks line up one to one and round ``i`` of one backend is paired with
+round ``i`` of the others. Pure functions, no frameworks.
+"""
+
+from __future__ import annotations
+
+MIN_CHUNK_STEPS = 20  # a chunk is at least this many steps ...
+MAX_CHUNK_SECONDS = 2.0  # ... and at most about this much work ...
+MIN_ROUNDS = 8  # ... and small enough that every cell gets this many chunks
+
+
+def choose_chunk_steps(
+    chunkable_steps: int,
+    step_seconds: float,
+    min_steps: int = MIN_CHUNK_STEPS,
+    max_seconds: float = MAX_CHUNK_SECONDS,
+    min_rounds: int = MIN_ROUNDS,
+    epoch_steps: int | None = None,
+) -> int:
+    """Steps per chunk: about ``max_seconds`` of work at ``step_seconds`` per step (the
+    slowest backend's estimate), at least ``min_steps``, but never so many that fewer
+    than ``min_rounds`` chunks fit into ``chunkable_steps``; at most one epoch."""
+    if chunkable_steps < 1:
+        raise ValueError("no steps to cut into chunks")
+    by_time = int(max_seconds / step_seconds) if step_seconds > 0 else chunkable_steps
+    k = min(max(by_time, min_steps), chunkable_steps // min_rounds)
+    if epoch_steps:
+        k = min(k, epoch_steps)
+    return max(k, 1)
+
+
+def latency_plan(warmup_steps: int, latency_steps: int, steps_per_epoch: int) -> int:
+    """Steps at the start of epoch 1 timed one by one (warm-up included): never more
+    than half of what the epoch leaves after warm-up, so chunks keep the rest."""
+    extra = min(latency_steps, max(steps_per_epoch - warmup_steps, 0) // 2)
+    return min(warmup_steps + extra, steps_per_epoch)
+
+
+def plan_chunk_steps(cfg, step_seconds: list[float | None]) -> int:
+    """The chunk size for a resolved RunConfig, from each backend's step estimate (the
+    slowest one counts): the same for every backend training that cell."""
+    steps_per_epoch = cfg.train_examples // cfg.batch_size
+    head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+    chunkable = steps_per_epoch * cfg.epochs - head
+    if chunkable < 1:
+        return 1
+    known = [s for s in step_seconds if s]
+    return choose_chunk_steps(
+        chunkable, max(known) if known else 0.0, epoch_steps=steps_per_epoch - head or None
+    )
+
+
+def split_steps(steps: int, chunk: int) -> list[tuple[int, int]]:
+    """Cut ``steps`` into chunks of ``chunk`` or ``chunk + 1`` steps (never a runt):
+    ``[(size, count), ...]``, each pair one ``fit()`` call with ``steps_per_epoch=size``
+    and ``epochs=count``. Fewer steps than ``chunk`` make one short chunk."""
+    if steps <= 0:
+        return []
+    n = max(steps // chunk, 1)
+    size, extra = divmod(steps, n)
+    return [(s, c) for s, c in ((size + 1, extra), (size, n - extra)) if c]
+
+
+def round_order(names: list[str], round_index: int) -> list[str]:
+    """Who goes first in a round: rotations of ``names``, every other one reversed
+    (ABC, CBA, BCA, ACB, CAB, BAC, ...), so no backend always follows the same one."""
+    n = len(names)
+    if n == 0:
+        return []
+    shift = (round_index // 2) % n
+    rotated = names[shift:] + names[:shift]
+    return rotated[::-1] if round_index % 2 else rotated
