@@ -34,18 +34,20 @@ def choose_chunk_steps(
     return max(k, 1)
 
 
-def latency_plan(warmup_steps: int, latency_steps: int, steps_per_epoch: int) -> int:
-    """Steps at the start of epoch 1 timed one by one (warm-up included): never more
-    than half of what the epoch leaves after warm-up, so chunks keep the rest."""
-    extra = min(latency_steps, max(steps_per_epoch - warmup_steps, 0) // 2)
-    return min(warmup_steps + extra, steps_per_epoch)
+def latency_plan(warmup_steps: int, latency_steps: int, steps_per_epoch: int) -> tuple[int, int]:
+    """(warm-up steps, all steps) timed one by one at the start of epoch 1: warm-up at
+    most half the epoch, then latency steps at most half of what is left, so the
+    throughput chunks always keep the rest."""
+    warm = min(warmup_steps, steps_per_epoch // 2)
+    extra = min(latency_steps, (steps_per_epoch - warm) // 2)
+    return warm, warm + extra
 
 
 def plan_chunk_steps(cfg, step_seconds: list[float | None]) -> int:
     """The chunk size for a resolved RunConfig, from each backend's step estimate (the
     slowest one counts): the same for every backend training that cell."""
     steps_per_epoch = cfg.train_examples // cfg.batch_size
-    head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+    _, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
     chunkable = steps_per_epoch * cfg.epochs - head
     if chunkable < 1:
         return 1

@@ -58,9 +58,7 @@ def format_sweep(sweep: dict) -> str:
             [
                 m["mode"] + (" *" if best else ""),
                 m["status"],
-                f"{m['median_ms']:.3f} [{m['ci_ms'][0]:.3f}, {m['ci_ms'][1]:.3f}]"
-                if m["median_ms"] is not None
-                else "-",
+                f"{m['ms_per_step']:.3f}" if m["ms_per_step"] is not None else "-",
                 f"{m['first_step_ms']:.0f}" if m["first_step_ms"] is not None else "-",
                 f"{m['test_accuracy']:.2%}" if m["test_accuracy"] is not None else "-",
                 "yes" if m["trains_correctly"] else "no",
@@ -72,7 +70,7 @@ def format_sweep(sweep: dict) -> str:
         [
             "mode",
             "status",
-            "ms/step median [95% CI]",
+            "ms/step (throughput)",
             "first step ms",
             "test acc",
             "trains ok",
@@ -83,7 +81,7 @@ def format_sweep(sweep: dict) -> str:
     o = sweep["overhead"]
     tail = (
         f"Keras overhead: {o['keras_mode']} / native {o['native_mode']} = {o['ratio']:.2f}x "
-        f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]"
+        + (f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}] ({o['ci_kind']})" if o["ci"][0] else "(no CI)")
         if o
         else "Keras overhead: n/a"
     )

@@ -284,7 +284,9 @@ def markdown(report: dict) -> str:
                         s["best_keras"] or "-",
                         s["best_native"] or "-",
                         f"{s['overhead']['ratio']:.2f} [{s['overhead']['ci'][0]:.2f}, "
-                        f"{s['overhead']['ci'][1]:.2f}]"
+                        f"{s['overhead']['ci'][1]:.2f}] (within-run)"
+                        if s["overhead"] and s["overhead"]["ci"][0] is not None
+                        else f"{s['overhead']['ratio']:.2f}"
                         if s["overhead"]
                         else "-",
                     ]

@@ -81,20 +81,6 @@ def time_to_target(epoch_seconds, accuracies, target: float) -> tuple[float | No
     return None, None
 
 
-def ratio_of_medians(
-    a, b, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """median(a) / median(b) with a percentile-bootstrap CI (each sample resampled on
-    its own, since the two are independent runs)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    rng = np.random.default_rng(seed)
-    ra = np.median(rng.choice(a, (resamples, a.size)), axis=1)
-    rb = np.median(rng.choice(b, (resamples, b.size)), axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(ra / rb, [tail, 100 - tail])
-    return float(np.median(a) / np.median(b)), float(low), float(high)
-
-
 @dataclass(frozen=True)
 class Ratio:
     """A ratio with its 95% confidence interval, from ``n`` independent units."""

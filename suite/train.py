@@ -328,12 +328,11 @@ class NativeTrainer:
         b = self.cfg.batch_size
         for c in range(count):
             clock.begin()
-            losses = []
+            loss = None
             for i in range(c * size * b, (c + 1) * size * b, b):
-                batch = self.model.to_batch(x[i : i + b], y[i : i + b])
-                losses.append(self.model.train_step(batch))
-            mean = float(np.mean([float(v) for v in losses]))  # the reads wait for the steps
-            if clock.end(size, mean):
+                loss = self.model.train_step(self.model.to_batch(x[i : i + b], y[i : i + b]))
+            # one read, of the last step's loss, waits for every step of the chunk
+            if clock.end(size, float(loss)):
                 return True
         return False
 
@@ -420,9 +419,9 @@ def run_cell(
         steps_per_epoch = len(y_train) // cfg.batch_size
         b = cfg.batch_size
         order = epoch_batches(len(y_train), b, cfg.seed, 0).ravel()
-        head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+        warm, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
         latency = trainer.latency_steps(x_train[order[: head * b]], y_train[order[: head * b]])
-        steady = latency.seconds[cfg.warmup_steps :]
+        steady = latency.seconds[warm:]
         estimate = float(np.median(steady)) if steady else None
         turns.give({"kind": "setup", "step_seconds": estimate})
         message = turns.take()
@@ -475,7 +474,9 @@ def run_cell(
             progress.epoch_end(history[-1], mine)
             if epoch + 1 < cfg.epochs:
                 turns.give({"kind": "eval", "epoch": epoch + 1, "test_accuracy": test_acc})
-        result = _summarise(cfg, spec, base, env, clock, latency, trainer, history, diverged, chunk)
+        result = _summarise(
+            cfg, spec, base, env, clock, latency, warm, trainer, history, diverged, chunk
+        )
         if history and history[-1].test_accuracy is not None:
             wrong = np.nonzero(predicted != y_test)[0]
             result = replace(result, misclassified=[[int(i), int(predicted[i])] for i in wrong])
@@ -499,11 +500,10 @@ def _epoch_seconds(chunks: list[ChunkRecord], steps: int) -> float:
     return steps * seconds / n if n else 0.0
 
 
-def _summarise(cfg, spec, base, env, clock, latency, trainer, history, diverged, chunk):
+def _summarise(cfg, spec, base, env, clock, latency, warm, trainer, history, diverged, chunk):
     chunks = clock.records
     seconds, steps = sum(r.seconds for r in chunks), sum(r.steps for r in chunks)
     throughput = steps * cfg.batch_size / seconds if seconds > 0 else None
-    warm = cfg.warmup_steps
     steady = latency.seconds[warm:]
     tta, ete = time_to_target(
         [h.train_seconds for h in history],

@@ -92,4 +92,5 @@ def test_smoke_run_prints_table_and_writes(backend, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = list(out.rglob("*.json"))
     assert len(files) == 1 and files[0].name.startswith(f"{backend}-cpu-softmax-keras-seed0-")
-    assert "ms/step median" in proc.stdout and "epoch 1/1" in proc.stderr
+    assert "throughput examples/s" in proc.stdout and "latency ms" in proc.stdout
+    assert "epoch 1/1" in proc.stderr

@@ -35,7 +35,7 @@ def test_first_step_loss_matches_keras(backend, mnist, model):
     k_loss = _cross_entropy(k_logits, y)
     assert _cross_entropy(n_logits, y) == pytest.approx(k_loss, rel=1e-6)
     if model != "cnn":  # no dropout: the training step's own loss is the same number
-        step_loss = native_trainer.model.train_step(native_trainer.model.to_batch(x, y))
+        step_loss = float(native_trainer.model.train_step(native_trainer.model.to_batch(x, y)))
         assert step_loss == pytest.approx(k_loss, rel=1e-5)
 
 
@@ -55,7 +55,8 @@ def test_native_run_writes_result(backend, mnist):
     result, _ = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
     assert result.status == "ok", result.error
     assert result.config["impl"] == "native" and result.cell.startswith(f"{backend}-cpu-mlp-native")
-    assert len(result.step_times_ms) == 8 and result.final_test_accuracy > 0.2
+    assert sum(c.steps for c in result.chunks) + len(result.latency_steps_ms) + 2 == 10
+    assert result.throughput_examples_per_s > 0 and result.final_test_accuracy > 0.2
 
 
 def test_torch_layout_transposition():
@@ -77,12 +78,12 @@ def test_torch_layout_transposition():
 
 def test_sweep_marks_failing_mode_and_keeps_going():
     from suite.results import RunResult
-    from suite.stats import summarize
     from suite.sweep import _row, summarise_sweep
 
     def res(status, median_s, acc, loss, impl="keras"):
-        t = summarize([median_s] * 3) if status == "ok" else None
-        from suite.results import EpochRecord
+        from suite.results import ChunkRecord, EpochRecord
+
+        chunks = [ChunkRecord(1, 10, median_s * 10 * f, 0.0, 1, None, loss) for f in (0.99, 1.01)]
 
         hist = [EpochRecord(1, loss, 0.1, acc, 1.0, 10)] if status == "ok" else []
         return RunResult(
@@ -92,8 +93,8 @@ def test_sweep_marks_failing_mode_and_keeps_going():
             config={"impl": impl},
             model={},
             environment={},
-            step_time_ms=t,
-            step_times_ms=[median_s * 1e3] * 3,
+            ms_per_step=median_s * 1e3 if status == "ok" else None,
+            chunks=chunks if status == "ok" else [],
             history=hist,
             final_test_accuracy=acc if status == "ok" else None,
             error="ValueError: steps_per_execution must be 1" if status != "ok" else None,
@@ -110,9 +111,11 @@ def test_sweep_marks_failing_mode_and_keeps_going():
     rows = [_row(m, r, base) for m, r in results]
     assert [r["trains_correctly"] for r in rows] == [True, False, False, True, True]
     assert rows[2]["status"] == "failed" and "steps_per_execution" in rows[2]["error"]
-    summary = summarise_sweep(
-        rows, {r["mode"]: res_[1].step_times_ms for r, res_ in zip(rows, results, strict=True)}
-    )
+    rates = {
+        r["mode"]: [c.steps / c.seconds for c in res_[1].chunks]
+        for r, res_ in zip(rows, results, strict=True)
+    }
+    summary = summarise_sweep(rows, rates)
     assert summary["best_keras"] == "jit=off" and summary["best_native"] == "impl=native"
     assert summary["overhead"]["ratio"] == pytest.approx(2.0)
 
@@ -138,7 +141,7 @@ def test_native_adam_steps_track_keras(backend, mnist, model):
     keras_losses = [keras_step() for _ in range(4)]  # Keras logs the running mean
     native = train.NativeTrainer(replace(cfg, impl="native")).model
     batch = native.to_batch(x, y)
-    losses = [native.train_step(batch) for _ in range(4)]
+    losses = [float(native.train_step(batch)) for _ in range(4)]
     running = np.cumsum(losses) / np.arange(1, 5)
     assert losses[3] < losses[0]  # it trains
     np.testing.assert_allclose(running, keras_losses, rtol=2e-4)

@@ -22,7 +22,7 @@ def result(**kw):
 def test_round_trip(tmp_path):
     path = write_result(tmp_path / "c.json", result(final_test_accuracy=0.98))
     data = load_result(path)
-    assert data["final_test_accuracy"] == 0.98 and data["schema_version"] == 1
+    assert data["final_test_accuracy"] == 0.98 and data["schema_version"] == 2
 
 
 def test_never_overwrites(tmp_path):

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 from suite.stats import coefficient_of_variation, median_ci, summarize, time_to_target
@@ -54,12 +55,59 @@ def test_time_to_target():
     assert time_to_target([2.0], [0.96], 0.95) == (2.0, 1)
 
 
-def test_ratio_of_medians():
-    from suite.stats import ratio_of_medians
+def test_paired_ratio_cancels_drift_that_sequential_runs_suffer():
+    """Two backends, B truly 1.5x slower. The machine slows by 30% halfway through.
+    In rounds (A and B alternate within each round) the per-round ratio stays 1.5;
+    run one after the other (all of A, then all of B) B eats the slow half alone."""
+    from suite.stats import paired_ratio, speed_verdict, unpaired_ratio
 
-    ratio, low, high = ratio_of_medians([2.0, 2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
-    assert (ratio, low, high) == (2.0, 2.0, 2.0)
-    a = [1.9, 2.0, 2.1, 2.0, 1.95, 2.05] * 5
-    b = [0.9, 1.0, 1.1, 1.0, 0.95, 1.05] * 5
-    ratio, low, high = ratio_of_medians(a, b)
-    assert ratio == pytest.approx(2.0) and low < 2.0 < high and high - low < 0.3
+    rng = np.random.default_rng(0)
+    n, true = 16, 1.5
+    machine = np.where(np.arange(n) < n // 2, 1.0, 1.3)  # the slow patch, in time order
+    noise = lambda: 1 + 0.02 * rng.standard_normal(n)  # noqa: E731
+    # rounds: both backends see the same machine state in round i
+    a_time, b_time = machine * noise(), true * machine * noise()
+    paired = paired_ratio(1 / a_time, 1 / b_time)  # throughput a / throughput b = time ratio
+    assert paired.low < true < paired.high and speed_verdict(paired) == "slower"
+    # one after another: A's chunks fill the first half of the time line, B's the second
+    seq = np.where(np.arange(2 * n) < n, 1.0, 1.3)
+    a_seq, b_seq = seq[:n] * noise(), true * seq[n:] * noise()
+    unpaired = unpaired_ratio(1 / a_seq, 1 / b_seq)
+    assert not (unpaired.low < true < unpaired.high)  # biased: it reports ~1.95
+    assert unpaired.ratio == pytest.approx(true * 1.3, rel=0.03)
+
+
+def test_paired_ratio_hand_worked():
+    from suite.stats import paired_ratio
+
+    r = paired_ratio([2.0, 8.0], [1.0, 2.0])  # ratios 2 and 4: geometric mean sqrt(8)
+    assert r.ratio == pytest.approx(8**0.5) and r.n == 2
+    # log ratios ln2, ln4: mean 1.5 ln2, sd ln2/sqrt2, t(0.975, 1) = 12.706
+    half = 12.7062047 * (np.log(2) / np.sqrt(2)) / np.sqrt(2)
+    assert r.low == pytest.approx(np.exp(1.5 * np.log(2) - half), rel=1e-6)
+    assert r.high == pytest.approx(np.exp(1.5 * np.log(2) + half), rel=1e-6)
+    with pytest.raises(ValueError):
+        paired_ratio([1.0], [1.0, 2.0])
+
+
+def test_speed_verdict_needs_ci_and_threshold():
+    from suite.stats import Ratio, speed_verdict
+
+    assert speed_verdict(Ratio(1.30, 1.20, 1.40, 8, "")) == "slower"
+    assert speed_verdict(Ratio(1.03, 1.01, 1.05, 8, "")) == "indistinguishable"  # < 5%
+    assert speed_verdict(Ratio(1.30, 0.90, 1.90, 8, "")) == "indistinguishable"  # CI has 1
+    assert speed_verdict(Ratio(1.30, None, None, 1, "")) == "indistinguishable"  # no CI
+    assert speed_verdict(Ratio(0.70, 0.65, 0.75, 8, "")) == "faster"
+
+
+def test_paired_difference_tost():
+    from suite.stats import paired_difference
+
+    same = paired_difference([0.9802, 0.9799, 0.9811], [0.9800, 0.9800, 0.9810], margin=0.002)
+    assert same.equivalent and same.low < 0 < same.high
+    far = paired_difference([0.990, 0.991, 0.989], [0.980, 0.981, 0.979], margin=0.002)
+    assert far.equivalent is False and far.mean == pytest.approx(0.01)
+    noisy = paired_difference([0.99, 0.97, 0.98], [0.97, 0.99, 0.98], margin=0.002)
+    assert noisy.equivalent is False  # no difference on average, but too noisy to show it
+    one = paired_difference([0.99], [0.98], margin=0.002)
+    assert one.equivalent is None and one.low is None

@@ -28,8 +28,12 @@ def test_short_run_writes_a_valid_result(backend, mnist, tmp_path):
     cfg = small(backend)
     result, model = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
     assert result.status == "ok", result.error
-    assert len(result.step_times_ms) == 512 // 64 - 2 and len(result.warmup_ms) == 2
-    assert result.step_time_ms.median > 0 and result.step_time_ms.n == 6
+    # 8 steps: 2 warm-up, 3 timed one by one (latency), 3 in throughput chunks
+    assert len(result.warmup_ms) == 2 and len(result.latency_steps_ms) == 3
+    assert sum(c.steps for c in result.chunks) == 3 and result.latency_ms.n == 3
+    assert result.throughput_examples_per_s > 0
+    assert result.ms_per_step == pytest.approx(64e3 / result.throughput_examples_per_s)
+    assert all(c.round is None and c.seconds > 0 and c.threads >= 1 for c in result.chunks)
     assert 0.1 < result.final_test_accuracy <= 1.0
     assert result.history[0].steps == 8
     assert result.environment["backend"] == backend
@@ -71,9 +75,29 @@ def test_evaluate_matches_numpy(backend, mnist):
 def test_timing_check_compares_both_ways(backend, mnist):
     from suite.timing_check import check_timing
 
-    c = check_timing(small(backend, model="softmax"), mnist, steps=12, blocks=2, warmup=2)
-    assert c.suite.n == c.bare.n == 20
-    assert c.ratio > 0
+    c = check_timing(small(backend, model="softmax"), mnist, steps=8, blocks=2, chunks=2)
+    assert c.throughput_ratio.n == 2 and c.chunk_steps == 4
+    assert c.throughput_ratio.low <= c.throughput_ratio.ratio <= c.throughput_ratio.high
+    assert c.latency_suite.n == c.latency_bare.n == 2 * (8 - 2)
+    assert c.latency_ratio > 0
+
+
+def test_peak_memory_is_per_cell(backend, mnist):
+    """The high-water mark is reset per cell: a later, larger cell reads higher than a
+    smaller one run before it in the same process, and both read below what this
+    process had reached before (a parent-inherited or earlier peak would read equal)."""
+    import numpy as np
+
+    ballast = np.ones(600 * 2**20 // 8)  # 600 MB touched, then freed
+    del ballast
+    before = train.peak_rss()
+    soft, _ = train.run_cell(
+        small(backend, model="softmax"), mnist, "t", train.prepare(small(backend))
+    )
+    big_cfg = small(backend, model="cnn", batch_size=256, train_examples=2048, test_examples=2000)
+    big, _ = train.run_cell(big_cfg, mnist, "t", train.prepare(big_cfg))
+    assert soft.status == big.status == "ok"
+    assert soft.peak_rss_bytes < big.peak_rss_bytes < before
 
 
 def test_exception_in_training_is_recorded_as_failed(backend, mnist, monkeypatch):

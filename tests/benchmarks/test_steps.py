@@ -38,7 +38,7 @@ def test_train_step(benchmark, backend, mnist, model, impl):
         batch = native.to_batch(x, y)
 
         def step():
-            return native.train_step(batch)
+            return float(native.train_step(batch))  # reading the loss waits for the step
 
     benchmark.extra_info.update(backend=backend, model=model, impl=impl, batch=128)
     benchmark.pedantic(step, rounds=ROUNDS[model], iterations=1, warmup_rounds=WARMUP)
