@@ -91,7 +91,9 @@ def check_timing(
     )
 
     bk, b = backends.current(), cfg.batch_size
-    idx = epoch_batches(len(mnist.y_train), b, cfg.seed, 0)[:steps].ravel()
+    batches = epoch_batches(cfg.train_examples, b, cfg.seed, 0)
+    steps = min(steps, len(batches))  # one epoch at most: every block sees distinct batches
+    idx = batches[:steps].ravel()
     x = preprocess(mnist.x_train[idx], cfg.data_format)
     y = mnist.y_train[idx].astype(np.int32)
     make = NativeTrainer if cfg.impl == "native" else KerasTrainer

@@ -1,5 +1,6 @@
 """`suite compare` end to end on a small slice: three backends, report, then resume."""
 
+import json
 import subprocess
 import sys
 
@@ -31,7 +32,21 @@ def test_compare_small_matrix_then_resume(mnist, tmp_path):
     assert {p.name for p in report.iterdir()} == {"report.md", "report.html", "report.csv"}
     md = (report / "report.md").read_text()
     assert "Which backend should I use?" in md and "Gradient equivalence" in md
-    assert len(list((tmp_path / "cmp" / "runs").rglob("*.json"))) == 3
+    results = [p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"]
+    assert len(results) == 3
+    # the three backends trained side by side: the same rounds, one schedule
+    runs = [json.loads(p.read_text()) for p in results]
+    rounds = {r["config"]["backend"]: [c["round"] for c in r["chunks"]] for r in runs}
+    assert len({tuple(v) for v in rounds.values()}) == 1 and len(rounds["jax"]) >= 2
+    assert len({r["schedule"] for r in runs}) == 1
+    log = json.loads(next((tmp_path / "cmp" / "runs").rglob("rounds.json")).read_text())
+    turns = log["schedules"][0]["turns"]
+    firsts = [[t["backend"] for t in turns if t["round"] == i][0] for i in (1, 2, 3)]
+    assert len(set(firsts)) > 1  # the order alternates between rounds
+    assert "time ratio" in md and "examples/s" in md
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert "3 cells (3 already done)" in second.stderr, second.stderr[-2000:]
-    assert len(list((tmp_path / "cmp" / "runs").rglob("*.json"))) == 3
+    assert (
+        len([p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"])
+        == 3
+    )
