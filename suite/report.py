@@ -44,13 +44,13 @@ def build_report(folders: list[Path]) -> dict:
                 "key": key,
                 "models": list(dict.fromkeys(m for m, _ in keys)),
                 "groups": keys,
-                "accuracy": accuracy_rows(cells),
+                "accuracy": accuracy_rows(cells, speed),
                 "speed": speed,
                 "native": {
                     k: speed_rows(cells, *k, impl="native") for k in model_groups(cells, "native")
                 },
                 "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
-                "ratios": ratio_rows(cells),
+                "ratios": ratio_rows(speed),
                 "rounds": _rounds(cells, keys),
                 "environment": _environment(cells),
                 "histories": _histories(cells),

@@ -21,9 +21,9 @@ from suite.stats import (
     drift,
     paired_difference,
     paired_ratio,
+    speed_verdict,
     unpaired_ratio,
 )
-from suite.stats import speed_verdict as stats_verdict
 
 GRADS_SCHEMA = "keras-backend-suite/grads"
 SWEEP_SCHEMA = "keras-backend-suite/sweep"
@@ -201,7 +201,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "examples_per_s": geo[b],
                 "ms_per_step": batch / geo[b] * 1e3,
                 "ratio": ratio,
-                "verdict": "fastest" if b == fastest else stats_verdict(ratio, SPEED_THRESHOLD),
+                "verdict": "fastest" if b == fastest else speed_verdict(ratio, SPEED_THRESHOLD),
                 "rounds": len(rounds),
                 "drift": drift(rounds) if rounds else None,
                 "seeds": len(runs),
@@ -259,16 +259,19 @@ def speed_sentence(rows: list[dict]) -> str:
     return f"{lead}; " + "; ".join(parts)
 
 
-def accuracy_rows(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[dict]:
+def accuracy_rows(
+    cells: dict[tuple, list[dict]], speed: dict[tuple, list[dict]], impl: str = "keras"
+) -> list[dict]:
     """Per cell: mean ± std of final test accuracy over seeds, against the target, and
-    the paired (same seed) difference to the fastest backend with CI and TOST."""
+    the paired (same seed) difference to the fastest backend with CI and TOST.
+    ``speed`` maps (model, variant) to its ``speed_rows``, whose first row is the fastest."""
     rows = []
     for model, var in model_groups(cells, impl):
         per = {
             b: runs for (b, m, i, v), runs in cells.items() if m == model and v == var and i == impl
         }
-        speed = speed_rows(cells, model, var, impl)
-        ref = speed[0]["backend"] if speed else None
+        fastest = speed.get((model, var))
+        ref = fastest[0]["backend"] if fastest else None
         for b, runs in sorted(per.items()):
             ok = _ok(runs)
             accs = [r["final_test_accuracy"] for r in ok]
@@ -391,11 +394,12 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
     return rows
 
 
-def ratio_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
-    """Per cell group and backend: the throughput ratio to the fastest and its CI (CSV)."""
+def ratio_rows(speed: dict[tuple, list[dict]]) -> list[dict]:
+    """Per cell group and backend: the throughput ratio to the fastest and its CI (CSV),
+    from the (model, variant) -> ``speed_rows`` mapping."""
     out = []
-    for model, var in model_groups(cells):
-        for r in speed_rows(cells, model, var):
+    for (model, var), rows in speed.items():
+        for r in rows:
             q = r["ratio"]
             out.append(
                 {
