@@ -215,13 +215,6 @@ def train_in_rounds(workers: dict, cells: dict, schedule: str, gap_s: float, log
     return turns
 
 
-def idle_share(turns: list[Turn]) -> float:
-    """The most CPU any waiting worker used during another's turn, as a share of that
-    turn's wall time (0: the waiting workers were really idle)."""
-    shares = [c / t.wall_s for t in turns if t.wall_s > 0 for c in t.waiting_cpu_s.values()]
-    return max(shares, default=0.0)
-
-
 def _fmt(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
@@ -243,6 +236,7 @@ def run_compare(
     """Run what is missing in rounds, then grads and the report. Returns the exit code
     and the report's data."""
     from suite.report import build_report, write_files
+    from suite.report_data import waiting_cpu_share
     from suite.results import new_run_dir
 
     skipped = [b for b in backends if not is_installed(b)]
@@ -285,8 +279,10 @@ def run_compare(
                 )
                 schedule = f"{run_dir.name}/{model}/seed{seed}"
                 turns = train_in_rounds(workers, live, schedule, gap_s, log)
-                log(f"  waiting workers used at most {idle_share(turns):.1%} of a core")
-                schedule_log.append({"schedule": schedule, "turns": [asdict(t) for t in turns]})
+                entry = {"schedule": schedule, "turns": [asdict(t) for t in turns]}
+                share = waiting_cpu_share([{"schedules": [entry]}]) or 0.0
+                log(f"  waiting workers used at most {share:.1%} of a core")
+                schedule_log.append(entry)
         finally:
             for w in workers.values():
                 if w is not None:

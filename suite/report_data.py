@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.compare import ROUNDS_SCHEMA
 from suite.errors import SuiteError
 from suite.results import SCHEMA as RUN_SCHEMA
 from suite.results import load_result
@@ -27,7 +28,6 @@ from suite.stats import (
 
 GRADS_SCHEMA = "keras-backend-suite/grads"
 SWEEP_SCHEMA = "keras-backend-suite/sweep"
-ROUNDS_SCHEMA = "keras-backend-suite/rounds"
 
 
 @dataclass
