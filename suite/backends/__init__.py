@@ -18,6 +18,33 @@ import time
 from suite.errors import SuiteError
 
 BACKENDS = ("torch", "jax", "tensorflow")
+
+# The contract every per-backend module (suite/backends/<backend>.py) fulfils: function
+# name -> parameter names, in order. Keras abstracts the rest; tests/test_contract.py
+# reads the three modules with ast (no framework import) and fails when one drifts.
+CONTRACT: dict[str, tuple[str, ...]] = {
+    "configure": ("device", "threads", "allow_tf32"),  # -> settings in effect
+    "seed": ("seed",),
+    "device_info": ("device",),  # -> framework, version, device name
+    "synchronize": ("value",),  # wait for queued device work
+    "drain": ("model",),  # wait for every update the model's training queued
+    "read_loss": ("out",),  # a train-function output's loss on the host
+    "reset_peak_memory": ("device",),
+    "peak_device_memory": ("device",),  # -> bytes on GPU, None on CPU
+    "bare_steps": ("model", "x", "y", "batch_size"),  # timing-check's reference loop
+    "enable_float64": (),
+    "make_loss_and_grads": ("model",),  # -> (x, y) -> (loss, logits, grads)
+    "make_train_step": ("model", "x", "y"),  # -> one Keras train step, waited for
+    "matmul_gflops": ("n", "repeats"),
+}
+# The same for suite/native/<backend>.py: module functions, and the methods of the
+# class that ``build`` returns (see suite.native.NativeModel).
+NATIVE_CONTRACT: dict[str, tuple[str, ...]] = {"build": ("name", "weights", "cfg")}
+NATIVE_METHODS: dict[str, tuple[str, ...]] = {
+    "to_batch": ("self", "x", "y"),
+    "train_step": ("self", "batch"),
+    "predict": ("self", "x"),
+}
 FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
 
 
