@@ -492,12 +492,13 @@ HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Keras backend comparison</title>
 <style>body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;
-font-size:90%}pre{white-space:pre-wrap}</style></head><body>
+font-size:90%}pre{white-space:pre-wrap}img{max-width:100%;height:auto}figure{margin:1em 0}
+</style></head><body>
 <h1>Keras backend comparison</h1>
 <p>Generated {{ r.generated }} from {{ r.folders|join(", ") }}: {{ r.n_runs }} run results,
 {{ r.skipped|length }} files skipped.</p>
-{% for name, data in figs.items() %}<figure><img alt="{{ name }}"
-src="data:image/png;base64,{{ data }}"><figcaption>{{ name }}</figcaption></figure>
+{% for name, data in figs.items() %}<figure><img alt="{{ caption(name) }}"
+src="data:image/png;base64,{{ data }}"><figcaption>{{ caption(name) }}</figcaption></figure>
 {% endfor %}
 <h2>Tables</h2><pre>{{ md }}</pre>
 </body></html>
@@ -510,7 +511,27 @@ def html(report: dict, md: str, figs: dict[str, bytes]) -> str:
 
     env = Environment(autoescape=True)
     encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
-    return env.from_string(HTML).render(r=report, md=md, figs=encoded)
+    return env.from_string(HTML).render(r=report, md=md, figs=encoded, caption=caption)
+
+
+CAPTIONS = {
+    "throughput": "Training throughput of plain fit() per round (dots), median (bar): "
+    "the spread is the drift the pairing by round cancels",
+    "accuracy_time": "Test accuracy against training time on the throughput clock "
+    "(compilation and evaluation excluded)",
+    "grads_heatmap": "Gradient difference between backends, log10 max|a−b|/max|b| "
+    "(same weights, same batch)",
+    "trajectory": "How far the weights drift apart over training steps (same batches)",
+    "misclassified": "Test images each backend's model gets wrong: predicted (true) label",
+}
+
+
+def caption(name: str) -> str:
+    """A reader's caption for a figure key such as ``throughput_0``."""
+    base, _, index = name.rpartition("_")
+    if not index.isdigit():
+        base = name
+    return CAPTIONS.get(base, name)
 
 
 def write_files(report: dict, out: Path) -> list[Path]:
