@@ -134,19 +134,22 @@ def _threads() -> int:
 
 class ChunkClock:
     """Times chunks: ``begin`` takes a turn and starts the clock; ``end`` drains the
-    device, stops it, records the chunk and gives the turn back. Nothing else runs
-    between the two but the training the user's fit() does."""
+    device, stops it, records the chunk and gives the turn back, or, for the last chunk
+    of a ``fit()`` call (``hold=True``), keeps it until ``release`` after ``fit()``
+    returns, so that fit()'s own wind-down (Keras re-creates its data iterator when one
+    runs out, and tf.data starts prefetching) runs inside this turn, not during another
+    backend's chunk. Nothing runs between begin and end but the training fit() does."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
         self.records: list[ChunkRecord] = []
-        self.epoch, self._start = 1, None
+        self.epoch, self._start, self._held = 1, None, None
 
     def begin(self) -> None:
         self.turns.take()
         self._cpu, self._start = time.process_time(), time.perf_counter()
 
-    def end(self, steps: int, loss: float | None) -> bool:
+    def end(self, steps: int, loss: float | None, hold: bool = False) -> bool:
         """Record the chunk; True when training must stop (the loss is not finite)."""
         self.drain()
         seconds = time.perf_counter() - self._start
@@ -164,10 +167,18 @@ class ChunkClock:
         self.records.append(record)
         self.on_chunk(record)
         before = self._start - self.turns.since  # in this turn, before the clock started
-        self.turns.give(
-            {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
-        )
+        info = {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
+        if hold or not finite:  # fit() winds down before returning: still our turn
+            self._held = info
+        else:
+            self.turns.give(info)
         return not finite
+
+    def release(self) -> None:
+        """Give back a turn kept by ``end(hold=True)``."""
+        if self._held is not None:
+            info, self._held = self._held, None
+            self.turns.give(info)
 
 
 class StepLog:
@@ -231,9 +242,10 @@ def synchronous_callbacks() -> list:
     return [Synchronous()]
 
 
-def chunk_callback(clock: ChunkClock, steps: int, model):
+def chunk_callback(clock: ChunkClock, steps: int, count: int, model):
     """Only epoch-level hooks, so fit() keeps its asynchronous batch dispatch: each
-    Keras epoch of a ``steps_per_epoch`` fit is one chunk."""
+    Keras epoch of a ``steps_per_epoch`` fit is one chunk; the last of ``count`` keeps
+    the turn until fit() has returned."""
     import keras
 
     class Chunk(keras.callbacks.Callback):
@@ -242,7 +254,8 @@ def chunk_callback(clock: ChunkClock, steps: int, model):
 
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss")
-            if clock.end(steps, None if loss is None else float(loss)):
+            loss = None if loss is None else float(loss)
+            if clock.end(steps, loss, hold=epoch == count - 1):
                 model.stop_training = True
 
     return Chunk()
@@ -284,16 +297,19 @@ class KerasTrainer:
             def on_train_begin(self, logs=None):
                 trainer.fit_setup_s += time.perf_counter() - start
 
-        self.model.fit(
-            x[: size * count * b],
-            y[: size * count * b],
-            batch_size=b,
-            epochs=count,
-            steps_per_epoch=size,
-            shuffle=False,
-            verbose=0,
-            callbacks=[Setup(), chunk_callback(clock, size, self.model)],
-        )
+        try:
+            self.model.fit(
+                x[: size * count * b],
+                y[: size * count * b],
+                batch_size=b,
+                epochs=count,
+                steps_per_epoch=size,
+                shuffle=False,
+                verbose=0,
+                callbacks=[Setup(), chunk_callback(clock, size, count, self.model)],
+            )
+        finally:
+            clock.release()
         return any(r.loss is None for r in clock.records[done:])
 
     def predict(self, x):
@@ -432,6 +448,7 @@ def run_cell(
         clock = ChunkClock(turns, drain, progress.chunk)
         history, diverged = [], latency.diverged_at
         for epoch in range(cfg.epochs):
+            turns.take()  # the epoch's batch gather (a copy of the data) is work too
             clock.epoch = epoch + 1
             progress.epoch_start(epoch, steps_per_epoch)
             first = len(clock.records)
@@ -447,9 +464,9 @@ def run_cell(
                     diverged = sum(r.steps for r in clock.records) + head
                     break
                 offset += size * count
-            del x_epoch, y_epoch
             mine = clock.records[first:]
             turns.take()  # evaluation: inside a turn, outside every clock
+            del x_epoch, y_epoch
             if diverged:
                 seconds = _epoch_seconds(mine, steps_per_epoch)
                 history.append(EpochRecord(epoch + 1, None, None, None, seconds, steps_per_epoch))
