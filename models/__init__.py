@@ -30,6 +30,9 @@ class ModelSpec:
     description: str
     params: int
     flops_per_example: int  # forward pass, one multiply-add = 2 FLOPs
+    # one training step: forward + weight gradients (as many FLOPs as the forward) +
+    # input gradients of every layer but the first (no framework computes the first)
+    train_flops_per_example: int
     recipe: Recipe
     target_accuracy: float  # test accuracy, fraction
     variable_shapes: dict  # Keras variable path -> shape, for weights made without keras
@@ -53,6 +56,7 @@ MODELS: dict[str, ModelSpec] = {
         description="softmax regression: Flatten -> Dense(10)",
         params=7_850,
         flops_per_example=2 * 784 * 10,
+        train_flops_per_example=2 * (2 * 784 * 10),
         recipe=Recipe("adam", 5e-3, 128, 8),
         target_accuracy=0.920,
         variable_shapes=_dense_shapes([("logits", 784, 10)]),
@@ -63,6 +67,7 @@ MODELS: dict[str, ModelSpec] = {
         description="MLP: Flatten -> Dense(100, relu) x2 -> Dense(10)",
         params=89_610,
         flops_per_example=2 * (784 * 100 + 100 * 100 + 100 * 10),
+        train_flops_per_example=2 * 178_800 + 2 * (100 * 100 + 100 * 10),
         recipe=Recipe("adam", 1e-3, 64, 12),
         target_accuracy=0.975,
         variable_shapes=_dense_shapes(
@@ -76,6 +81,7 @@ MODELS: dict[str, ModelSpec] = {
         params=225_034,
         # conv1 26*26*32*(3*3*1), conv2 11*11*64*(3*3*32), dense 1600*128, 128*10
         flops_per_example=2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10),
+        train_flops_per_example=2 * 5_262_080 + 2 * (11 * 11 * 64 * 9 * 32 + 1600 * 128 + 128 * 10),
         recipe=Recipe("adam", 1e-3, 128, 8),
         target_accuracy=0.990,
         variable_shapes={

@@ -24,13 +24,26 @@ def cmd_models(args) -> int:
             s.name,
             f"{s.params:,}",
             f"{s.flops_per_example:,}",
+            f"{s.train_flops_per_example:,}",
             f"{s.target_accuracy:.1%}",
             f"{s.recipe.optimizer} lr={s.recipe.learning_rate:g} batch={s.recipe.batch_size} "
             f"epochs={s.recipe.epochs}",
         ]
         for s in MODELS.values()
     ]
-    print(format_table(["model", "parameters", "FLOPs/example", "target", "recipe"], rows))
+    print(
+        format_table(
+            [
+                "model",
+                "parameters",
+                "forward FLOPs/example",
+                "training FLOPs/example",
+                "target",
+                "recipe",
+            ],
+            rows,
+        )
+    )
     return 0
 
 

@@ -190,7 +190,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
         rounds = [v for r in runs for v in round_throughputs(r).values()]
         lat = [r["latency_ms"]["median"] for r in runs if r.get("latency_ms")]
         r0 = runs[0]
-        batch, flops = r0["config"]["batch_size"], r0["model"]["flops_per_example"]
+        batch = r0["config"]["batch_size"]
         reached = [r for r in runs if r.get("time_to_accuracy_s") is not None]
         rows.append(
             {
@@ -205,7 +205,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "rounds": len(rounds),
                 "drift": drift(rounds) if rounds else None,
                 "seeds": len(runs),
-                "gflops_per_s": 3 * flops * geo[b] / 1e9,
+                "gflops_per_s": _train_flops(model) * geo[b] / 1e9,
                 "peak_gflops": _median_or_none(
                     [r["environment"].get("settings", {}).get("matmul_peak_gflops") for r in runs]
                 ),
@@ -224,6 +224,13 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
             }
         )
     return rows
+
+
+def _train_flops(model: str) -> int:
+    """Training FLOPs per example from the registry (0 for a model not in it)."""
+    from models import MODELS
+
+    return MODELS[model].train_flops_per_example if model in MODELS else 0
 
 
 def _median_or_none(values, scale: float = 1.0):

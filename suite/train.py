@@ -415,6 +415,7 @@ def run_cell(
         model={
             "params": spec.params,
             "flops_per_example": spec.flops_per_example,
+            "train_flops_per_example": spec.train_flops_per_example,
             "target_accuracy": spec.target_accuracy,
         },
         schedule=schedule,
@@ -538,7 +539,7 @@ def _summarise(cfg, spec, base, env, clock, latency, warm, trainer, history, div
         chunks=chunks,
         chunk_steps=chunk,
         cpu_per_wall=sum(r.cpu_seconds for r in chunks) / seconds if seconds > 0 else None,
-        gflops_per_s=3 * spec.flops_per_example * throughput / 1e9 if throughput else None,
+        gflops_per_s=spec.train_flops_per_example * throughput / 1e9 if throughput else None,
         latency_ms=summarize(steady) if len(steady) >= 2 else None,
         latency_steps_ms=[s * 1e3 for s in steady],
         warmup_ms=[s * 1e3 for s in latency.seconds[:warm]],

@@ -15,7 +15,7 @@ def run(*args, **kw):
 def test_models_table():
     proc = run("models")
     assert proc.returncode == 0
-    assert re.search(r"cnn\s+225,034\s+5,262,080\s+99.0%", proc.stdout)
+    assert re.search(r"cnn\s+225,034\s+5,262,080\s+15,396,864\s+99.0%", proc.stdout)
     assert "softmax" in proc.stdout and "89,610" in proc.stdout
 
 

@@ -12,6 +12,27 @@ def test_flops_hand_worked():
     assert MODELS["softmax"].flops_per_example == 15_680
     assert MODELS["mlp"].flops_per_example == 178_800
     assert MODELS["cnn"].flops_per_example == 2 * (194_688 + 2_230_272 + 204_800 + 1_280)
+    trains = {m: MODELS[m].train_flops_per_example for m in MODELS}
+    assert trains == {"softmax": 31_360, "mlp": 379_600, "cnn": 15_396_864}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_training_flops_match_torch_flop_counter(name):
+    """An independent count: torch's FlopCounterMode over one forward + backward of the
+    same network written in torch (suite.native.torch), per example. Tolerance: exact
+    (both count 2 FLOPs per multiply-add in matmuls and convolutions, nothing else)."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from suite.native.torch import Net
+
+    net, batch = Net(name), 4
+    x, y = torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as counter:
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+    assert counter.get_total_flops() / batch == MODELS[name].train_flops_per_example
+    # a count that charged the first layer an input gradient would be rejected
+    assert counter.get_total_flops() / batch != 3 * MODELS[name].flops_per_example
 
 
 def test_unknown_model_names_choices():
