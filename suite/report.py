@@ -20,6 +20,7 @@ from suite.report_data import (
     collect,
     csv_rows,
     group,
+    machine_peak,
     model_groups,
     ratio_rows,
     recommendation,
@@ -100,6 +101,9 @@ def _environment(cells) -> list[list[str]]:
             env.get("settings", {}).get("intra_op_threads"),
         )
     rows += [[f"{b} version, threads", f"{v}, {t}"] for b, (v, t) in sorted(seen.items())]
+    peak, by = machine_peak(cells)
+    if peak:
+        rows.append(["% of peak denominator", f"{peak:.1f} GFLOP/s: best float32 matmul, via {by}"])
     return [[str(a), str(b)] for a, b in rows]
 
 
@@ -339,7 +343,7 @@ def _difference(d) -> str:
 
 
 def _gflops(r: dict) -> str:
-    """Achieved GFLOP/s and its share of the backend's own large-matmul rate here."""
+    """Achieved GFLOP/s and its share of the machine's best large-matmul rate."""
     if not r.get("peak_gflops"):
         return f"{r['gflops_per_s']:.2f}"
     return f"{r['gflops_per_s']:.2f} ({r['gflops_per_s'] / r['peak_gflops']:.1%})"

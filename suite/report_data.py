@@ -206,9 +206,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "drift": drift(rounds) if rounds else None,
                 "seeds": len(runs),
                 "gflops_per_s": _train_flops(model) * geo[b] / 1e9,
-                "peak_gflops": _median_or_none(
-                    [r["environment"].get("settings", {}).get("matmul_peak_gflops") for r in runs]
-                ),
+                "peak_gflops": machine_peak(cells)[0],
                 "cpu_per_wall": _median_or_none([r.get("cpu_per_wall") for r in runs]),
                 "latency_ms": _median_or_none(lat),
                 "latency_p10_ms": _median_or_none(
@@ -224,6 +222,22 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
             }
         )
     return rows
+
+
+def machine_peak(cells: dict[tuple, list[dict]]) -> tuple[float | None, str | None]:
+    """One "% of peak" denominator for a device group: the best float32 2048x2048 matmul
+    rate any backend reached on this machine (each run measures its own at start), and
+    which backend reached it. Dividing each backend by its own rate, measured at a
+    different moment, would make the percentages incomparable."""
+    best = max(
+        (
+            (r["environment"].get("settings", {}).get("matmul_peak_gflops") or 0.0, b)
+            for (b, _, _, _), runs in cells.items()
+            for r in runs
+        ),
+        default=(0.0, None),
+    )
+    return (best[0], best[1]) if best[0] else (None, None)
 
 
 def _train_flops(model: str) -> int:

@@ -260,3 +260,18 @@ def test_diff_with_one_run_a_side_flags_only_beyond_vm_drift():
         diff_rows(_dicts(old), _dicts([make_run("jax", "mlp", 0, 1.5, 0.97)]))[0]["step_flag"]
         == "slower"
     )
+
+
+def test_one_percent_of_peak_denominator_per_machine(tmp_path):
+    d = tmp_path / "r"
+    for backend, peak in (("jax", 150.0), ("torch", 200.0)):
+        r = make_run(backend, "softmax", 0, 1.0, 0.92)
+        env = {**r.environment, "settings": {"matmul_peak_gflops": peak}}
+        write_result(d / f"{backend}.json", replace(r, environment=env))
+    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0]["config"]))
+    assert [r["peak_gflops"] for r in rows] == [200.0, 200.0]  # not 150 for jax
+    env_rows = dict(build_report([d])["devices"][0]["environment"])
+    assert (
+        env_rows["% of peak denominator"].startswith("200.0 GFLOP/s")
+        and "torch" in env_rows["% of peak denominator"]
+    )
