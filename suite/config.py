@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 
 from models import MODELS, get_model
-from suite.backends import check_backend
+from suite.backends import check_backend, visible_cpus
 from suite.errors import SuiteError
 
 DEVICES = ("cpu", "gpu")
@@ -54,7 +53,7 @@ class RunConfig:
             learning_rate=self.learning_rate or recipe.learning_rate,
             optimizer=self.optimizer or recipe.optimizer,
             schedule=self.schedule or recipe.schedule,
-            threads=self.threads or os.cpu_count() or 1,
+            threads=self.threads or len(visible_cpus()),
         )
 
     def key(self) -> str:

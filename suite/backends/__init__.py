@@ -87,12 +87,30 @@ def select_backend(
         if backend == "jax":
             os.environ["JAX_PLATFORMS"] = "cpu"
     if threads:
+        pin_cpus(threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)
-        if backend == "jax" and threads == 1:
-            os.environ["XLA_FLAGS"] = (
-                os.environ.get("XLA_FLAGS", "")
-                + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-            ).strip()
+        if backend == "jax" and threads == 1:  # XLA's CPU client: no Eigen thread pool
+            flags = os.environ.get("XLA_FLAGS", "")
+            if "--xla_cpu_multi_thread_eigen" not in flags:
+                os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+
+
+def visible_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity), else all."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def pin_cpus(threads: int) -> list[int]:
+    """Restrict this process to its first ``threads`` visible CPUs, before any framework
+    starts: torch's OpenMP, TensorFlow's and XLA's pools all size themselves from the
+    affinity, so every backend gets the same CPU set. Returns the set in effect."""
+    cpus = visible_cpus()[:threads]
+    if hasattr(os, "sched_setaffinity") and cpus:
+        os.sched_setaffinity(0, cpus)
+    return visible_cpus()
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -13,8 +13,8 @@ from suite.errors import SuiteError
 def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     """Apply precision and device settings; return what is actually in effect.
 
-    XLA's CPU thread pool is sized from the visible cores; a single thread is
-    forced through XLA_FLAGS before import (see ``select_backend``).
+    XLA's CPU thread pool is sized from the CPUs this process may run on, which
+    ``select_backend`` pins before import; one thread also turns Eigen's pool off.
     """
     jax.config.update("jax_default_matmul_precision", "default" if allow_tf32 else "highest")
     if device == "gpu":
@@ -25,10 +25,12 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
                 "--device gpu: JAX sees no GPU (install the jax-gpu extra on a "
                 "machine with one, or use --device cpu)"
             ) from None
+    from suite.backends import visible_cpus
+
     flags = os.environ.get("XLA_FLAGS", "")
-    single = "intra_op_parallelism_threads=1" in flags
     return {
-        "intra_op_threads": 1 if single else os.cpu_count(),
+        "cpu_affinity": visible_cpus(),
+        "intra_op_threads": len(visible_cpus()),
         "xla_flags": flags,
         "default_matmul_precision": jax.config.jax_default_matmul_precision,
         "platform": jax.default_backend(),

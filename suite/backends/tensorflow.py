@@ -16,6 +16,7 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:
         pass  # already initialised: report what is in effect below
     tf.config.experimental.enable_tensor_float_32_execution(allow_tf32)
@@ -24,7 +25,10 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
             "--device gpu: TensorFlow sees no GPU (install the tensorflow-gpu "
             "extra on a machine with one, or use --device cpu)"
         )
+    from suite.backends import visible_cpus
+
     return {
+        "cpu_affinity": visible_cpus(),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or threads,
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),

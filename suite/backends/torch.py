@@ -12,6 +12,10 @@ from suite.errors import SuiteError
 def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     """Apply thread, precision and device settings; return what is actually in effect."""
     torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:
+        pass  # already started in this process: report what is in effect below
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
     torch.set_float32_matmul_precision("high" if allow_tf32 else "highest")
@@ -20,7 +24,10 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
             "--device gpu: torch sees no CUDA GPU (install the torch-gpu extra "
             "on a machine with one, or use --device cpu)"
         )
+    from suite.backends import visible_cpus
+
     return {
+        "cpu_affinity": visible_cpus(),
         "intra_op_threads": torch.get_num_threads(),
         "inter_op_threads": torch.get_num_interop_threads(),
         "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
