@@ -81,6 +81,8 @@ def _configs(args) -> list:
     settings = {k: v for k, v in given.items() if k in names}
     models = list(MODELS) if args.model == "all" else [args.model]
     seeds = getattr(args, "seeds", [0])
+    if len(set(seeds)) != len(seeds):
+        raise SuiteError(f"--seeds {' '.join(map(str, seeds))}: give each seed once")
     return [validate(RunConfig(model=m, seed=s, **settings)) for m in models for s in seeds]
 
 
@@ -91,14 +93,12 @@ def _check_names(kind: str, given: list[str], allowed) -> None:
 
 
 def cmd_run(args) -> int:
-    from pathlib import Path
 
     from suite.backends import select_backend
     from suite.results import check_writable
 
     configs = _configs(args)  # every bad setting is refused before anything starts
-    out = Path(args.out)
-    check_writable(out)
+    out = check_writable(args.out)
     first = configs[0]
     select_backend(first.backend, first.device, first.threads, first.allow_tf32)
 
@@ -153,7 +153,6 @@ def cmd_timing_check(args) -> int:
 
 def cmd_grads(args) -> int:
     import os
-    from pathlib import Path
 
     from models import MODELS
     from suite.backends import BACKENDS
@@ -167,8 +166,7 @@ def cmd_grads(args) -> int:
         raise SuiteError("--batch-size must be 1..60000 and --steps must not be negative")
     if args.steps and args.steps * args.batch_size > 60000:
         raise SuiteError("--steps x --batch-size exceeds one epoch of 60000 images")
-    out = Path(args.out)
-    check_writable(out)
+    out = check_writable(args.out)
     load_mnist(args.data, log=_log)  # fetch once here, so the children read the cache
     if args.data:
         os.environ["SUITE_MNIST"] = args.data
@@ -194,15 +192,13 @@ def cmd_grads(args) -> int:
 
 def cmd_sweep(args) -> int:
     import json
-    from pathlib import Path
 
     from suite.atomic import write_atomic
     from suite.backends import select_backend
     from suite.results import check_writable
 
     configs = _configs(args)
-    out = Path(args.out)
-    check_writable(out)
+    out = check_writable(args.out)
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
 
     from suite import data, train
@@ -228,7 +224,6 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from pathlib import Path
 
     from models import MODELS
     from suite.backends import BACKENDS
@@ -246,8 +241,7 @@ def cmd_compare(args) -> int:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
     if not 1 <= args.train_examples <= 60000:
         raise SuiteError("--train-examples must be 1..60000")
-    out = Path(args.out)
-    check_writable(out)
+    out = check_writable(args.out)
     load_mnist(args.data, log=_log)  # fetched once here; the children read the cache
     code, report = run_compare(
         args.backends,
@@ -271,11 +265,10 @@ def cmd_report(args) -> int:
 
     from suite.report import write_report
 
-    folders = [Path(f) for f in args.dirs]
-    out = Path(args.out)
     from suite.results import check_writable
 
-    check_writable(out)
+    folders = [Path(f) for f in args.dirs]
+    out = check_writable(args.out)
     for path in write_report(folders, out):
         print(path)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 
 from models import MODELS, get_model
@@ -16,6 +17,13 @@ DATA_FORMATS = ("channels_last", "channels_first")
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 IMPLS = ("keras", "native")
+SEED_LIMIT = 2**32  # numpy's generators take seeds 0 .. 2**32 - 1
+FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}  # where a flag is not --field-name
+
+
+def flag(field: str) -> str:
+    """The command-line flag that sets a RunConfig field, as the user typed it."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     for field, allowed in choices:
         if getattr(cfg, field) not in allowed:
             raise SuiteError(
-                f"--{field.replace('_', '-')} {getattr(cfg, field)!r} is not one "
-                f"of {', '.join(allowed)}"
+                f"{flag(field)} {getattr(cfg, field)!r} is not one of {', '.join(allowed)}"
             )
     if cfg.schedule is not None and cfg.schedule not in SCHEDULES:
         raise SuiteError(f"--schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
@@ -100,12 +107,14 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     for field in positive:
         value = getattr(cfg, field)
         if value is not None and not value > 0:
-            raise SuiteError(f"--{field.replace('_', '-')} must be positive, got {value}")
+            raise SuiteError(f"{flag(field)} must be positive, got {value}")
+        if value is not None and not math.isfinite(value):
+            raise SuiteError(f"{flag(field)} must be a finite number, got {value}")
+    if not 0 <= cfg.seed < SEED_LIMIT:
+        raise SuiteError(f"--seeds {cfg.seed}: a seed must be 0..{SEED_LIMIT - 1}")
     for field in ("threads", "warmup_steps", "latency_steps", "chunk_steps"):
         if getattr(cfg, field) < 0:
-            raise SuiteError(
-                f"--{field.replace('_', '-')} must not be negative, got {getattr(cfg, field)}"
-            )
+            raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
     if cfg.train_examples > 60000 or cfg.test_examples > 10000:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
     r = cfg.resolved()

@@ -98,16 +98,25 @@ def new_run_dir(out: Path) -> Path:
     raise SuiteError(f"cannot create a new run folder in {out}")
 
 
-def check_writable(out: Path) -> None:
-    """Fail early, before any training, if results cannot be written under ``out``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / ".write-test", lambda f: f.write(b""))
-        (out / ".write-test").unlink()
-    except OSError as e:
-        raise SuiteError(
-            f"--out {out} is not writable ({e.strerror or e}); choose another folder"
-        ) from None
+def check_writable(out: str | Path) -> Path:
+    """Fail early, before any training and without creating anything, if results
+    cannot be written under ``out`` (the ``--out`` the user typed). Returns it as a Path."""
+    if not str(out).strip():
+        raise SuiteError("--out is empty; name a results folder (e.g. --out results)")
+    path = Path(out)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if path.exists() and not path.is_dir():
+        problem = "it is a file"
+    elif not existing.is_dir():
+        problem = f"{existing} is a file"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable"
+    if problem:
+        raise SuiteError(f"--out {out} is not writable ({problem}); choose another folder")
+    return path
 
 
 def result_to_json(result: RunResult) -> str:

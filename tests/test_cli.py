@@ -31,3 +31,27 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_line = re.search(r"^# run the tests\n(.+)$", readme, re.M).group(1).strip()
     assert test_line in ci.splitlines()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--steps", "0"], ["--steps must be at least 8", "--steps 0"]),
+        (["--blocks", "0"], ["--blocks at least 2", "--blocks 0"]),
+    ],
+)
+def test_timing_check_refuses_impossible_blocks(args, words):
+    proc = run("timing-check", "--backend", "jax", *args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+
+
+def test_empty_out_refused_everywhere(tmp_path):
+    for command in (["compare"], ["grads"], ["report", str(tmp_path)]):
+        proc = run(*command, "--out", "", cwd=tmp_path)
+        assert proc.returncode == 2 and "--out is empty" in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []

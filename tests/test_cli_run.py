@@ -30,7 +30,7 @@ def assert_refused(proc, out, *words):
     assert len(lines) == 1, proc.stderr
     for word in words:
         assert word in lines[0]
-    assert not out.exists() or not any(out.rglob("*.json"))
+    assert not out.exists()  # nothing is created before the input is known to be good
 
 
 @pytest.mark.parametrize(
@@ -40,13 +40,25 @@ def assert_refused(proc, out, *words):
         (["--model", "resnet"], ["unknown model"]),
         (["--epochs", "0"], ["--epochs must be positive"]),
         (["--batch-size", "-1"], ["--batch-size must be positive"]),
-        (["--lr", "0"], ["--learning-rate must be positive"]),
+        (["--lr", "0"], ["--lr must be positive"]),
+        (["--lr", "inf"], ["--lr must be a finite number"]),
+        (["--lr", "1e400"], ["--lr must be a finite number"]),
+        (["--seeds", "-1"], ["--seeds -1", "0..4294967295"]),
+        (["--seeds", "4294967296"], ["--seeds 4294967296", "0..4294967295"]),
+        (["--seeds", "0", "0"], ["--seeds 0 0", "each seed once"]),
+        (["--chunk-steps", "-3"], ["--chunk-steps must not be negative"]),
     ],
 )
 def test_bad_settings(backend, tmp_path, args, words):
     out = tmp_path / "out"
     argv = ["--backend", backend, *args] if "--backend" not in args else args
     assert_refused(run(*argv, "--out", str(out)), out, *words)
+
+
+def test_empty_out_is_refused(backend, tmp_path):
+    proc = run("--backend", backend, "--out", "", cwd=tmp_path)
+    assert_refused(proc, tmp_path / "nothing", "--out is empty")
+    assert list(tmp_path.iterdir()) == []  # not even into the current folder
 
 
 def test_unwritable_out(backend, tmp_path):

@@ -14,7 +14,7 @@ def cfg(**kw):
         ({"model": "resnet"}, "unknown model"),
         ({"epochs": 0}, "--epochs must be positive"),
         ({"batch_size": -5}, "--batch-size must be positive"),
-        ({"learning_rate": 0.0}, "--learning-rate must be positive"),
+        ({"learning_rate": 0.0}, "--lr must be positive"),
         ({"device": "tpu"}, "--device 'tpu'"),
         ({"jit": "maybe"}, "--jit"),
         ({"optimizer": "lbfgs"}, "unknown optimizer"),
