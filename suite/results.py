@@ -8,6 +8,7 @@ place that reads and validates a result file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -149,4 +150,67 @@ def load_result(path: Path) -> dict:
     missing = [k for k in ("run_id", "cell", "status", "config", "environment") if k not in data]
     if missing or data["status"] not in STATUSES:
         raise SuiteError(f"{path}: malformed result (missing {missing or 'a valid status'})")
+    problem = result_problem(data)
+    if problem:
+        raise SuiteError(f"{path}: malformed result ({problem})")
     return data
+
+
+NUMBERS = (
+    "throughput_examples_per_s",
+    "ms_per_step",
+    "cpu_per_wall",
+    "gflops_per_s",
+    "first_step_ms",
+    "fit_setup_s",
+    "final_test_accuracy",
+    "final_test_loss",
+    "time_to_accuracy_s",
+    "total_train_seconds",
+    "peak_rss_bytes",
+    "peak_device_bytes",
+)
+CHUNK_NUMBERS = ("steps", "seconds", "cpu_seconds", "threads")
+
+
+def _finite(value) -> bool:
+    """A JSON number the report can compute with (not bool, not 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def result_problem(data: dict) -> str | None:
+    """What makes a run result unusable for the report, or None: every field the
+    report reads has the right type, names come from the registry, numbers are finite."""
+    from suite.backends import BACKENDS
+    from suite.config import RunConfig, validate
+
+    config, env = data["config"], data["environment"]
+    if not isinstance(config, dict) or not isinstance(env, dict):
+        return "config and environment must be objects"
+    if not isinstance(env.get("device", {}), dict) or not isinstance(env.get("settings", {}), dict):
+        return "environment.device and environment.settings must be objects"
+    if config.get("backend") not in BACKENDS:
+        return f"unknown backend {config.get('backend')!r}"
+    try:
+        unknown = set(config) - set(RunConfig.__dataclass_fields__)
+        if unknown:
+            return f"unknown config field(s) {', '.join(sorted(unknown))}"
+        validate(RunConfig(**config), check_install=False)
+    except (SuiteError, TypeError, ValueError, OverflowError) as e:
+        return f"config: {e}"
+    for key in NUMBERS:
+        if data.get(key) is not None and not _finite(data[key]):
+            return f"{key} is not a finite number"
+    chunks = data.get("chunks", [])
+    if not isinstance(chunks, list) or not all(
+        isinstance(c, dict) and all(_finite(c.get(k)) for k in CHUNK_NUMBERS) for c in chunks
+    ):
+        return "chunks must be objects with finite steps, seconds, cpu_seconds, threads"
+    if not isinstance(data.get("history", []), list):
+        return "history must be a list"
+    return None

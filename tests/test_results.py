@@ -1,8 +1,10 @@
 import json
+from dataclasses import asdict
 
 import pytest
 
 from suite.atomic import write_atomic
+from suite.config import RunConfig, validate
 from suite.errors import SuiteError
 from suite.results import RunResult, load_result, new_run_dir, write_result
 
@@ -12,7 +14,7 @@ def result(**kw):
         run_id="r",
         cell="c",
         status="ok",
-        config={"backend": "jax"},
+        config=asdict(validate(RunConfig(backend="jax", model="mlp"), check_install=False)),
         model={},
         environment={"python": "3.11"},
     )
@@ -68,3 +70,30 @@ def test_load_rejects_malformed(tmp_path, text, message):
     with pytest.raises(SuiteError, match=message):
         load_result(path)
     json.dumps(message)
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"config": {}}, "unknown backend None"),
+        ({"config_epochs": "many"}, "config:"),
+        ({"environment": []}, "must be objects"),
+        ({"throughput_examples_per_s": 10**400}, "throughput_examples_per_s is not a finite"),
+        ({"final_test_accuracy": "high"}, "final_test_accuracy is not a finite"),
+        ({"config_model": "resnet"}, "unknown model 'resnet'"),
+        ({"config_backend": "$x^2$"}, "unknown backend '$x^2$'"),
+        ({"chunks": [{"steps": 3}]}, "chunks must be objects"),
+    ],
+)
+def test_malformed_fields_are_named_not_raised(tmp_path, change, words):
+    data = json.loads(json.dumps(asdict(result()), default=str))
+    for key, value in change.items():
+        if key.startswith("config_"):
+            data["config"][key[7:]] = value
+        else:
+            data[key] = value
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SuiteError, match="bad.json: malformed result") as err:
+        load_result(path)
+    assert words in str(err.value)
