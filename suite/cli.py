@@ -7,8 +7,11 @@ exit code 2 (``SuiteError``); nothing here imports keras or a framework.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
+import suite
 from suite import commands
 from suite.errors import SuiteError
 
@@ -271,12 +274,13 @@ def _add_measurements(sub) -> None:
     p.set_defaults(func=commands.cmd_sweep)
 
 
-def _add_reporting(sub) -> None:
+def _add_compare(sub) -> None:
     p = sub.add_parser(
         "compare",
         help="the main job: every backend x model x seed, the gradient check, and the report",
-        description="Runs the matrix (each backend in its own child "
-        "process), then the gradient check, then writes the report into OUT/report. "
+        description="Runs the matrix (one long-lived worker per backend; the backends "
+        "train each model and seed side by side, a chunk each per round), then the "
+        "gradient check, then writes the report into OUT/report. "
         "Resumable: cells whose result already exists in OUT are skipped unless --force. A "
         "failed cell is recorded and the rest go on; exit code 1 if any cell failed. "
         "Ctrl-C stops cleanly, finished cells kept.",
@@ -284,7 +288,13 @@ def _add_reporting(sub) -> None:
     _shared(p, "backends")
     _shared(p, "models")
     p.add_argument(
-        "--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 per cell (default: 3)"
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        metavar="S",
+        help="seeds for initial weights, batch order and dropout, one cell each; --quick "
+        "uses 0 only (default: 0 1 2)",
     )
     _shared(p, "device")
     p.add_argument(
@@ -302,6 +312,8 @@ def _add_reporting(sub) -> None:
     _shared(p, "train_examples", "chunk_steps", "data")
     p.set_defaults(func=commands.cmd_compare)
 
+
+def _add_reporting(sub) -> None:
     p = sub.add_parser(
         "report",
         help="write report.md, report.html and report.csv from result folders",
@@ -325,13 +337,21 @@ def _add_reporting(sub) -> None:
     p.set_defaults(func=commands.cmd_diff)
 
 
+def program_name(argv0: str | None = None) -> str:
+    """How the user called us: the console script's name, else ``python -m suite``."""
+    name = Path(argv0 if argv0 is not None else sys.argv[0]).name
+    return name if name and name not in ("__main__.py", "-c", "cli.py") else "python -m suite"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m suite",
+        prog=program_name(),
         description="Train and compare Keras 3 models on MNIST under torch, JAX and "
         "TensorFlow. Start with `compare --quick`.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {suite.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_compare(sub)
     p = sub.add_parser("models", help="list the models, their size, FLOPs, target and recipe")
     p.set_defaults(func=commands.cmd_models)
     p = sub.add_parser("data", help="fetch or verify MNIST and print where it came from")
@@ -346,7 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:  # e.g. `models | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so Python's exit-time flush stays quiet
+        return 1
     except SuiteError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

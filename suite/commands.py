@@ -5,6 +5,7 @@ the backend must be chosen (KERAS_BACKEND) before keras is imported."""
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import replace
 
 from suite.errors import SuiteError
@@ -235,14 +236,21 @@ def cmd_compare(args) -> int:
 
     _check_names("backend", args.backends, BACKENDS)
     _check_names("model", args.models, MODELS)
-    if args.seeds < 1:
-        raise SuiteError(f"--seeds must be at least 1, got {args.seeds}")
+    from suite.config import SEED_LIMIT
+
+    if len(set(args.seeds)) != len(args.seeds):
+        raise SuiteError(f"--seeds {' '.join(map(str, args.seeds))}: give each seed once")
+    bad = [s for s in args.seeds if not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise SuiteError(f"--seeds {bad[0]}: a seed must be 0..{SEED_LIMIT - 1}")
     if args.device not in DEVICES:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
     if not 1 <= args.train_examples <= 60000:
         raise SuiteError("--train-examples must be 1..60000")
     out = check_writable(args.out)
-    load_mnist(args.data, log=_log)  # fetched once here; the children read the cache
+    started = time.perf_counter()
+    mnist = load_mnist(args.data, log=_log)  # fetched once here; the workers read the cache
+    _log(f"MNIST from {mnist.source}")
     code, report = run_compare(
         args.backends,
         args.models,
@@ -257,6 +265,8 @@ def cmd_compare(args) -> int:
         chunk_steps=args.chunk_steps,
     )
     print(terminal_summary(report))
+    minutes, seconds = divmod(int(time.perf_counter() - started), 60)
+    _log(f"compare done in {minutes}:{seconds:02d}; report: {out / 'report' / 'report.html'}")
     return code
 
 

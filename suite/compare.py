@@ -26,7 +26,7 @@ from suite.config import RunConfig, validate
 from suite.errors import SuiteError
 from suite.results import load_result
 
-QUICK = {"epochs": 1, "seeds": 1, "grads_steps": 10}
+QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
 GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle
 
 
@@ -222,7 +222,7 @@ def _fmt(seconds: float) -> str:
 def run_compare(
     backends,
     models,
-    seeds: int,
+    seeds: list[int],
     device: str,
     quick: bool,
     out: Path,
@@ -245,10 +245,8 @@ def run_compare(
         log(f"{b} is not installed: skipped (pip install '.[{b}]')")
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
-    n_seeds = QUICK["seeds"] if quick else seeds
-    cells = plan_cells(
-        backends, models, list(range(n_seeds)), device, quick, train_examples, chunk_steps
-    )
+    seeds = QUICK["seeds"] if quick else seeds
+    cells = plan_cells(backends, models, seeds, device, quick, train_examples, chunk_steps)
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(

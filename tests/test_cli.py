@@ -55,3 +55,23 @@ def test_empty_out_refused_everywhere(tmp_path):
         proc = run(*command, "--out", "", cwd=tmp_path)
         assert proc.returncode == 2 and "--out is empty" in proc.stderr, proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_closed_pipe_prints_no_traceback():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "suite", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_version_and_program_name():
+    from suite.cli import program_name
+
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("python -m suite 0.")
+    assert program_name("/usr/local/bin/keras-suite") == "keras-suite"
+    assert program_name("/x/suite/__main__.py") == "python -m suite"
+    assert run("--help").stdout.split("positional arguments:")[1].split()[1] == "compare"
