@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from suite.atomic import write_atomic
-from suite.backends import child_env, is_installed
+from suite.backends import FRAMEWORK_LOG, child_env, is_installed
 from suite.chunks import plan_chunk_steps, round_order
 from suite.config import RunConfig, validate
 from suite.errors import SuiteError
@@ -88,6 +89,15 @@ class WorkerDied(Exception):
     pass
 
 
+def _forward_quietly(stream) -> None:
+    """Copy a worker's stderr (its progress lines, errors) to ours, leaving out the
+    framework's import-time log lines."""
+    for line in stream:
+        if not FRAMEWORK_LOG.match(line):
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+
 class Worker:
     """One ``python -m suite.worker`` process: a backend, loaded once, taking turns."""
 
@@ -100,10 +110,12 @@ class Worker:
             cmd + ([data] if data else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
         self.ps = psutil.Process(self.proc.pid)
+        threading.Thread(target=_forward_quietly, args=(self.proc.stderr,), daemon=True).start()
 
     def send(self, message: dict) -> None:
         try:

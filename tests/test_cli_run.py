@@ -1,13 +1,12 @@
 """Bad input to `suite run`: one line, exit code 2, no result file."""
 
 import os
-import re
 import subprocess
 import sys
 
 import pytest
 
-from suite.backends import BACKENDS, is_installed
+from suite.backends import BACKENDS, FRAMEWORK_LOG, is_installed
 
 
 def run(*args, cwd=None):
@@ -18,10 +17,6 @@ def run(*args, cwd=None):
         cwd=cwd,
         timeout=600,
     )
-
-
-# TensorFlow's C++ runtime writes these to fd 2 at import, before any setting can stop it.
-FRAMEWORK_LOG = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} |To enable the)")
 
 
 def assert_refused(proc, out, *words):

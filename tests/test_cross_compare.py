@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from suite.backends import child_env
+from suite.backends import FRAMEWORK_LOG, child_env
 
 
 @pytest.mark.cross
@@ -28,6 +28,10 @@ def test_compare_small_matrix_then_resume(mnist, tmp_path):
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
     assert first.returncode in (0, 1), first.stderr[-3000:]
     assert "3 cells (0 already done)" in first.stderr
+    # a quiet console: no framework log line, and it ends with its time and the report
+    assert not [ln for ln in first.stderr.splitlines() if FRAMEWORK_LOG.match(ln)]
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("compare done in ") and last.endswith("report.html")
     report = tmp_path / "cmp" / "report"
     assert {p.name for p in report.iterdir()} == {"report.md", "report.html", "report.csv"}
     md = (report / "report.md").read_text()

@@ -12,10 +12,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import time
 
 from suite.errors import SuiteError
+
+# Lines TensorFlow's C++ runtime writes to fd 2 at import, before any setting (not even
+# TF_CPP_MIN_LOG_LEVEL) can stop them: informational and warnings only, errors kept.
+FRAMEWORK_LOG = re.compile(r"^(WARNING: All log messages before absl|[IW]\d{4} |To enable the)")
 
 BACKENDS = ("torch", "jax", "tensorflow")
 
