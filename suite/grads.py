@@ -403,25 +403,34 @@ def _row(r: dict, pair: str) -> list[str]:
     ]
 
 
-def format_report(report: dict) -> str:
-    from suite.format import format_table
+GRADS_HEADERS = [
+    "model",
+    "dtype",
+    "pair",
+    "|loss diff|",
+    "logits rel",
+    "grads rel",
+    "worst var rel",
+    "grads cosine",
+    "verdict",
+]
+TRAJECTORY = "Trajectory: max relative weight difference after step"
+VERDICT_NOTE = (
+    "'tie': the difference is explained by ReLU pre-activations within float32 "
+    "rounding of zero (see README); '(as float32)': Keras computed part of the float64 "
+    "model in float32 on that backend, so it is judged with the float32 tolerance."
+)
 
-    rows = [_row(p, f"{p['a']}-{p['b']}") for p in report["pairs"]]
-    rows += [_row(r, f"{r['backend']}-numpy") for r in report["reference"]]
-    text = format_table(
-        [
-            "model",
-            "dtype",
-            "pair",
-            "|loss diff|",
-            "logits rel",
-            "grads rel",
-            "worst var rel",
-            "grads cosine",
-            "verdict",
-        ],
-        rows,
-    )
+
+def grads_tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, headers, rows) of the comparison tables: backend pairs, each backend
+    against the numpy references, and the training trajectories."""
+    tables = [
+        ("Backend pairs", GRADS_HEADERS, [_row(p, f"{p['a']}-{p['b']}") for p in report["pairs"]]),
+    ]
+    if report["reference"]:
+        refs = [_row(r, f"{r['backend']}-numpy") for r in report["reference"]]
+        tables.append(("Against float64 numpy references", GRADS_HEADERS, refs))
     if report["trajectory"]:
         steps = sorted({s for t in report["trajectory"] for s in t["weight_rel"]}, key=int)
         traj = [
@@ -434,18 +443,32 @@ def format_report(report: dict) -> str:
             ]
             for t in report["trajectory"]
         ]
-        text += "\n\nTrajectory: max relative weight difference after step\n" + format_table(
-            ["model", "optimizer", "pair", *[f"step {s}" for s in steps], "max |loss diff|"], traj
-        )
+        headers = ["model", "optimizer", "pair", *[f"step {s}" for s in steps], "max |loss diff|"]
+        tables.append((TRAJECTORY, headers, traj))
+    return tables
+
+
+def grads_notes(report: dict) -> list[str]:
+    """The sentences that explain the tables: weights as loaded, float64, verdicts."""
     loaded = ", ".join(
         f"{b}: {'identical' if ok else 'DIFFERENT'}"
         for b, ok in report["weights_identical"].items()
     )
     f64 = ", ".join(f"{b}: {e:.1e}" for b, e in report["float64_matmul_rel_error"].items())
-    return (
-        text + f"\n\nShared initial weights as loaded: {loaded}"
-        f"\nfloat64 keras.ops.matmul relative error (float64 needs <= 1e-12): {f64}"
-        "\n'tie': the difference is explained by ReLU pre-activations within float32 "
-        "rounding of zero (see README); '(as float32)': Keras computed part of the float64 "
-        "model in float32 on that backend, so it is judged with the float32 tolerance."
-    )
+    return [
+        f"Shared initial weights as loaded: {loaded}",
+        f"float64 keras.ops.matmul relative error (float64 needs <= 1e-12): {f64}",
+        VERDICT_NOTE,
+    ]
+
+
+def format_report(report: dict) -> str:
+    from suite.format import format_table
+
+    tables = grads_tables(report)
+    comparisons = [row for title, _, rows in tables if title != TRAJECTORY for row in rows]
+    text = format_table(GRADS_HEADERS, comparisons)
+    for title, headers, rows in tables:
+        if title == TRAJECTORY:
+            text += f"\n\n{title}\n" + format_table(headers, rows)
+    return text + "\n\n" + "\n".join(grads_notes(report))

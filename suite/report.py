@@ -13,10 +13,7 @@ from pathlib import Path
 from suite.atomic import write_atomic
 from suite.format import format_table
 from suite.report_data import (
-    ACCURACY_MARGIN,
-    SPEED_THRESHOLD,
     accuracy_rows,
-    accuracy_sentence,
     collect,
     csv_rows,
     group,
@@ -29,6 +26,7 @@ from suite.report_data import (
     speed_sentence,
     waiting_cpu_share,
 )
+from suite.report_sections import ratio_text, sections
 
 COLOURS = {"torch": "#ee4c2c", "jax": "#4285f4", "tensorflow": "#ff9900"}
 
@@ -100,7 +98,10 @@ def _environment(cells) -> list[list[str]]:
             env.get("framework"),
             env.get("settings", {}).get("intra_op_threads"),
         )
-    rows += [[f"{b} version, threads", f"{v}, {t}"] for b, (v, t) in sorted(seen.items())]
+    rows += [
+        [f"{b}: versions, threads", ", ".join(f"{k} {x}" for k, x in (v or {}).items()) + f"; {t}"]
+        for b, (v, t) in sorted(seen.items())
+    ]
     peak, by = machine_peak(cells)
     if peak:
         rows.append(["% of peak denominator", f"{peak:.1f} GFLOP/s: best float32 matmul, via {by}"])
@@ -143,215 +144,19 @@ def _rounds(cells, keys) -> dict:
     return out
 
 
-def _pct(v):
-    return f"{v:.2%}" if v is not None else "-"
-
-
 def markdown(report: dict) -> str:
-    lines = [
-        "# Keras backend comparison",
-        "",
-        f"Generated {report['generated']} from {', '.join(report['folders'])}: "
-        f"{report['n_runs']} run results, {len(report['skipped'])} files skipped.",
-        "",
-    ]
-    if report["waiting_cpu_share"] is not None:
-        lines += [
-            "While one backend trained its chunk, the waiting workers used at most "
-            f"{report['waiting_cpu_share']:.1%} of a core (measured per turn from their CPU "
-            "time): they were idle, not spinning.",
-            "",
-        ]
-    for d in report["devices"]:
-        lines += [f"## {d['key']}", "", "### Which backend should I use?", ""]
-        lines += [f"- {r}" for r in d["recommendation"]] + [""]
-        single = len(d["groups"]) == len(d["models"])
-        lines += [
-            "### Training throughput (what ranks)",
-            "",
-            "Examples per second of Keras' own `fit()` with no per-step instrumentation, "
-            "timed in chunks of consecutive steps that the backends train in turn "
-            "(compile, `fit()` set-up, evaluation and waiting excluded). *Time ratio* is "
-            "each backend's time per example over the fastest's: the geometric mean of "
-            "per-round ratios with a 95% t-interval over rounds (rounds ran seconds apart, "
-            "so machine drift cancels). Backends are ranked only when the interval excludes "
-            f"1 and the ratio exceeds {1 + SPEED_THRESHOLD:.2f}; otherwise they are "
-            "*indistinguishable here*. *Drift* is max/min of a backend's per-round "
-            "throughput: what the pairing cancelled. Step latency is a diagnostic: each "
-            "step synchronised, first steps (compilation) apart.",
-            "",
-        ]
-        for (m, var), rows in d["speed"].items():
-            title = m if single else f"{m} ({var})"
-            lines += [
-                f"**{title}** — {d['verdicts'][(m, var)]}",
-                "",
-                _md(
-                    [
-                        "backend",
-                        "examples/s",
-                        "ms/step",
-                        "time ratio [95% CI]",
-                        "verdict",
-                        "rounds",
-                        "drift",
-                        "GFLOP/s (% of peak)",
-                        "latency ms median [p10, p90] (diagnostic)",
-                        "first step ms",
-                        "time to target s (seeds reached)",
-                        "peak RSS MB",
-                    ],
-                    [
-                        [
-                            r["backend"],
-                            f"{r['examples_per_s']:,.0f}",
-                            f"{r['ms_per_step']:.3f}",
-                            _ratio(r["ratio"]),
-                            r["verdict"],
-                            r["rounds"],
-                            "-" if r["drift"] is None else f"{r['drift']:.2f}",
-                            _gflops(r),
-                            "-"
-                            if r["latency_ms"] is None
-                            else f"{r['latency_ms']:.3f} [{r['latency_p10_ms']:.3f}, "
-                            f"{r['latency_p90_ms']:.3f}]",
-                            "-" if r["first_step_ms"] is None else f"{r['first_step_ms']:.0f}",
-                            (
-                                "-"
-                                if r["time_to_accuracy_s"] is None
-                                else f"{r['time_to_accuracy_s']:.1f}"
-                            )
-                            + f" ({r['reached']}/{r['seeds']})",
-                            "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
-                        ]
-                        for r in rows
-                    ],
-                ),
-                "",
-            ]
-        lines += [
-            "### Accuracy (final test accuracy, paired by seed)",
-            "",
-            "Every backend starts from the same weights and sees the same batches for a "
-            "seed, so backends are compared through per-seed differences to the fastest: "
-            f"mean with a 95% t-interval, and equivalence within ±{ACCURACY_MARGIN * 100:.1f} "
-            "points by two one-sided tests (TOST, α = 0.05). One seed cannot tell.",
-            "",
-            _md(
-                [
-                    "model",
-                    "backend",
-                    "epochs",
-                    "seeds",
-                    "mean ± std",
-                    "target",
-                    "reached",
-                    "difference to fastest [95% CI], points",
-                ],
-                [
-                    [
-                        a["model"] if single else f"{a['model']} ({a['variant']})",
-                        a["backend"],
-                        a["epochs"],
-                        a["n"],
-                        f"{_pct(a['mean'])} ± {a['std'] * 100:.2f}"
-                        if a["std"] is not None
-                        else _pct(a["mean"]),
-                        _pct(a["target"]),
-                        "yes" if a["reached"] else "no",
-                        _difference(a["difference"]),
-                    ]
-                    for a in d["accuracy"]
-                ],
-            ),
-            "",
-        ]
-        lines += [f"- {m}: {accuracy_sentence(d['accuracy'], m, v)}" for m, v in d["groups"]]
-        lines += [""]
-        lines += ["### Environment", "", _md(["", ""], d["environment"]), ""]
-    if report["sweeps"]:
-        lines += [
-            "## Keras vs native, and each backend's best mode",
-            "",
-            _md(
-                [
-                    "backend",
-                    "model",
-                    "best Keras mode",
-                    "best native mode",
-                    "Keras ÷ native [95% CI]",
-                ],
-                [
-                    [
-                        s["backend"],
-                        s["model"],
-                        s["best_keras"] or "-",
-                        s["best_native"] or "-",
-                        f"{s['overhead']['ratio']:.2f} [{s['overhead']['ci'][0]:.2f}, "
-                        f"{s['overhead']['ci'][1]:.2f}] (within-run)"
-                        if s["overhead"] and s["overhead"]["ci"][0] is not None
-                        else f"{s['overhead']['ratio']:.2f}"
-                        if s["overhead"]
-                        else "-",
-                    ]
-                    for s in report["sweeps"]
-                ],
-            ),
-            "",
-        ]
-    if report["grads"]:
-        g = report["grads"]
-        lines += [
-            "## Gradient equivalence",
-            "",
-            _md(
-                ["model", "dtype", "pair", "grads max|a−b|/max|b|", "logits", "verdict"],
-                [
-                    [
-                        p["model"],
-                        p["dtype"],
-                        f"{p['a']}-{p['b']}",
-                        f"{p['overall']['rel']:.1e}",
-                        f"{p['logits']['rel']:.1e}",
-                        _grads_status(p),
-                    ]
-                    for p in g["pairs"]
-                ],
-            ),
-            "",
-        ]
-    if report["skipped"]:
-        lines += ["## Skipped files", ""] + [f"- {s}" for s in report["skipped"]] + [""]
+    """The report's sections as Markdown (figures are in report.html only)."""
+    lines = []
+    for sec in sections(report):
+        lines += ["#" * sec.level + " " + sec.title, ""]
+        lines += [p for para in sec.paragraphs for p in (para, "")]
+        if sec.bullets:
+            lines += [f"- {b}" for b in sec.bullets] + [""]
+        for t in sec.tables:
+            if t.title:
+                lines += [f"**{t.title}**", ""]
+            lines += [_md(t.headers, t.rows), ""]
     return "\n".join(lines)
-
-
-def _ratio(q) -> str:
-    if q is None:
-        return "1 (fastest)"
-    if q.low is None:
-        return f"{q.ratio:.2f} (no CI)"
-    return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
-
-
-def _difference(d) -> str:
-    if d is None:
-        return "-"
-    if d.low is None:
-        return f"{d.mean * 100:+.2f} (1 seed: cannot tell)"
-    word = "equivalent" if d.equivalent else "not shown equivalent"
-    return f"{d.mean * 100:+.2f} [{d.low * 100:+.2f}, {d.high * 100:+.2f}] {word}"
-
-
-def _gflops(r: dict) -> str:
-    """Achieved GFLOP/s and its share of the machine's best large-matmul rate."""
-    if not r.get("peak_gflops"):
-        return f"{r['gflops_per_s']:.2f}"
-    return f"{r['gflops_per_s']:.2f} ({r['gflops_per_s'] / r['peak_gflops']:.1%})"
-
-
-def _grads_status(p: dict) -> str:
-    status = p.get("status") or ("pass" if p.get("pass") else "FAIL")
-    return status + (" (as float32)" if p["dtype"] != p.get("judged_as", p["dtype"]) else "")
 
 
 def _md(headers, rows) -> str:
@@ -494,28 +299,56 @@ def _png(fig) -> bytes:
 
 HTML = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Keras backend comparison</title>
-<style>body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;
-font-size:90%}pre{white-space:pre-wrap}img{max-width:100%;height:auto}figure{margin:1em 0}
+<style>
+body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;padding:0 1em;line-height:1.4}
+table{border-collapse:collapse;margin:.5em 0 1.2em;font-size:85%;display:block;max-width:100%;
+overflow-x:auto}
+caption{text-align:left;font-weight:600;padding:.3em 0}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}
+tbody tr:nth-child(even){background:#fafafa}
+img{max-width:100%;height:auto}figure{margin:1em 0}figcaption{font-size:90%;color:#444}
+.gallery img{max-width:70%}
+@media print{body{max-width:none}figure,table{break-inside:avoid}}
 </style></head><body>
-<h1>Keras backend comparison</h1>
-<p>Generated {{ r.generated }} from {{ r.folders|join(", ") }}: {{ r.n_runs }} run results,
-{{ r.skipped|length }} files skipped.</p>
-{% for name, data in figs.items() %}<figure><img alt="{{ caption(name) }}"
-src="data:image/png;base64,{{ data }}"><figcaption>{{ caption(name) }}</figcaption></figure>
-{% endfor %}
-<h2>Tables</h2><pre>{{ md }}</pre>
+{% for s in sections %}
+<h{{ s.level }}>{{ s.title }}</h{{ s.level }}>
+{% for p in s.paragraphs %}<p>{{ p|inline }}</p>
+{% endfor %}{% if s.bullets %}<ul>{% for b in s.bullets %}<li>{{ b|inline }}</li>{% endfor %}</ul>
+{% endif %}{% for t in s.tables %}<table>{% if t.title %}<caption>{{ t.title }}</caption>{% endif %}
+<thead><tr>{% for h in t.headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+{% endfor %}{% for name in s.figures if name in figs %}<figure{% if name == "misclassified" %}
+class="gallery"{% endif %}><img alt="{{ caption(name) }}"
+src="data:image/png;base64,{{ figs[name] }}">
+<figcaption>{{ caption(name) }}</figcaption></figure>
+{% endfor %}{% endfor %}
 </body></html>
 """
 
 
-def html(report: dict, md: str, figs: dict[str, bytes]) -> str:
-    """One self-contained page: figures inline as data URIs, every text escaped."""
+def _inline(text: str):
+    """Escape, then render `code` and *emphasis* as the Markdown shows them."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    out = str(escape(text))
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", out)
+    return Markup(out)
+
+
+def html(report: dict, figs: dict[str, bytes]) -> str:
+    """One self-contained page: the same sections as the Markdown, as real tables, with
+    figures inline as data URIs; every text escaped."""
     from jinja2 import Environment
 
     env = Environment(autoescape=True)
+    env.filters["inline"] = _inline
     encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
-    return env.from_string(HTML).render(r=report, md=md, figs=encoded, caption=caption)
+    return env.from_string(HTML).render(sections=sections(report), figs=encoded, caption=caption)
 
 
 CAPTIONS = {
@@ -540,11 +373,10 @@ def caption(name: str) -> str:
 
 def write_files(report: dict, out: Path) -> list[Path]:
     """Write report.md, report.html and report.csv for ``report`` into ``out`` (atomically)."""
-    md = markdown(report)
     texts = {
-        "report.md": md,
+        "report.md": markdown(report),
         "report.csv": csv_text(report),
-        "report.html": html(report, md, figures(report)),
+        "report.html": html(report, figures(report)),
     }
     paths = []
     for name, text in texts.items():
@@ -564,7 +396,7 @@ def terminal_summary(report: dict) -> str:
     for d in report["devices"]:
         lines.append(d["key"])
         rows = [
-            [m, r["backend"], f"{r['examples_per_s']:,.0f}", _ratio(r["ratio"]), r["verdict"]]
+            [m, r["backend"], f"{r['examples_per_s']:,.0f}", ratio_text(r["ratio"]), r["verdict"]]
             for (m, _), rs in d["speed"].items()
             for r in rs
         ]

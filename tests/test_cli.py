@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,9 +33,6 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_line = re.search(r"^# run the tests\n(.+)$", readme, re.M).group(1).strip()
     assert test_line in ci.splitlines()
-
-
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize(

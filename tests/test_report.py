@@ -184,7 +184,8 @@ def test_report_on_partial_matrix_with_failed_cell(tmp_path):
     report = build_report([d])
     text = markdown(report)
     assert "softmax" in text and csv_text(report).count("\n") == 3
-    html(report, text, {})
+    page = html(report, {})
+    assert '<th scope="col">backend</th>' in page and "<pre>" not in page
 
 
 def test_empty_or_missing_folder_is_refused(tmp_path):
