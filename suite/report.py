@@ -16,6 +16,7 @@ from suite.report_data import (
     accuracy_rows,
     collect,
     csv_rows,
+    grads_csv_rows,
     group,
     machine_peak,
     model_groups,
@@ -78,6 +79,7 @@ def build_report(folders: list[Path]) -> dict:
                 for q in d["ratios"]
             },
         ),
+        "grads_csv": grads_csv_rows(grads),
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }
 
@@ -166,9 +168,9 @@ def _md(headers, rows) -> str:
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in esc])
 
 
-def csv_text(report: dict) -> str:
+def csv_text(report: dict, key: str = "csv") -> str:
     buf = io.StringIO()
-    rows = report["csv"]
+    rows = report[key]
     if rows:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -376,6 +378,7 @@ def write_files(report: dict, out: Path) -> list[Path]:
     texts = {
         "report.md": markdown(report),
         "report.csv": csv_text(report),
+        "report-grads.csv": csv_text(report, "grads_csv"),
         "report.html": html(report, figures(report)),
     }
     paths = []

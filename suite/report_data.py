@@ -376,6 +376,15 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
         rows.append(
             {
                 "device": device_key(r),
+                "device_kind": env.get("device", {}).get("kind"),
+                "device_name": env.get("device", {}).get("name"),
+                "cpu_model": env.get("cpu"),
+                "cpu_cores": env.get("cpu_cores_logical"),
+                "hostname": env.get("hostname"),
+                "keras_version": env.get("keras"),
+                "framework_versions": " ".join(
+                    f"{k}=={v}" for k, v in (env.get("framework") or {}).items()
+                ),
                 "backend": c["backend"],
                 "model": c["model"],
                 "impl": c.get("impl", "keras"),
@@ -403,15 +412,40 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "fit_setup_s": r.get("fit_setup_s"),
                 "cpu_seconds_per_wall_s": r.get("cpu_per_wall"),
                 "time_to_accuracy_s": r.get("time_to_accuracy_s"),
-                "train_s": r.get("total_train_seconds"),
+                "train_time_s": r.get("total_train_seconds"),
                 "peak_rss_bytes": r.get("peak_rss_bytes"),
-                "cpu_model": env.get("cpu"),
-                "cpu_cores": env.get("cpu_cores_logical"),
                 "schedule": r.get("schedule"),
                 "run_id": r["run_id"],
                 "cell": r["cell"],
             }
         )
+    return rows
+
+
+def grads_csv_rows(grads: dict | None) -> list[dict]:
+    """One flat row per gradient comparison (backend pairs and numpy references)."""
+    if not grads:
+        return []
+    rows = []
+    for kind, items in (("pair", grads["pairs"]), ("reference", grads["reference"])):
+        for p in items:
+            rows.append(
+                {
+                    "comparison": kind,
+                    "model": p["model"],
+                    "dtype": p["dtype"],
+                    "judged_as": p["judged_as"],
+                    "a": p.get("a", p.get("backend")),
+                    "b": p.get("b", "numpy"),
+                    "loss_abs_diff": p["loss"]["max_abs"],
+                    "logits_rel_diff": p["logits"]["rel"],
+                    "grads_max_abs_diff": p["overall"]["max_abs"],
+                    "grads_rel_diff": p["overall"]["rel"],
+                    "grads_cosine": p["overall"]["cosine"],
+                    "worst_variable_rel_diff": p["worst_variable_rel"],
+                    "verdict": p["status"],
+                }
+            )
     return rows
 
 

@@ -33,7 +33,10 @@ def test_compare_small_matrix_then_resume(mnist, tmp_path):
     last = first.stderr.strip().splitlines()[-1]
     assert last.startswith("compare done in ") and last.endswith("report.html")
     report = tmp_path / "cmp" / "report"
-    assert {p.name for p in report.iterdir()} == {"report.md", "report.html", "report.csv"}
+    names = {p.name for p in report.iterdir()}
+    assert names == {"report.md", "report.html", "report.csv", "report-grads.csv"}
+    grads_csv = (report / "report-grads.csv").read_text().splitlines()
+    assert grads_csv[0].startswith("comparison,model,dtype") and len(grads_csv) > 3
     md = (report / "report.md").read_text()
     assert "Which backend should I use?" in md and "Gradient equivalence" in md
     results = [p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"]

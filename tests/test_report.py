@@ -156,7 +156,12 @@ def test_report_files_self_contained_and_escaped(results_dir, tmp_path):
     evil = make_run("jax", "cnn", 0, 50.0, 0.99, host='<script>alert("x")</script>')
     write_result(results_dir / "run2" / f"{evil.cell}.json", evil)
     paths = write_report([results_dir], tmp_path / "report")
-    assert sorted(p.name for p in paths) == ["report.csv", "report.html", "report.md"]
+    assert sorted(p.name for p in paths) == [
+        "report-grads.csv",
+        "report.csv",
+        "report.html",
+        "report.md",
+    ]
     page = (tmp_path / "report" / "report.html").read_text()
     assert "http://" not in page and "https://" not in page and 'src="//' not in page
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -166,7 +171,12 @@ def test_report_files_self_contained_and_escaped(results_dir, tmp_path):
     # two machines: two device sections, never ranked against each other
     assert md.count("## cpu: cpu on TestCPU") == 2
     csv = (tmp_path / "report" / "report.csv").read_text().splitlines()
-    assert len(csv) == 1 + 10 and csv[0].startswith("device,backend,model")
+    assert len(csv) == 1 + 10 and csv[0].startswith("device,device_kind,device_name,cpu_model")
+    header = csv[0].split(",")
+    for column in ("cpu_cores", "keras_version", "framework_versions", "optimizer",
+                   "learning_rate", "batch_size", "epochs", "train_examples",
+                   "test_accuracy_fraction", "throughput_examples_per_s", "peak_rss_bytes"):  # fmt: skip
+        assert column in header
 
 
 def test_report_on_partial_matrix_with_failed_cell(tmp_path):
