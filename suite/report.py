@@ -27,9 +27,8 @@ from suite.report_data import (
     speed_sentence,
     waiting_cpu_share,
 )
+from suite.report_figures import figures
 from suite.report_sections import ratio_text, sections
-
-COLOURS = {"torch": "#ee4c2c", "jax": "#4285f4", "tensorflow": "#ff9900"}
 
 
 def build_report(folders: list[Path]) -> dict:
@@ -175,127 +174,6 @@ def csv_text(report: dict, key: str = "csv") -> str:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return buf.getvalue()
-
-
-def figures(report: dict) -> dict[str, bytes]:
-    """PNG figures by name; each a plain matplotlib chart."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    out = {}
-    for i, d in enumerate(report["devices"]):
-        groups = [k for k in d["groups"] if d["rounds"].get(k)]
-        if groups:
-            fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3), squeeze=False)
-            for ax, k in zip(axes[0], groups, strict=True):
-                per = d["rounds"][k]
-                names = sorted(per, key=lambda b: -float(np.median(per[b])))
-                for x, b in enumerate(names):
-                    v = per[b]
-                    jitter = (np.arange(len(v)) % 7 - 3) * 0.04
-                    ax.plot(x + jitter, v, "o", ms=3, alpha=0.6, color=COLOURS.get(b, "grey"))
-                    ax.plot([x - 0.3, x + 0.3], [np.median(v)] * 2, color="black", lw=1.5)
-                ax.set_xticks(range(len(names)), names)
-                ax.set_ylim(bottom=0)
-                ax.set_title(f"{k[0]}: throughput per round")
-                ax.set_ylabel("examples/s (plain fit)")
-            out[f"throughput_{i}"] = _png(fig)
-        if d["histories"]:
-            hist_models = [m for m in d["models"] if any(k[1] == m for k in d["histories"])]
-            fig, axes = plt.subplots(
-                1, len(hist_models), figsize=(4 * len(hist_models), 3), squeeze=False
-            )
-            for ax, m in zip(axes[0], hist_models, strict=True):
-                for (b, mm), pts in sorted(d["histories"].items()):
-                    if mm == m:
-                        ax.plot(
-                            [p[0] for p in pts],
-                            [p[1] * 100 for p in pts],
-                            marker="o",
-                            label=b,
-                            color=COLOURS.get(b, "grey"),
-                        )
-                ax.set_title(f"{m}: test accuracy vs training time")
-                ax.set_xlabel("training s (evaluation excluded)")
-                ax.set_ylabel("test accuracy, %")
-                ax.legend(fontsize=7)
-            out[f"accuracy_time_{i}"] = _png(fig)
-    g = report["grads"]
-    if g and g["pairs"]:
-        pairs = sorted({f"{p['a']}-{p['b']}" for p in g["pairs"]})
-        cols = sorted({(p["model"], p["dtype"]) for p in g["pairs"]})
-        import numpy as np
-
-        grid = np.full((len(pairs), len(cols)), np.nan)
-        for p in g["pairs"]:
-            grid[pairs.index(f"{p['a']}-{p['b']}"), cols.index((p["model"], p["dtype"]))] = (
-                np.log10(max(p["overall"]["rel"], 1e-17))
-            )
-        fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 2, 0.6 * len(pairs) + 1.5))
-        im = ax.imshow(grid, cmap="viridis")
-        ax.set_xticks(range(len(cols)), [f"{m}\n{d}" for m, d in cols], fontsize=7)
-        ax.set_yticks(range(len(pairs)), pairs, fontsize=7)
-        fig.colorbar(im, label="log10 max|a−b|/max|b|")
-        ax.set_title("gradient difference between backends")
-        out["grads_heatmap"] = _png(fig)
-        if g["trajectory"]:
-            fig, ax = plt.subplots(figsize=(6, 3.5))
-            for t in g["trajectory"]:
-                steps = sorted(t["weight_rel"], key=int)
-                ax.semilogy(
-                    [int(s) for s in steps],
-                    [max(t["weight_rel"][s], 1e-17) for s in steps],
-                    marker="o",
-                    label=f"{t['model']} {t['optimizer']} {t['a']}-{t['b']}",
-                )
-            ax.set_xlabel("training step")
-            ax.set_ylabel("max relative weight difference")
-            ax.legend(fontsize=5, ncol=2)
-            out["trajectory"] = _png(fig)
-    gallery = _gallery(report, plt)
-    if gallery:
-        out["misclassified"] = gallery
-    return out
-
-
-def _gallery(report, plt):
-    """Test images each backend's model gets wrong (first few), predicted vs true."""
-    try:
-        from suite.data import load_mnist
-
-        mnist = load_mnist(online=False)
-    except Exception:  # no cached MNIST here: the report goes on without the gallery
-        return None
-    items = [
-        (b, m, i, p)
-        for d in report["devices"]
-        for (b, m), wrong in sorted(d["misclassified"].items())
-        for i, p in wrong[:6]
-    ]
-    if not items:
-        return None
-    cols = 6
-    rows = -(-len(items) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.4, rows * 1.6), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, (b, m, i, p) in zip(axes.ravel(), items, strict=False):
-        ax.imshow(mnist.x_test[i], cmap="gray_r")
-        ax.set_title(f"{b} {m}\n#{i}: {p} (true {mnist.y_test[i]})", fontsize=6)
-    return _png(fig)
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return buf.getvalue()
 
 
