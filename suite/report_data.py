@@ -15,6 +15,7 @@ import numpy as np
 
 from suite.compare import ROUNDS_SCHEMA
 from suite.errors import SuiteError
+from suite.grads import SCHEMA as GRADS_SCHEMA
 from suite.results import SCHEMA as RUN_SCHEMA
 from suite.results import load_result
 from suite.stats import (
@@ -25,9 +26,7 @@ from suite.stats import (
     speed_verdict,
     unpaired_ratio,
 )
-
-GRADS_SCHEMA = "keras-backend-suite/grads"
-SWEEP_SCHEMA = "keras-backend-suite/sweep"
+from suite.sweep import SCHEMA as SWEEP_SCHEMA
 
 
 @dataclass

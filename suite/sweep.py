@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from suite.config import RunConfig
 from suite.stats import unpaired_ratio
 
+SCHEMA = "keras-backend-suite/sweep"
 FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may differ)
 ACCURACY_DROP = 0.005  # at most half a point below the default mode's test accuracy
 
@@ -113,7 +114,7 @@ def run_sweep(cfg: RunConfig, mnist, run_dir, applied: dict, log) -> dict:
         for m, r in results
     }
     return {
-        "schema": "keras-backend-suite/sweep",
+        "schema": SCHEMA,
         "schema_version": 1,
         "backend": cfg.backend,
         "model": cfg.model,
