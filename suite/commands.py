@@ -172,7 +172,7 @@ def cmd_grads(args) -> int:
     if args.data:
         os.environ["SUITE_MNIST"] = args.data
 
-    from suite.grads import format_report, run_grads
+    from suite.grads import all_pass, format_report, run_grads
 
     report, path = run_grads(
         args.models,
@@ -188,7 +188,7 @@ def cmd_grads(args) -> int:
     )
     print(format_report(report))
     _log(f"wrote {path}")
-    return 0 if all(p["pass"] for p in report["pairs"] + report["reference"]) else 1
+    return 0 if all_pass(report) else 1
 
 
 def cmd_sweep(args) -> int:

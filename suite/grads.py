@@ -33,10 +33,19 @@ SCHEMA_VERSION = 1
 # ~50x headroom and still flags a 1e-3 relative perturbation of one element.
 # float64: agreement to ~1e-12 is expected; 1e-10 leaves headroom for reductions
 # that sum in a different order.
+# "elem" is element-wise, so a small element cannot hide under a large one: every
+# |a_i - b_i| <= elem * (|b_i| + ELEM_FLOOR * max|b|), i.e. allclose with rtol = elem and
+# atol = elem * ELEM_FLOOR * max|b| (float32: rtol 1e-3, atol 1e-5 max|b|). The worst
+# element measured between backends was 1.8e-6 max|b| (cnn), 5x inside; an element
+# 20,000x smaller than the largest and wrong by 100% passes max|a-b|/max|b| (5e-5) but
+# scores 5e-3 here, 5x outside. Elements under ~1e-5 max|b| are below what float32 can
+# tell apart from rounding of the sums that made the large ones.
 TOLERANCE = {
-    "float32": {"rel": 1e-4, "cosine": 1 - 1e-6},
-    "float64": {"rel": 1e-10, "cosine": 1 - 1e-12},
+    "float32": {"rel": 1e-4, "cosine": 1 - 1e-6, "elem": 1e-3},
+    "float64": {"rel": 1e-10, "cosine": 1 - 1e-12, "elem": 1e-9},
 }
+ELEM_FLOOR = 1e-2
+NA = "n/a"  # float64 row that Keras computed in float32: measured, not judged
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Diff:
     max_abs: float
     rel: float  # max|a-b| / max|b|
     cosine: float
+    elem: float = 0.0  # max_i |a_i-b_i| / (|b_i| + ELEM_FLOOR max|b|)
 
 
 def compare_arrays(a, b) -> Diff:
@@ -56,7 +66,11 @@ def compare_arrays(a, b) -> Diff:
     rel = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
     norms = float(np.linalg.norm(a) * np.linalg.norm(b))
     cosine = float(a @ b / norms) if norms > 0 else (1.0 if diff == 0 else 0.0)
-    return Diff(diff, rel, cosine)
+    if scale > 0:
+        elem = float(np.max(np.abs(a - b) / (np.abs(b) + ELEM_FLOOR * scale)))
+    else:
+        elem = rel
+    return Diff(diff, rel, cosine, elem)
 
 
 def compare_gradients(ga: dict, gb: dict) -> tuple[dict[str, Diff], Diff, list[str]]:
@@ -79,7 +93,9 @@ def compare_gradients(ga: dict, gb: dict) -> tuple[dict[str, Diff], Diff, list[s
 def verdict(diffs: list[Diff], problems: list[str], dtype: str) -> bool:
     """True when every diff is within the dtype's tolerance and nothing is missing."""
     tol = TOLERANCE[dtype]
-    return not problems and all(d.rel <= tol["rel"] and d.cosine >= tol["cosine"] for d in diffs)
+    return not problems and all(
+        d.rel <= tol["rel"] and d.cosine >= tol["cosine"] and d.elem <= tol["elem"] for d in diffs
+    )
 
 
 def _softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -167,9 +183,8 @@ def _judge(
     """Gradient, logits and loss diffs of side a against side b, and the plain verdict."""
     per_var, overall, problems = compare_gradients(ga, gb)
     logits = compare_arrays(logits_a, logits_b)
-    loss = Diff(
-        abs(loss_a - loss_b), abs(loss_a - loss_b) / abs(loss_b) if loss_b else float("inf"), 1.0
-    )
+    loss_rel = abs(loss_a - loss_b) / abs(loss_b) if loss_b else float("inf")
+    loss = Diff(abs(loss_a - loss_b), loss_rel, 1.0, loss_rel)
     ok = verdict([*per_var.values(), overall, logits, loss], problems, judged_as)
     return {
         "judged_as": judged_as,
@@ -187,8 +202,10 @@ def _judge(
 
 def _explain_ties(row: dict, model: str, sides: list[dict], x, y, weights: dict) -> dict:
     """A failed MLP comparison becomes a ``tie`` when every side's gradients match the
-    float64 reference under some flipping of near-zero ReLU pre-activations."""
-    if row["status"] == "FAIL" and model == "mlp" and not row["problems"]:
+    float64 reference under some flipping of near-zero ReLU pre-activations, and its
+    logits and loss agree within tolerance: a tie excuses gradients, nothing else."""
+    outputs_agree = verdict([Diff(**row["logits"]), Diff(**row["loss"])], [], row["judged_as"])
+    if row["status"] == "FAIL" and model == "mlp" and not row["problems"] and outputs_agree:
         flips = [explain_by_kinks(g, x, y, weights, row["judged_as"]) for g in sides]
         row["relu_flips"] = flips if len(flips) > 1 else flips[0]
         if all(f is not None for f in flips):
@@ -209,7 +226,27 @@ def compare_backends(a: dict, b: dict, model: str, dtype: str, context: dict) ->
     la, lb = float(a[pre + "loss"]), float(b[pre + "loss"])
     row = _judge(ga, gb, a[pre + "logits"], b[pre + "logits"], la, lb, judged_as)
     row = _explain_ties(row, model, [ga, gb], context["x"], context["y"], context["weights"][model])
-    return {"model": model, "dtype": dtype, "loss_a": la, "loss_b": lb, **row}
+    return {
+        "model": model,
+        "dtype": dtype,
+        "loss_a": la,
+        "loss_b": lb,
+        **_not_applicable(row, dtype),
+    }
+
+
+def _not_applicable(row: dict, dtype: str) -> dict:
+    """A float64 row whose side ran in float32 inside Keras tests no float64: its
+    numbers stay on record, its verdict is n/a and counts toward nothing."""
+    if dtype != row["judged_as"]:
+        row = {**row, "status": NA, "pass": None}
+    return row
+
+
+def all_pass(report: dict) -> bool:
+    """The overall verdict: every judged comparison passed (n/a rows excluded)."""
+    rows = report["pairs"] + report["reference"]
+    return all(r["pass"] for r in rows if r["status"] != NA)
 
 
 def compare_reference(
@@ -235,7 +272,8 @@ def compare_reference(
     row = _judge(
         ga, grads, arrays[pre + "logits"], logits, float(arrays[pre + "loss"]), loss, judged_as
     )
-    return {"model": model, "dtype": dtype, **_explain_ties(row, model, [ga], x, y, weights)}
+    row = _explain_ties(row, model, [ga], x, y, weights)
+    return {"model": model, "dtype": dtype, **_not_applicable(row, dtype)}
 
 
 def trajectory_divergence(a: dict, b: dict, model: str, optimizer: str) -> dict:
@@ -389,7 +427,7 @@ def _new_path(out: Path) -> Path:
 
 
 def _row(r: dict, pair: str) -> list[str]:
-    note = " (as float32)" if r["dtype"] != r["judged_as"] else ""
+    note = " (float32 inside Keras)" if r["status"] == NA else ""
     return [
         r["model"],
         r["dtype"],
@@ -416,9 +454,11 @@ GRADS_HEADERS = [
 ]
 TRAJECTORY = "Trajectory: max relative weight difference after step"
 VERDICT_NOTE = (
-    "'tie': the difference is explained by ReLU pre-activations within float32 "
-    "rounding of zero (see README); '(as float32)': Keras computed part of the float64 "
-    "model in float32 on that backend, so it is judged with the float32 tolerance."
+    "'tie': the gradients differ only through ReLU pre-activations within float32 "
+    "rounding of zero (each side matches the float64 reference under some flipping of "
+    "them; see README), while logits and loss agree within tolerance. 'n/a (float32 "
+    "inside Keras)': Keras computed part of the float64 model in float32 on that "
+    "backend, so the row tests no float64; it is shown but excluded from the verdict."
 )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from suite.atomic import write_atomic
 from suite.format import format_table
+from suite.grads import all_pass
 from suite.report_data import (
     accuracy_rows,
     collect,
@@ -57,9 +58,7 @@ def build_report(folders: list[Path]) -> dict:
             }
         )
     grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
-    grads_ok = (
-        None if grads is None else all(p["pass"] for p in grads["pairs"] + grads["reference"])
-    )
+    grads_ok = None if grads is None else all_pass(grads)
     for d in devices:
         d["recommendation"] = recommendation(d, grads_ok)
     return {

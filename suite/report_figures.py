@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from suite.grads import TOLERANCE
+from suite.grads import NA, TOLERANCE
 
 COLOURS = {"torch": "#ee4c2c", "jax": "#4285f4", "tensorflow": "#ff9900"}
 
@@ -89,7 +89,7 @@ def _accuracy(plt, d: dict) -> bytes:
 
 def _heatmap(plt, pairs: list[dict]) -> bytes:
     """Each cell: the gradient difference over the tolerance it was judged by (log10;
-    below 0 passes). ``tie`` and ``as float32`` cells are grey and labelled, not red."""
+    below 0 passes). ``tie`` and ``n/a`` cells are grey and labelled, not red."""
     from matplotlib.colors import ListedColormap
 
     names = sorted({f"{p['a']}-{p['b']}" for p in pairs})
@@ -100,8 +100,8 @@ def _heatmap(plt, pairs: list[dict]) -> bytes:
         r, c = names.index(f"{p['a']}-{p['b']}"), cols.index((p["model"], p["dtype"]))
         if p["status"] == "tie":
             labels[r, c] = "tie"
-        elif p["dtype"] != p.get("judged_as", p["dtype"]):
-            labels[r, c] = "as f32"
+        elif p["status"] == NA:
+            labels[r, c] = "n/a"
         else:
             tol = TOLERANCE[p["dtype"]]["rel"]
             grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)

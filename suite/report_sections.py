@@ -51,8 +51,11 @@ ACCURACY_NOTE = (
 GRADS_NOTE = (
     "Same weights, same batch: each backend's logits, loss and gradients with its own "
     "autodiff, every pair compared and each backend against float64 numpy references. "
-    "*pass*: max|a−b|/max|b| ≤ 1e-4 and cosine ≥ 1 − 1e-6 in float32 (≤ 1e-10, 1 − 1e-12 "
-    "in float64). " + VERDICT_NOTE
+    "*pass*: logits, loss and every gradient within max|a−b|/max|b| ≤ 1e-4, cosine ≥ "
+    "1 − 1e-6 and, element by element, |a−b| ≤ 1e-3 (|b| + 0.01 max|b|) in float32 "
+    "(1e-10, 1 − 1e-12, 1e-9 in float64). The weight trajectories are information only: "
+    "float32 rounding differences grow with training by design, so no bound is claimed. "
+    + VERDICT_NOTE
 )
 
 

@@ -151,3 +151,48 @@ def test_relu_tie_is_explained_and_a_perturbation_is_not(mnist):
     bad = {k: v.copy() for k, v in exact.items()}
     bad["logits/kernel"][0, 0] += 1e-2 * np.abs(bad["logits/kernel"]).max()
     assert explain_by_kinks(bad, x, y, w, "float32") is None
+
+
+def test_small_element_wrong_by_100_percent_fails():
+    """An element 20,000x smaller than its variable's largest, wrong by 100%: the
+    per-variable max|a-b|/max|b| (5e-5) passes it; the element-wise check must not."""
+    g = _grads()
+    k = "hidden2/kernel"
+    bad = {key: v.copy() for key, v in g.items()}
+    big = np.abs(bad[k]).max()
+    bad[k][0, 0] = 5e-5 * big  # a small element ...
+    ref = {key: v.copy() for key, v in bad.items()}
+    ref[k][0, 0] = 1e-4 * big  # ... 100% wrong on the other side
+    per_var, overall, problems = compare_gradients(bad, ref)
+    assert per_var[k].rel < TOLERANCE["float32"]["rel"]  # the per-variable check passes it
+    assert per_var[k].elem > TOLERANCE["float32"]["elem"]  # the element-wise one does not
+    assert not verdict([*per_var.values(), overall], problems, "float32")
+
+
+def test_tie_needs_logits_and_loss_to_agree(mnist):
+    from suite.data import preprocess
+    from suite.grads import _explain_ties, _judge
+
+    x, y = preprocess(mnist.x_train[:256]), mnist.y_train[:256].astype(np.int64)
+    w = make_initial_weights(MLP_SHAPES, 0)
+    loss, logits, exact, kinks = mlp_reference(x, y, w)
+    _, _, flipped, _ = mlp_reference(x, y, w, frozenset([tuple(kinks[0])]))
+    tie = _explain_ties(_judge(flipped, exact, logits, logits, loss, loss, "float32"),
+                        "mlp", [flipped], x, y, w)  # fmt: skip
+    assert tie["status"] == "tie"
+    wrong_logits = logits * (1 + 1e-2)
+    row = _judge(flipped, exact, wrong_logits, logits, loss, loss, "float32")
+    assert _explain_ties(row, "mlp", [flipped], x, y, w)["status"] == "FAIL"
+    row = _judge(flipped, exact, logits, logits, loss * 1.01, loss, "float32")
+    assert _explain_ties(row, "mlp", [flipped], x, y, w)["status"] == "FAIL"
+
+
+def test_float64_computed_in_float32_is_not_counted():
+    from suite.grads import _judge, _not_applicable, all_pass
+
+    g = _grads()
+    row = _not_applicable(_judge(g, g, [1.0], [1.0], 1.0, 1.0, "float32"), "float64")
+    assert row["status"] == "n/a" and row["pass"] is None
+    failing = {**row, "status": "FAIL", "pass": False}
+    assert all_pass({"pairs": [row], "reference": []})
+    assert not all_pass({"pairs": [row, failing], "reference": []})
