@@ -303,6 +303,12 @@ def _add_compare(sub) -> None:
         help="1 epoch, 1 seed, 10 trajectory steps: a smoke run in minutes "
         "(default: off, the registry recipes)",
     )
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="also train each backend's native implementation in the same rounds, "
+        "for Keras ÷ native with a paired CI (default: off)",
+    )
     _shared(p, "out", out="results/compare")
     p.add_argument(
         "--force",

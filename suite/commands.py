@@ -263,6 +263,7 @@ def cmd_compare(args) -> int:
         _log,
         train_examples=args.train_examples,
         chunk_steps=args.chunk_steps,
+        native=args.native,
     )
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)

@@ -32,7 +32,14 @@ GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idl
 
 
 def plan_cells(
-    backends, models, seeds, device, quick, train_examples: int = 60000, chunk_steps: int = 0
+    backends,
+    models,
+    seeds,
+    device,
+    quick,
+    train_examples: int = 60000,
+    chunk_steps: int = 0,
+    impls: tuple[str, ...] = ("keras",),
 ) -> list[RunConfig]:
     epochs = QUICK["epochs"] if quick else None
     return [
@@ -45,13 +52,20 @@ def plan_cells(
                 epochs=epochs,
                 train_examples=train_examples,
                 chunk_steps=chunk_steps,
+                impl=impl,
             ),
             check_install=False,
         )
         for b in backends
+        for impl in impls
         for m in models
         for s in seeds
     ]
+
+
+def participant(cfg: RunConfig) -> str:
+    """Who takes turns: a backend's Keras cells, or its native baseline (own worker)."""
+    return cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
 
 
 def finished_cells(runs_dir: Path) -> dict[str, str]:
@@ -244,6 +258,7 @@ def run_compare(
     train_examples: int = 60000,
     chunk_steps: int = 0,
     gap_s: float = GAP_S,
+    native: bool = False,
 ) -> tuple[int, dict]:
     """Run what is missing in rounds, then grads and the report. Returns the exit code
     and the report's data."""
@@ -258,7 +273,8 @@ def run_compare(
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
     seeds = QUICK["seeds"] if quick else seeds
-    cells = plan_cells(backends, models, seeds, device, quick, train_examples, chunk_steps)
+    impls = ("keras", "native") if native else ("keras",)
+    cells = plan_cells(backends, models, seeds, device, quick, train_examples, chunk_steps, impls)
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(
@@ -269,16 +285,16 @@ def run_compare(
     started = time.time()
     groups: dict[tuple, dict] = {}
     for c in todo:
-        groups.setdefault((c.model, c.seed), {})[c.backend] = c
+        groups.setdefault((c.model, c.seed), {})[participant(c)] = c
     if groups:
         run_dir = new_run_dir(runs_dir)
         workers: dict = {}
         schedule_log = []
         try:
             for i, ((model, seed), group) in enumerate(groups.items()):
-                for b in group:
+                for b, c in group.items():
                     if workers.get(b) is None:
-                        workers[b] = Worker(b, device, run_dir, data, env)
+                        workers[b] = Worker(c.backend, device, run_dir, data, env)
                         _await_ready(workers, b, log)
                 live = {b: c for b, c in group.items() if workers.get(b) is not None}
                 elapsed = time.time() - started

@@ -21,6 +21,7 @@ from suite.report_data import (
     group,
     machine_peak,
     model_groups,
+    native_rows,
     ratio_rows,
     recommendation,
     round_throughputs,
@@ -46,9 +47,7 @@ def build_report(folders: list[Path]) -> dict:
                 "groups": keys,
                 "accuracy": accuracy_rows(cells, speed),
                 "speed": speed,
-                "native": {
-                    k: speed_rows(cells, *k, impl="native") for k in model_groups(cells, "native")
-                },
+                "native": native_rows(cells),
                 "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
                 "ratios": ratio_rows(speed),
                 "rounds": _rounds(cells, keys),

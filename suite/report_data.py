@@ -246,6 +246,27 @@ def _train_flops(model: str) -> int:
     return MODELS[model].train_flops_per_example if model in MODELS else 0
 
 
+def native_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
+    """Per model group and backend trained both ways: Keras' time per example over the
+    native implementation's on the same backend (> 1: Keras is slower), paired by round
+    where both trained in the same rounds (``compare --native``)."""
+    out = []
+    for model, var in model_groups(cells):
+        keras, native = _cells_for(cells, model, var), _cells_for(cells, model, var, "native")
+        for b in sorted(set(keras) & set(native)):
+            q = speed_ratio(keras[b], native[b])
+            out.append(
+                {
+                    "backend": b,
+                    "model": model,
+                    "variant": var,
+                    "ratio": q,
+                    "verdict": speed_verdict(q, SPEED_THRESHOLD),
+                }
+            )
+    return out
+
+
 def _median_or_none(values, scale: float = 1.0):
     v = [x for x in values if x is not None]
     return float(np.median(v)) * scale if v else None

@@ -152,6 +152,24 @@ def _device(d: dict, i: int) -> list[Section]:
         ],
         figures=[f"throughput_{i}"],
     )
+    if d["native"]:
+        words = {"slower": "Keras slower", "faster": "Keras faster: native baseline weak",
+                 "indistinguishable": "indistinguishable here"}  # fmt: skip
+        throughput.tables.append(
+            Table(
+                ["model", "backend", "Keras ÷ native time per example [95% CI]", "verdict"],
+                [
+                    [
+                        _label(d, n["model"], n["variant"]),
+                        n["backend"],
+                        ratio_text(n["ratio"]),
+                        words[n["verdict"]],
+                    ]  # fmt: skip
+                    for n in d["native"]
+                ],
+                "Keras against the same network written natively, on the same backend",
+            )
+        )
     accuracy = Section(
         "Accuracy (final test accuracy, paired by seed)",
         3,

@@ -287,3 +287,15 @@ def test_one_percent_of_peak_denominator_per_machine(tmp_path):
         env_rows["% of peak denominator"].startswith("200.0 GFLOP/s")
         and "torch" in env_rows["% of peak denominator"]
     )
+
+
+def test_keras_over_native_is_paired_by_round(tmp_path):
+    d = tmp_path / "r"
+    for impl, ms in (("keras", 1.3), ("native", 1.0)):
+        r = make_run("jax", "mlp", 0, ms, 0.97, spread=0.005)
+        r = replace(r, cell=f"{r.cell}-{impl}", config={**r.config, "impl": impl})
+        write_result(d / f"{impl}.json", r)
+    rows = build_report([d])["devices"][0]["native"]
+    assert len(rows) == 1 and rows[0]["backend"] == "jax" and rows[0]["verdict"] == "slower"
+    q = rows[0]["ratio"]
+    assert q.low < 1.3 < q.high and q.n == 12 and "paired" in q.method
