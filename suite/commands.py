@@ -296,45 +296,7 @@ def cmd_diff(args) -> int:
             f"no cell is in both {args.old} and {args.new} (same backend, device, "
             "model, impl and settings); nothing to compare"
         )
-    from suite.format import format_table
+    from suite.format import format_diff
 
-    table = [
-        [
-            r["backend"],
-            r["device"],
-            r["model"],
-            r["impl"],
-            f"{r['old_ms']:.3f}" if r["old_ms"] else "-",
-            f"{r['new_ms']:.3f}" if r["new_ms"] else "-",
-            f"{r['ratio']:.2f}" if r["ratio"] else "-",
-            f"{r['p']:.1e}" if r["p"] is not None else "-",
-            r["step_flag"],
-            f"{r['old_acc']:.2%} -> {r['new_acc']:.2%}",
-            "CHANGED" if r["acc_flag"] else "",
-        ]
-        for r in rows
-    ]
-    print(
-        format_table(
-            [
-                "backend",
-                "device",
-                "model",
-                "impl",
-                "old ms",
-                "new ms",
-                "new/old",
-                "p (Mann-Whitney)",
-                "step",
-                "accuracy",
-                "acc",
-            ],
-            table,
-        )
-    )
-    flagged = [r for r in rows if r["step_flag"] or r["acc_flag"]]
-    print(
-        f"{len(flagged)} of {len(rows)} cells changed beyond noise "
-        "(step time > 10% with p < 0.05; accuracy beyond seed noise)"
-    )
-    return 1 if flagged else 0
+    print(format_diff(rows))
+    return 1 if any(r["step_flag"] or r["acc_flag"] for r in rows) else 0

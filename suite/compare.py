@@ -73,7 +73,7 @@ def finished_cells(runs_dir: Path) -> dict[str, str]:
     done: dict[str, str] = {}
     for path in runs_dir.rglob("*.json") if runs_dir.is_dir() else []:
         try:
-            status = load_result(path)["status"]
+            status = load_result(path).status
         except SuiteError:
             continue
         if done.get(path.stem) != "ok":

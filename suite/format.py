@@ -121,3 +121,38 @@ def format_timing_checks(checks) -> str:
         ],
         rows,
     )
+
+
+def format_diff(rows: list[dict]) -> str:
+    """``diff``'s table: training throughput old and new, the time ratio with its CI over
+    runs, and the accuracy change; then how many cells changed beyond noise."""
+
+    def ratio(q) -> str:
+        if q.low is None:
+            return f"{q.ratio:.2f} (no CI: one run a side)"
+        return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
+
+    table = [
+        [
+            r["backend"],
+            r["device"],
+            r["model"],
+            r["impl"],
+            f"{r['old_examples_per_s']:,.0f}",
+            f"{r['new_examples_per_s']:,.0f}",
+            ratio(r["time_ratio"]),
+            r["step_flag"],
+            f"{r['old_acc']:.2%} -> {r['new_acc']:.2%}",
+            "CHANGED" if r["acc_flag"] else "",
+        ]
+        for r in rows
+    ]
+    headers = ["backend", "device", "model", "impl", "old examples/s", "new examples/s",
+               "new/old time [95% CI]", "speed", "accuracy", "acc"]  # fmt: skip
+    flagged = sum(1 for r in rows if r["step_flag"] or r["acc_flag"])
+    return (
+        format_table(headers, table)
+        + f"\n{flagged} of {len(rows)} cells changed beyond noise (training throughput: > 10% "
+        "with a 95% CI over runs excluding no change, or > 30% with one run a side; "
+        "accuracy beyond seed noise)"
+    )

@@ -82,7 +82,7 @@ def build_report(folders: list[Path]) -> dict:
 
 
 def _environment(cells) -> list[list[str]]:
-    r = next(iter(cells.values()))[0]["environment"]
+    r = next(iter(cells.values()))[0].environment
     rows = [
         ["python", r.get("python")],
         ["keras", r.get("keras")],
@@ -92,7 +92,7 @@ def _environment(cells) -> list[list[str]]:
     ]
     seen = {}
     for runs in cells.values():
-        env = runs[0]["environment"]
+        env = runs[0].environment
         seen[env["backend"]] = (
             env.get("framework"),
             env.get("settings", {}).get("intra_op_threads"),
@@ -111,21 +111,21 @@ def _histories(cells) -> dict:
     """(backend, model) -> [(cumulative train seconds, test accuracy)] of the first seed."""
     out = {}
     for (b, m, impl, _), runs in cells.items():
-        ok = [r for r in runs if r["status"] == "ok" and r.get("history")]
+        ok = [r for r in runs if r.status == "ok" and r.history]
         if impl == "keras" and ok and (b, m) not in out:
             t, pts = 0.0, []
-            for h in ok[0]["history"]:
-                t += h["train_seconds"]
-                pts.append((t, h["test_accuracy"]))
+            for h in ok[0].history:
+                t += h.train_seconds
+                pts.append((t, h.test_accuracy))
             out[(b, m)] = pts
     return out
 
 
 def _misclassified(cells) -> dict:
     return {
-        (b, m): runs[0].get("misclassified", [])[:8]
+        (b, m): runs[0].misclassified[:8]
         for (b, m, impl, _), runs in cells.items()
-        if impl == "keras" and runs[0]["status"] == "ok"
+        if impl == "keras" and runs[0].status == "ok"
     }
 
 
@@ -135,9 +135,7 @@ def _rounds(cells, keys) -> dict:
     for model, var in keys:
         for (b, m, impl, v), runs in cells.items():
             if m == model and v == var and impl == "keras":
-                vals = [
-                    t for r in runs if r["status"] == "ok" for t in round_throughputs(r).values()
-                ]
+                vals = [t for r in runs if r.status == "ok" for t in round_throughputs(r).values()]
                 if vals:
                     out.setdefault((model, var), {})[b] = vals
     return out

@@ -77,7 +77,7 @@ def collect(folders: list[Path]) -> Collected:
 
 def device_key(run: dict) -> str:
     """Results are only ranked against others from the same device and machine."""
-    env = run["environment"]
+    env = run.environment
     dev = env.get("device", {})
     return (
         f"{dev.get('kind', '?')}: {dev.get('name', '?')} on {env.get('cpu', '?')} "
@@ -114,8 +114,8 @@ def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
     """device key -> (backend, model, impl, variant) -> runs, one per seed: a newer
     result for the same seed replaces an older one (e.g. after ``--force``)."""
     groups: dict[str, dict[tuple, dict[int, dict]]] = {}
-    for r in sorted(runs, key=lambda r: r["environment"].get("timestamp", "")):
-        c = r["config"]
+    for r in sorted(runs, key=lambda r: r.environment.get("timestamp", "")):
+        c = r.config
         key = (c["backend"], c["model"], c.get("impl", "keras"), variant(c))
         groups.setdefault(device_key(r), {}).setdefault(key, {})[c["seed"]] = r
     return {d: {k: list(v.values()) for k, v in cells.items()} for d, cells in groups.items()}
@@ -129,16 +129,16 @@ def model_groups(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[tu
 
 
 def _ok(runs: list[dict]) -> list[dict]:
-    return [r for r in runs if r["status"] == "ok"]
+    return [r for r in runs if r.status == "ok"]
 
 
 def round_throughputs(run: dict) -> dict[tuple, float]:
     """(schedule, round) -> examples/s of that chunk, for chunks trained in rounds."""
-    batch = run["config"]["batch_size"]
+    batch = run.config["batch_size"]
     return {
-        (run.get("schedule"), c["round"]): c["steps"] * batch / c["seconds"]
-        for c in run.get("chunks", [])
-        if c.get("round") is not None and c["seconds"] > 0
+        (run.schedule, c.round): c.steps * batch / c.seconds
+        for c in run.chunks
+        if c.round is not None and c.seconds > 0
     }
 
 
@@ -162,8 +162,8 @@ def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
     if len(common) >= 2:
         return paired_ratio([tf[k] for k in common], [tb[k] for k in common])
     return unpaired_ratio(
-        [r["throughput_examples_per_s"] for r in runs_f],
-        [r["throughput_examples_per_s"] for r in runs_b],
+        [r.throughput_examples_per_s for r in runs_f],
+        [r.throughput_examples_per_s for r in runs_b],
     )
 
 
@@ -172,13 +172,11 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
     fastest with a 95% CI from paired rounds, the verdict, the drift it saw, and
     beside them the step-latency diagnostic, compile time, time to target, memory."""
     per = _cells_for(cells, model, var, impl)
-    per = {
-        b: runs for b, runs in per.items() if all(r.get("throughput_examples_per_s") for r in runs)
-    }
+    per = {b: runs for b, runs in per.items() if all(r.throughput_examples_per_s for r in runs)}
     if not per:
         return []
     geo = {
-        b: float(np.exp(np.mean([np.log(r["throughput_examples_per_s"]) for r in runs])))
+        b: float(np.exp(np.mean([np.log(r.throughput_examples_per_s) for r in runs])))
         for b, runs in per.items()
     }
     fastest = max(geo, key=geo.get)
@@ -187,10 +185,10 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
         runs = per[b]
         ratio = None if b == fastest else speed_ratio(runs, per[fastest])
         rounds = [v for r in runs for v in round_throughputs(r).values()]
-        lat = [r["latency_ms"]["median"] for r in runs if r.get("latency_ms")]
+        lat = [r.latency_ms.median for r in runs if r.latency_ms]
         r0 = runs[0]
-        batch = r0["config"]["batch_size"]
-        reached = [r for r in runs if r.get("time_to_accuracy_s") is not None]
+        batch = r0.config["batch_size"]
+        reached = [r for r in runs if r.time_to_accuracy_s is not None]
         rows.append(
             {
                 "backend": b,
@@ -206,18 +204,14 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "seeds": len(runs),
                 "gflops_per_s": _train_flops(model) * geo[b] / 1e9,
                 "peak_gflops": machine_peak(cells)[0],
-                "cpu_per_wall": _median_or_none([r.get("cpu_per_wall") for r in runs]),
+                "cpu_per_wall": _median_or_none([r.cpu_per_wall for r in runs]),
                 "latency_ms": _median_or_none(lat),
-                "latency_p10_ms": _median_or_none(
-                    [r["latency_ms"]["p10"] for r in runs if r.get("latency_ms")]
-                ),
-                "latency_p90_ms": _median_or_none(
-                    [r["latency_ms"]["p90"] for r in runs if r.get("latency_ms")]
-                ),
-                "first_step_ms": _median_or_none([r.get("first_step_ms") for r in runs]),
-                "time_to_accuracy_s": _median_or_none([r["time_to_accuracy_s"] for r in reached]),
+                "latency_p10_ms": _median_or_none([r.latency_ms.p10 for r in runs if r.latency_ms]),
+                "latency_p90_ms": _median_or_none([r.latency_ms.p90 for r in runs if r.latency_ms]),
+                "first_step_ms": _median_or_none([r.first_step_ms for r in runs]),
+                "time_to_accuracy_s": _median_or_none([r.time_to_accuracy_s for r in reached]),
                 "reached": len(reached),
-                "peak_rss_mb": _median_or_none([r.get("peak_rss_bytes") for r in runs], 1 / 2**20),
+                "peak_rss_mb": _median_or_none([r.peak_rss_bytes for r in runs], 1 / 2**20),
             }
         )
     return rows
@@ -230,7 +224,7 @@ def machine_peak(cells: dict[tuple, list[dict]]) -> tuple[float | None, str | No
     different moment, would make the percentages incomparable."""
     best = max(
         (
-            (r["environment"].get("settings", {}).get("matmul_peak_gflops") or 0.0, b)
+            (r.environment.get("settings", {}).get("matmul_peak_gflops") or 0.0, b)
             for (b, _, _, _), runs in cells.items()
             for r in runs
         ),
@@ -315,12 +309,12 @@ def accuracy_rows(
         ref = fastest[0]["backend"] if fastest else None
         for b, runs in sorted(per.items()):
             ok = _ok(runs)
-            accs = [r["final_test_accuracy"] for r in ok]
-            target = runs[0]["model"].get("target_accuracy")
+            accs = [r.final_test_accuracy for r in ok]
+            target = runs[0].model.get("target_accuracy")
             diff = None
             if ref and b != ref:
-                mine = {r["config"]["seed"]: r["final_test_accuracy"] for r in ok}
-                theirs = {r["config"]["seed"]: r["final_test_accuracy"] for r in _ok(per[ref])}
+                mine = {r.config["seed"]: r.final_test_accuracy for r in ok}
+                theirs = {r.config["seed"]: r.final_test_accuracy for r in _ok(per[ref])}
                 seeds = sorted(set(mine) & set(theirs))
                 if seeds:
                     diff = paired_difference(
@@ -337,8 +331,8 @@ def accuracy_rows(
                     "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
                     "target": target,
                     "reached": bool(accs) and target is not None and float(np.mean(accs)) >= target,
-                    "failed": sum(r["status"] != "ok" for r in runs),
-                    "epochs": runs[0]["config"].get("epochs"),
+                    "failed": sum(r.status != "ok" for r in runs),
+                    "epochs": runs[0].config.get("epochs"),
                     "reference": ref,
                     "difference": diff,
                 }
@@ -389,10 +383,10 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
     rows = []
     for r in runs:
         q = (ratios or {}).get(
-            (device_key(r), r["config"]["backend"], r["config"]["model"], variant(r["config"]))
+            (device_key(r), r.config["backend"], r.config["model"], variant(r.config))
         )
-        c, lat = r["config"], r.get("latency_ms") or {}
-        env = r["environment"]
+        c, lat = r.config, r.latency_ms
+        env = r.environment
         rows.append(
             {
                 "device": device_key(r),
@@ -409,7 +403,7 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "model": c["model"],
                 "impl": c.get("impl", "keras"),
                 "seed": c["seed"],
-                "status": r["status"],
+                "status": r.status,
                 "epochs": c["epochs"],
                 "batch_size": c["batch_size"],
                 "optimizer": c.get("optimizer"),
@@ -417,26 +411,26 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "train_examples": c.get("train_examples"),
                 "jit": c["jit"],
                 "data_format": c["data_format"],
-                "test_accuracy_fraction": r.get("final_test_accuracy"),
-                "throughput_examples_per_s": r.get("throughput_examples_per_s"),
-                "throughput_ms_per_step": r.get("ms_per_step"),
+                "test_accuracy_fraction": r.final_test_accuracy,
+                "throughput_examples_per_s": r.throughput_examples_per_s,
+                "throughput_ms_per_step": r.ms_per_step,
                 "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
                 "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
                 "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
-                "chunks": len(r.get("chunks", [])),
-                "chunk_steps": r.get("chunk_steps"),
-                "latency_median_ms": lat.get("median"),
-                "latency_p10_ms": lat.get("p10"),
-                "latency_p90_ms": lat.get("p90"),
-                "first_step_ms": r.get("first_step_ms"),
-                "fit_setup_s": r.get("fit_setup_s"),
-                "cpu_seconds_per_wall_s": r.get("cpu_per_wall"),
-                "time_to_accuracy_s": r.get("time_to_accuracy_s"),
-                "train_time_s": r.get("total_train_seconds"),
-                "peak_rss_bytes": r.get("peak_rss_bytes"),
-                "schedule": r.get("schedule"),
-                "run_id": r["run_id"],
-                "cell": r["cell"],
+                "chunks": len(r.chunks),
+                "chunk_steps": r.chunk_steps,
+                "latency_median_ms": lat.median if lat else None,
+                "latency_p10_ms": lat.p10 if lat else None,
+                "latency_p90_ms": lat.p90 if lat else None,
+                "first_step_ms": r.first_step_ms,
+                "fit_setup_s": r.fit_setup_s,
+                "cpu_seconds_per_wall_s": r.cpu_per_wall,
+                "time_to_accuracy_s": r.time_to_accuracy_s,
+                "train_time_s": r.total_train_seconds,
+                "peak_rss_bytes": r.peak_rss_bytes,
+                "schedule": r.schedule,
+                "run_id": r.run_id,
+                "cell": r.cell,
             }
         )
     return rows
@@ -530,8 +524,8 @@ def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
     def index(runs):
         out: dict[tuple, list[dict]] = {}
         for r in runs:
-            if r["status"] == "ok" and r.get("throughput_examples_per_s"):
-                c = r["config"]
+            if r.status == "ok" and r.throughput_examples_per_s:
+                c = r.config
                 key = (c["backend"], c["device"], c["model"], c.get("impl", "keras"), variant(c))
                 out.setdefault(key, []).append(r)
         return out
@@ -539,15 +533,15 @@ def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
     a, b = index(old), index(new)
     rows = []
     for key in sorted(set(a) & set(b)):
-        ta = [r["throughput_examples_per_s"] for r in a[key]]
-        tb = [r["throughput_examples_per_s"] for r in b[key]]
+        ta = [r.throughput_examples_per_s for r in a[key]]
+        tb = [r.throughput_examples_per_s for r in b[key]]
         q = unpaired_ratio(ta, tb)  # old/new throughput = new/old time
         if q.low is not None:
             changed = (q.low > 1 or q.high < 1) and abs(q.ratio - 1) > STEP_CHANGE
         else:
             changed = abs(q.ratio - 1) > UNPAIRED_DRIFT
-        acc_a = [r["final_test_accuracy"] for r in a[key]]
-        acc_b = [r["final_test_accuracy"] for r in b[key]]
+        acc_a = [r.final_test_accuracy for r in a[key]]
+        acc_b = [r.final_test_accuracy for r in b[key]]
         delta = float(np.mean(acc_b) - np.mean(acc_a))
         noise = max([np.std(x, ddof=1) for x in (acc_a, acc_b) if len(x) > 1] or [0.0])
         acc_flag = abs(delta) > (2 * noise if noise > 0 else ACC_FLOOR)

@@ -134,8 +134,9 @@ def write_result(path: Path, result: RunResult) -> Path:
     return path
 
 
-def load_result(path: Path) -> dict:
-    """Read one result file; SuiteError names the file and what is wrong with it."""
+def load_result(path: Path) -> RunResult:
+    """Read one result file into a frozen RunResult (chunks, history and the latency
+    summary typed too); SuiteError names the file and what is wrong with it."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -153,7 +154,23 @@ def load_result(path: Path) -> dict:
     problem = result_problem(data)
     if problem:
         raise SuiteError(f"{path}: malformed result ({problem})")
-    return data
+    try:
+        return result_from_dict(data)
+    except (TypeError, ValueError) as e:
+        raise SuiteError(f"{path}: malformed result ({e})") from None
+
+
+def result_from_dict(data: dict) -> RunResult:
+    """The RunResult that ``asdict`` turned into ``data``; TypeError on unknown fields."""
+    latency = data.get("latency_ms")
+    return RunResult(
+        **{
+            **data,
+            "chunks": [ChunkRecord(**c) for c in data.get("chunks", [])],
+            "history": [EpochRecord(**h) for h in data.get("history", [])],
+            "latency_ms": TimingSummary(**latency) if latency else None,
+        }
+    )
 
 
 NUMBERS = (
@@ -211,6 +228,9 @@ def result_problem(data: dict) -> str | None:
         isinstance(c, dict) and all(_finite(c.get(k)) for k in CHUNK_NUMBERS) for c in chunks
     ):
         return "chunks must be objects with finite steps, seconds, cpu_seconds, threads"
-    if not isinstance(data.get("history", []), list):
-        return "history must be a list"
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        return "history must be a list of objects"
+    if data.get("latency_ms") is not None and not isinstance(data["latency_ms"], dict):
+        return "latency_ms must be an object"
     return None

@@ -111,7 +111,7 @@ def test_small_real_difference_inside_threshold_is_not_ranked(tmp_path):
     for backend, ms in (("jax", 1.0), ("torch", 1.03)):  # 3% apart: real but below 5%
         r = make_run(backend, "softmax", 0, ms, 0.92, spread=0.002, n=16)
         write_result(d / f"{r.cell}.json", r)
-    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0]["config"]))
+    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0].config))
     assert rows[1]["ratio"].low > 1  # the CI excludes 1 ...
     assert rows[1]["verdict"] == "indistinguishable"  # ... but 3% is under the threshold
 
@@ -121,7 +121,7 @@ def test_runs_not_trained_side_by_side_are_not_paired(tmp_path):
     for backend, ms, sched in (("jax", 1.0, "a"), ("torch", 2.0, "b")):
         r = make_run(backend, "softmax", 0, ms, 0.92, schedule=sched)
         write_result(d / f"{r.cell}.json", r)
-    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0]["config"]))
+    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0].config))
     q = rows[1]["ratio"]
     assert q.low is None and "unpaired" in q.method and rows[1]["verdict"] == "indistinguishable"
 
@@ -149,7 +149,7 @@ def test_newer_result_of_a_seed_replaces_older_and_epochs_stay_apart(tmp_path):
     cells = _cells(d)
     assert len(cells) == 2  # 1-epoch and 2-epoch runs are separate rows
     one_epoch = next(runs for k, runs in cells.items() if "epochs=8," in k[3])
-    assert len(one_epoch) == 1 and one_epoch[0]["final_test_accuracy"] == 0.93
+    assert len(one_epoch) == 1 and one_epoch[0].final_test_accuracy == 0.93
 
 
 def test_report_files_self_contained_and_escaped(results_dir, tmp_path):
@@ -246,32 +246,25 @@ def test_compare_resume_skips_finished_cells(tmp_path):
     assert len(pending(cells, finished_cells(tmp_path / "runs"), force=True)) == 4
 
 
-def _dicts(runs):
-    return [json.loads(json.dumps(r, default=lambda o: o.__dict__)) for r in runs]
-
-
 def test_diff_flags_20_percent_slowdown_not_2_percent():
     old = [make_run("jax", "mlp", s, 1.0, 0.970, spread=0.01) for s in range(3)]
     new_slow = [make_run("jax", "mlp", s, 1.2, 0.970, spread=0.01) for s in range(3)]
     new_same = [make_run("jax", "mlp", s, 1.02, 0.970, spread=0.01) for s in range(3)]
-    slow = diff_rows(_dicts(old), _dicts(new_slow))
+    slow = diff_rows((old), (new_slow))
     assert len(slow) == 1 and slow[0]["step_flag"] == "slower"
     assert slow[0]["time_ratio"].ratio == pytest.approx(1.2, abs=0.02)
-    same = diff_rows(_dicts(old), _dicts(new_same))
+    same = diff_rows((old), (new_same))
     assert same[0]["step_flag"] == "" and not same[0]["acc_flag"]
     worse = [make_run("jax", "mlp", s, 1.0, 0.95, spread=0.01) for s in range(3)]
-    assert diff_rows(_dicts(old), _dicts(worse))[0]["acc_flag"]
+    assert diff_rows((old), (worse))[0]["acc_flag"]
 
 
 def test_diff_with_one_run_a_side_flags_only_beyond_vm_drift():
     old = [make_run("jax", "mlp", 0, 1.0, 0.97)]
     assert (
-        diff_rows(_dicts(old), _dicts([make_run("jax", "mlp", 0, 1.2, 0.97)]))[0]["step_flag"] == ""
+        diff_rows((old), ([make_run("jax", "mlp", 0, 1.2, 0.97)]))[0]["step_flag"] == ""
     )  # 20%, no CI: within the drift seen between identical runs
-    assert (
-        diff_rows(_dicts(old), _dicts([make_run("jax", "mlp", 0, 1.5, 0.97)]))[0]["step_flag"]
-        == "slower"
-    )
+    assert diff_rows((old), ([make_run("jax", "mlp", 0, 1.5, 0.97)]))[0]["step_flag"] == "slower"
 
 
 def test_one_percent_of_peak_denominator_per_machine(tmp_path):
@@ -280,7 +273,7 @@ def test_one_percent_of_peak_denominator_per_machine(tmp_path):
         r = make_run(backend, "softmax", 0, 1.0, 0.92)
         env = {**r.environment, "settings": {"matmul_peak_gflops": peak}}
         write_result(d / f"{backend}.json", replace(r, environment=env))
-    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0]["config"]))
+    rows = speed_rows(_cells(d), "softmax", variant(collect([d]).runs[0].config))
     assert [r["peak_gflops"] for r in rows] == [200.0, 200.0]  # not 150 for jax
     env_rows = dict(build_report([d])["devices"][0]["environment"])
     assert (
@@ -299,3 +292,18 @@ def test_keras_over_native_is_paired_by_round(tmp_path):
     assert len(rows) == 1 and rows[0]["backend"] == "jax" and rows[0]["verdict"] == "slower"
     q = rows[0]["ratio"]
     assert q.low < 1.3 < q.high and q.n == 12 and "paired" in q.method
+
+
+def test_diff_command_prints_the_table(tmp_path):
+    for name, ms in (("old", 1.0), ("new", 1.5)):
+        for seed in range(2):
+            r = make_run("jax", "mlp", seed, ms, 0.97, spread=0.01)
+            write_result(tmp_path / name / f"{r.cell}.json", r)
+    proc = subprocess.run(
+        [sys.executable, "-m", "suite", "diff", str(tmp_path / "old"), str(tmp_path / "new")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "new/old time [95% CI]" in proc.stdout and "slower" in proc.stdout
+    assert "1 of 1 cells changed beyond noise" in proc.stdout

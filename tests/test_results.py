@@ -23,15 +23,16 @@ def result(**kw):
 
 def test_round_trip(tmp_path):
     path = write_result(tmp_path / "c.json", result(final_test_accuracy=0.98))
-    data = load_result(path)
-    assert data["final_test_accuracy"] == 0.98 and data["schema_version"] == 2
+    loaded = load_result(path)
+    assert loaded == result(final_test_accuracy=0.98)  # typed and equal, read back
+    assert loaded.schema_version == 2
 
 
 def test_never_overwrites(tmp_path):
     write_result(tmp_path / "c.json", result())
     with pytest.raises(SuiteError, match="never overwritten"):
         write_result(tmp_path / "c.json", result(status="failed"))
-    assert load_result(tmp_path / "c.json")["status"] == "ok"
+    assert load_result(tmp_path / "c.json").status == "ok"
 
 
 def test_failure_during_write_leaves_nothing(tmp_path):

@@ -38,8 +38,8 @@ def test_short_run_writes_a_valid_result(backend, mnist, tmp_path):
     assert result.history[0].steps == 8
     assert result.environment["backend"] == backend
     assert result.environment["settings"]["intra_op_threads"] >= 1
-    data = load_result(write_result(tmp_path / f"{result.cell}.json", result))
-    assert data["config"]["model"] == "mlp" and data["status"] == "ok"
+    loaded = load_result(write_result(tmp_path / f"{result.cell}.json", result))
+    assert loaded == result  # read back typed and equal, chunks and history included
 
 
 def test_huge_learning_rate_diverges(backend, mnist):
