@@ -61,6 +61,9 @@ def collect(folders: list[Path]) -> Collected:
                     raise SuiteError(
                         f"{path}: unknown schema version {data.get('schema_version')!r}"
                     )
+                problem = SHAPES[schema](data)
+                if problem:
+                    raise SuiteError(f"{path}: malformed {schema} file ({problem})")
                 target = {GRADS_SCHEMA: out.grads, SWEEP_SCHEMA: out.sweeps}
                 target.get(schema, out.rounds).append(data)
             else:
@@ -73,6 +76,94 @@ def collect(folders: list[Path]) -> Collected:
             f"({len(out.skipped)} skipped); run `python -m suite compare` first"
         )
     return out
+
+
+def _number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int | float) and np.isfinite(float(v))
+
+
+def _text(v) -> bool:
+    return isinstance(v, str)
+
+
+def _numbers(v) -> bool:
+    """An object of finite numbers."""
+    return isinstance(v, dict) and all(_number(x) for x in v.values())
+
+
+def _diff(v) -> bool:
+    """A grads Diff: max_abs, rel (may be infinite for a shape mismatch) and cosine."""
+    return isinstance(v, dict) and all(
+        _number(v.get(k)) or v.get(k) == float("inf") for k in ("max_abs", "rel", "cosine")
+    )
+
+
+def _objects(data: dict, key: str, fields: dict) -> str | None:
+    """``data[key]`` must be a list of objects whose ``fields`` pass their checks."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        return f"{key} must be a list"
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"{key}[{i}] must be an object"
+        for name, ok in fields.items():
+            if not ok(item.get(name)):
+                return f"{key}[{i}].{name} is missing or of the wrong type"
+    return None
+
+
+GRADS_ROW = {
+    "model": _text,
+    "dtype": _text,
+    "status": _text,
+    "judged_as": _text,
+    "loss": _diff,
+    "logits": _diff,
+    "overall": _diff,
+    "worst_variable_rel": _number,
+}
+TRAJECTORY_ROW = {
+    "model": _text,
+    "optimizer": _text,
+    "a": _text,
+    "b": _text,
+    "weight_rel": _numbers,
+    "loss_abs_diff_max": _number,
+}
+
+
+def grads_problem(data: dict) -> str | None:
+    """What makes a grads file unusable for the report, or None."""
+    for key in ("settings", "weights_identical", "float64_matmul_rel_error"):
+        if not isinstance(data.get(key), dict):
+            return f"{key} must be an object"
+    return (
+        _objects(data, "pairs", {**GRADS_ROW, "a": _text, "b": _text})
+        or _objects(data, "reference", {**GRADS_ROW, "backend": _text})
+        or _objects(data, "trajectory", TRAJECTORY_ROW)
+    )
+
+
+def sweep_problem(data: dict) -> str | None:
+    """What makes a sweep file unusable for the report, or None."""
+    o = data.get("overhead")
+    if o is not None and not (isinstance(o, dict) and _number(o.get("ratio"))):
+        return "overhead must be null or an object with a finite ratio"
+    if not (_text(data.get("backend")) and _text(data.get("model"))):
+        return "backend and model must be names"
+    return _objects(data, "modes", {"mode": _text, "status": _text})
+
+
+def rounds_problem(data: dict) -> str | None:
+    """What makes a rounds log unusable for the report, or None."""
+    schedules = data.get("schedules")
+    if not isinstance(schedules, list) or not all(isinstance(s, dict) for s in schedules):
+        return "schedules must be a list of objects"
+    turn = {"wall_s": _number, "waiting_cpu_s": _numbers}
+    return next((p for s in schedules if (p := _objects(s, "turns", turn))), None)
+
+
+SHAPES = {GRADS_SCHEMA: grads_problem, SWEEP_SCHEMA: sweep_problem, ROUNDS_SCHEMA: rounds_problem}
 
 
 def device_key(run: dict) -> str:

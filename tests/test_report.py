@@ -307,3 +307,53 @@ def test_diff_command_prints_the_table(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "new/old time [95% CI]" in proc.stdout and "slower" in proc.stdout
     assert "1 of 1 cells changed beyond noise" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "blob, words",
+    [
+        (
+            {
+                "schema": "keras-backend-suite/grads",
+                "schema_version": 1,
+                "settings": {},
+                "weights_identical": {},
+                "float64_matmul_rel_error": {},
+                "pairs": [{"model": 3}],
+                "reference": [],
+                "trajectory": [],
+            },
+            "pairs[0].model",
+        ),  # fmt: skip
+        (
+            {"schema": "keras-backend-suite/grads", "schema_version": 1, "settings": []},
+            "settings must be an object",
+        ),  # fmt: skip
+        (
+            {
+                "schema": "keras-backend-suite/sweep",
+                "schema_version": 1,
+                "backend": "jax",
+                "model": "mlp",
+                "modes": [],
+                "overhead": {"ratio": "fast"},
+            },
+            "finite ratio",
+        ),  # fmt: skip
+        (
+            {
+                "schema": "keras-backend-suite/rounds",
+                "schema_version": 1,
+                "schedules": [{"turns": [{"wall_s": "1", "waiting_cpu_s": {}}]}],
+            },
+            "turns[0].wall_s",
+        ),  # fmt: skip
+    ],
+)
+def test_malformed_grads_sweep_and_rounds_files_are_named_and_skipped(results_dir, blob, words):
+    bad = results_dir / "run1" / "bad.json"
+    bad.write_text(json.dumps(blob))
+    c = collect([results_dir])
+    problems = [s for s in c.skipped if "bad.json" in s]
+    assert len(problems) == 1 and "malformed" in problems[0] and words in problems[0]
+    build_report([results_dir])  # and the report is still made
