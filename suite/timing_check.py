@@ -99,6 +99,8 @@ def check_timing(
     make = NativeTrainer if cfg.impl == "native" else KerasTrainer
     suite, plain = make(cfg), make(cfg)
     chunk = max(steps // chunks, 1)
+    steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
+    x, y = x[: steps * b], y[: steps * b]
     native = cfg.impl == "native"
     drain = (lambda: None) if native else (lambda: bk.drain(suite.model))
     plain_run = _plain_native if native else _plain_keras
@@ -109,12 +111,7 @@ def check_timing(
         return sum(r.steps for r in clock.records) * b / sum(r.seconds for r in clock.records)
 
     def plain_block() -> float:
-        return (
-            (steps // chunk)
-            * chunk
-            * b
-            / plain_run(plain.model, x[: (steps // chunk) * chunk * b], y, b)
-        )
+        return steps * b / plain_run(plain.model, x, y, b)
 
     suite_block(), plain_block()  # compile and warm up both, untimed
     ours, theirs, lat_suite, lat_bare = [], [], [], []
