@@ -121,7 +121,13 @@ def _add_run(sub) -> None:
         "run folder under --out.",
     )
     _shared(p, "backend", "model", "device")
-    p.add_argument("--epochs", type=int, help="epochs (default: the model's recipe)")
+    p.add_argument(
+        "--recipe",
+        metavar="NAME",
+        help="reproduce a source notebook's recipe instead (model, task, initialisation, "
+        "loss, SGD settings); see `recipes` (default: none)",
+    )
+    p.add_argument("--epochs", type=int, help="epochs (default: the model's recipe, or --recipe's)")
     _shared(p, "batch_size")
     p.add_argument("--lr", type=float, help="learning rate (default: the model's recipe)")
     p.add_argument("--optimizer", help="optimizer name, e.g. adam, sgd (default: the recipe)")
@@ -186,6 +192,18 @@ def _add_run(sub) -> None:
         "--save-weights",
         action="store_true",
         help="also save trained weights (.weights.h5, loadable on any backend) (default: off)",
+    )
+    p.add_argument(
+        "--load-weights",
+        metavar="FILE",
+        help="start from these weights (a Keras .weights.h5 file saved on any backend) "
+        "instead of the shared initial weights (default: none)",
+    )
+    p.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="with --load-weights: evaluate the loaded weights on the test set, no training "
+        "(default: off)",
     )
     _shared(p, "data")
     p.set_defaults(func=commands.cmd_run)
@@ -319,6 +337,53 @@ def _add_compare(sub) -> None:
     p.set_defaults(func=commands.cmd_compare)
 
 
+def _add_recipes(sub) -> None:
+    p = sub.add_parser(
+        "recipes",
+        help="list the source notebooks' recipes; --compare runs them on every backend",
+        description="Lists each notebook recipe with the notebook's own printed figure. "
+        "With --compare, runs each recipe on every installed backend (one process "
+        "each, `run --recipe NAME`) and prints the notebook's figure beside each "
+        "backend's accuracy.",
+    )
+    p.add_argument(
+        "names", nargs="*", metavar="NAME", help="recipes to compare (default: all of them)"
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="run them on every backend (default: off)"
+    )
+    p.add_argument(
+        "--epochs", type=int, help="override every recipe's epochs, for smoke runs (default: none)"
+    )
+    _shared(p, "backends")
+    _shared(p, "out", out="results/recipes")
+    _shared(p, "data")
+    p.set_defaults(func=commands.cmd_recipes)
+
+
+def _add_portability(sub) -> None:
+    p = sub.add_parser(
+        "portability",
+        help="do weights saved on one backend predict the same on the others?",
+        description="Each backend trains every model for one epoch on the first N training "
+        "images and saves its weights (.weights.h5); every other backend loads them and "
+        "predicts the 10,000 test images. Per (saved on, loaded on) pair: the largest "
+        "logit difference against a tolerance, and how many predicted labels differ. "
+        "Exit code 1 if any pair fails.",
+    )
+    _shared(p, "models", "backends")
+    p.add_argument(
+        "--train-examples",
+        type=int,
+        default=6000,
+        metavar="N",
+        help="images for the brief training before saving (default: 6000)",
+    )
+    _shared(p, "out", out="results/portability")
+    _shared(p, "data")
+    p.set_defaults(func=commands.cmd_portability)
+
+
 def _add_reporting(sub) -> None:
     p = sub.add_parser(
         "report",
@@ -365,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=commands.cmd_data)
     _add_run(sub)
     _add_measurements(sub)
+    _add_recipes(sub)
+    _add_portability(sub)
     _add_reporting(sub)
     return parser
 

@@ -98,8 +98,12 @@ def cmd_run(args) -> int:
     from suite.backends import select_backend
     from suite.results import check_writable
 
+    if args.recipe:
+        return _run_recipe(args)
+    if args.evaluate_only and not args.load_weights:
+        raise SuiteError("--evaluate-only evaluates loaded weights: give --load-weights FILE")
     configs = _configs(args)  # every bad setting is refused before anything starts
-    out = check_writable(args.out)
+    out = None if args.evaluate_only else check_writable(args.out)
     first = configs[0]
     select_backend(first.backend, first.device, first.threads, first.allow_tf32)
 
@@ -107,7 +111,12 @@ def cmd_run(args) -> int:
     from suite.results import new_run_dir, write_result
 
     applied = train.prepare(first)
+    for cfg in configs:  # a weights file that does not fit fails now, before any folder
+        if cfg.load_weights:
+            train.build_compiled_model(cfg)
     mnist = data.load_mnist(args.data, log=_log)
+    if args.evaluate_only:
+        return _evaluate_loaded(configs, mnist)
     run_dir = new_run_dir(out)
     _log(
         f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
@@ -125,6 +134,151 @@ def cmd_run(args) -> int:
         results.append(result)
     print(format_results(results))
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def _evaluate_loaded(configs, mnist) -> int:
+    """Test loss and accuracy of loaded weights; nothing is written."""
+    from suite.data import preprocess
+    from suite.train import build_compiled_model, evaluate
+
+    for cfg in configs:
+        model = build_compiled_model(cfg)
+        x = preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format)
+        y = mnist.y_test[: cfg.test_examples].astype("int64")
+        loss, accuracy, _ = evaluate(lambda b, m=model: m.predict_on_batch(b), x, y)
+        print(
+            f"{cfg.model} on {cfg.backend} from {cfg.load_weights}: test accuracy "
+            f"{accuracy:.2%}, test loss {loss:.4f} ({len(y)} images)"
+        )
+    return 0
+
+
+# run flags a recipe fixes itself: given with --recipe they are refused, not ignored
+RECIPE_FIXES = ("batch_size", "lr", "optimizer", "schedule", "impl", "load_weights")
+
+
+def _recipe_settings(args):
+    """The recipe and its epochs, after refusing flags the recipe decides."""
+    from suite.recipes import get_recipe
+
+    recipe = get_recipe(args.recipe)
+    given = [f for f in RECIPE_FIXES if getattr(args, f, None) not in (None, "keras")]
+    if args.model != "all":
+        given.insert(0, "model")
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise SuiteError(f"{flag} cannot be combined with --recipe: the recipe sets it")
+    if len(args.seeds) != len(set(args.seeds)):
+        raise SuiteError(f"--seeds {' '.join(map(str, args.seeds))}: give each seed once")
+    epochs = recipe.epochs if args.epochs is None else args.epochs
+    if epochs <= 0:
+        raise SuiteError(f"--epochs must be positive, got {epochs}")
+    if not 0 <= args.train_examples <= 60000:
+        raise SuiteError(f"--train-examples {args.train_examples}: MNIST has 60000")
+    return recipe, epochs
+
+
+def _run_recipe(args) -> int:
+    from suite.backends import select_backend
+    from suite.results import check_writable
+
+    recipe, epochs = _recipe_settings(args)
+    out = check_writable(args.out)
+    select_backend(args.backend, args.device, args.threads)
+
+    from suite import backends, data
+    from suite.fingerprint import fingerprint
+    from suite.recipes import recipe_data, run_recipe, write_recipe_result
+    from suite.results import new_run_dir
+
+    mnist = data.load_mnist(args.data, log=_log)
+    run_dir = new_run_dir(out)
+    device = backends.current().device_info(args.device)
+    for seed in args.seeds:
+        subset = recipe_data(recipe, mnist, seed, args.train_examples)
+        env = fingerprint(args.backend, device, {"recipe": recipe.name, "epochs": epochs})
+        result = run_recipe(recipe, subset, seed, epochs, args.backend, args.device, env, log=_log)
+        path = write_recipe_result(run_dir, result)
+        _log(f"wrote {path}")
+        published = f"{recipe.published:.2%}" if recipe.published else "none printed"
+        print(
+            f"{recipe.name} on {args.backend}, seed {seed}: accuracy "
+            f"{result.final_accuracy:.2%} after {epochs} epochs (notebook: {published})"
+        )
+    return 0
+
+
+def cmd_recipes(args) -> int:
+    from suite.format import format_table
+    from suite.recipes import RECIPES
+
+    rows = [
+        [
+            r.name,
+            r.notebook.split("_")[0],
+            r.summary,
+            f"{r.init}, {r.loss}, SGD lr={r.learning_rate:g}, batch {r.batch_size}, "
+            f"{r.epochs} epochs{'' if r.shuffle else ', no shuffling'}",
+            f"{r.published:.2%} ({r.published_what})" if r.published else r.published_what,
+        ]
+        for r in RECIPES.values()
+    ]
+    print(format_table(["recipe", "notebook", "what", "settings", "notebook's figure"], rows))
+    if args.compare:
+        return _compare_recipes(args)
+    return 0
+
+
+def _compare_recipes(args) -> int:
+    """Each recipe on each backend, one child process per backend, then the table."""
+    import subprocess
+
+    from suite.backends import child_env, installed_backends
+    from suite.format import format_table
+    from suite.recipes import RECIPES, load_recipe_results, recipe_rows
+    from suite.results import check_writable
+
+    names = args.names or list(RECIPES)
+    _check_names("recipe", names, RECIPES)
+    if args.epochs is not None and args.epochs <= 0:
+        raise SuiteError(f"--epochs must be positive, got {args.epochs}")
+    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    out = check_writable(args.out)
+    backends = [b for b in args.backends if b in installed_backends()]
+    code = 0
+    for name in names:
+        for backend in backends:
+            _log(f"recipe {name} on {backend} ...")
+            cmd = [sys.executable, "-m", "suite", "run", "--recipe", name, "--backend", backend]
+            cmd += ["--out", str(out)] + (["--data", args.data] if args.data else [])
+            cmd += ["--epochs", str(args.epochs)] if args.epochs else []
+            done = subprocess.run(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
+            if done.returncode:
+                code = 1
+                _log(f"recipe {name} on {backend} failed:\n{done.stderr[-2000:]}")
+    results = load_recipe_results([out])
+    print(format_table(["recipe", "epochs", "notebook", *backends], recipe_rows(results, backends)))
+    return code
+
+
+def cmd_portability(args) -> int:
+    from models import MODELS
+    from suite.backends import installed_backends
+    from suite.format import format_table
+    from suite.portability import all_pass, run_portability, transfer_table
+    from suite.results import check_writable
+
+    _check_names("model", args.models, MODELS)
+    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    if not 0 < args.train_examples <= 60000:
+        raise SuiteError(f"--train-examples {args.train_examples}: choose 1..60000")
+    out = check_writable(args.out)
+    backends = [b for b in args.backends if b in installed_backends()]
+    _log(f"portability: {', '.join(args.models)} saved and loaded on {', '.join(backends)}")
+    path, rows = run_portability(args.models, backends, out, args.train_examples, args.data, _log)
+    print(format_table(*transfer_table(rows)))
+    print(f"wrote {path}")
+    return 0 if all_pass(rows) else 1
 
 
 def cmd_timing_check(args) -> int:

@@ -322,6 +322,8 @@ def run_compare(
         f"{len(bad)} not ok"
     )
     grads_code = _run_grads(backends, models, quick, out, env, log)
+    if not quick:  # --quick stays a few minutes; `portability` runs it on its own
+        grads_code |= _run_portability(backends, models, out, env, log)
     report = build_report([out])
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
@@ -345,6 +347,17 @@ def _write_rounds(run_dir: Path, schedules: list[dict], gap_s: float) -> None:
     blob = {"schema": ROUNDS_SCHEMA, "schema_version": 1, "gap_s": gap_s, "schedules": schedules}
     text = json.dumps(blob, indent=1, allow_nan=False).encode()
     write_atomic(run_dir / "rounds.json", lambda f: f.write(text), overwrite=False)
+
+
+def _run_portability(backends, models, out, env, log) -> int:
+    folder = out / "portability"
+    if any(folder.glob("portability-*.json")) or len(backends) < 2:
+        log("portability: an earlier result is in this folder, or one backend; skipped")
+        return 0
+    log(f"portability: weights saved and loaded across {', '.join(backends)}")
+    cmd = [sys.executable, "-m", "suite", "portability", "--backends", *backends]
+    cmd += ["--models", *models, "--out", str(folder)]
+    return subprocess.run(cmd, env=env, stdout=sys.stderr).returncode
 
 
 def _run_grads(backends, models, quick, out, env, log) -> int:

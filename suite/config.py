@@ -50,6 +50,7 @@ class RunConfig:
     train_examples: int = 60000
     test_examples: int = 10000
     impl: str = "keras"
+    load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -66,7 +67,10 @@ class RunConfig:
 
     def key(self) -> str:
         """Short stable hash of the resolved settings: names the cell's result file."""
-        blob = json.dumps(asdict(self.resolved()), sort_keys=True).encode()
+        settings = asdict(self.resolved())
+        if settings["load_weights"] is None:  # keeps the names of cells made before it existed
+            del settings["load_weights"]
+        blob = json.dumps(settings, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
     def cell_name(self) -> str:
@@ -117,6 +121,8 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
     if cfg.train_examples > 60000 or cfg.test_examples > 10000:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
+    if cfg.load_weights is not None and cfg.impl != "keras":
+        raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
     r = cfg.resolved()
     if r.batch_size > r.train_examples:
         raise SuiteError(

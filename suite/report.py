@@ -77,6 +77,8 @@ def build_report(folders: list[Path]) -> dict:
             },
         ),
         "grads_csv": grads_csv_rows(grads),
+        "recipes": c.recipes,
+        "portability": max(c.portability, key=lambda p: str(p.get("created")), default=None),
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }
 

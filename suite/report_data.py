@@ -16,6 +16,11 @@ import numpy as np
 from suite.compare import ROUNDS_SCHEMA
 from suite.errors import SuiteError
 from suite.grads import SCHEMA as GRADS_SCHEMA
+from suite.grads import SCHEMA_VERSION as GRADS_VERSION
+from suite.portability import SCHEMA as PORTABILITY_SCHEMA
+from suite.portability import transfer_from_dict
+from suite.recipes import SCHEMA as RECIPE_SCHEMA
+from suite.recipes import newest_recipes, recipe_result_from_dict
 from suite.results import SCHEMA as RUN_SCHEMA
 from suite.results import load_result
 from suite.stats import (
@@ -35,6 +40,8 @@ class Collected:
     grads: list[dict] = field(default_factory=list)
     sweeps: list[dict] = field(default_factory=list)
     rounds: list[dict] = field(default_factory=list)  # compare's turn logs
+    recipes: list = field(default_factory=list)  # RecipeResult, newest per key
+    portability: list[dict] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "path: reason"
 
 
@@ -56,8 +63,12 @@ def collect(folders: list[Path]) -> Collected:
         try:
             if schema == RUN_SCHEMA:
                 out.runs.append(load_result(path))
+            elif schema == RECIPE_SCHEMA:
+                out.recipes.append(_recipe(path, data))
+            elif schema == PORTABILITY_SCHEMA:
+                out.portability.append(_portability(path, data))
             elif schema in (GRADS_SCHEMA, SWEEP_SCHEMA, ROUNDS_SCHEMA):
-                if data.get("schema_version") != 1:
+                if data.get("schema_version") != VERSIONS[schema]:
                     raise SuiteError(
                         f"{path}: unknown schema version {data.get('schema_version')!r}"
                     )
@@ -70,12 +81,30 @@ def collect(folders: list[Path]) -> Collected:
                 out.skipped.append(f"{path}: unknown schema {schema!r}")
         except SuiteError as e:
             out.skipped.append(str(e))
-    if not (out.runs or out.grads or out.sweeps):
+    out.recipes = newest_recipes(out.recipes)
+    if not (out.runs or out.grads or out.sweeps or out.recipes or out.portability):
         raise SuiteError(
             f"nothing to report in {', '.join(map(str, folders))}: no result files "
             f"({len(out.skipped)} skipped); run `python -m suite compare` first"
         )
     return out
+
+
+def _recipe(path: Path, data: dict):
+    try:
+        return recipe_result_from_dict(data)
+    except SuiteError as e:
+        raise SuiteError(f"{path}: {e}") from None
+
+
+def _portability(path: Path, data: dict) -> dict:
+    """The file with its transfers read back as frozen ``Transfer`` rows."""
+    try:
+        if data.get("schema_version") != 1 or not isinstance(data.get("transfers"), list):
+            raise SuiteError(f"malformed {PORTABILITY_SCHEMA} file (version or transfers)")
+        return {**data, "transfers": [transfer_from_dict(t) for t in data["transfers"]]}
+    except (SuiteError, AttributeError) as e:
+        raise SuiteError(f"{path}: {e}") from None
 
 
 def _number(v) -> bool:
@@ -134,7 +163,7 @@ TRAJECTORY_ROW = {
 
 def grads_problem(data: dict) -> str | None:
     """What makes a grads file unusable for the report, or None."""
-    for key in ("settings", "weights_identical", "float64_matmul_rel_error"):
+    for key in ("settings", "weights_identical", "float64_precision"):
         if not isinstance(data.get(key), dict):
             return f"{key} must be an object"
     return (
@@ -163,6 +192,7 @@ def rounds_problem(data: dict) -> str | None:
     return next((p for s in schedules if (p := _objects(s, "turns", turn))), None)
 
 
+VERSIONS = {GRADS_SCHEMA: GRADS_VERSION, SWEEP_SCHEMA: 1, ROUNDS_SCHEMA: 1}
 SHAPES = {GRADS_SCHEMA: grads_problem, SWEEP_SCHEMA: sweep_problem, ROUNDS_SCHEMA: rounds_problem}
 
 
@@ -192,13 +222,15 @@ VARIANT_KEYS = (
     "test_examples",
     "allow_tf32",
     "chunk_steps",
+    "load_weights",
 )
 
 
 def variant(config: dict) -> str:
     """The settings a cell's numbers depend on besides backend, model, impl and seed:
     only cells with the same variant are compared or pooled."""
-    return ", ".join(f"{k}={config.get(k)}" for k in VARIANT_KEYS)
+    values = [(k, config.get(k)) for k in VARIANT_KEYS]
+    return ", ".join(f"{k}={v}" for k, v in values if v is not None)
 
 
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:

@@ -53,7 +53,11 @@ GRADS_NOTE = (
     "autodiff, every pair compared and each backend against float64 numpy references. "
     "*pass*: logits, loss and every gradient within max|a−b|/max|b| ≤ 1e-4, cosine ≥ "
     "1 − 1e-6 and, element by element, |a−b| ≤ 1e-3 (|b| + 0.01 max|b|) in float32 "
-    "(1e-10, 1 − 1e-12, 1e-9 in float64). The weight trajectories are information only: "
+    "(1e-10, 1 − 1e-12, 1e-9 in float64). *compiled step* rows check the code that is "
+    "timed: one step of Keras' own compiled train function (what `fit()` runs; XLA on JAX "
+    "and TensorFlow), SGD, dropout off, its applied gradient read back as (W0 − W1)/lr, "
+    "compared across backends and, as *compiled vs eager*, with the same backend's "
+    "autodiff above. The weight trajectories are information only: "
     "float32 rounding differences grow with training by design, so no bound is claimed. "
     + VERDICT_NOTE
 )
@@ -76,9 +80,14 @@ def sections(report: dict) -> list[Section]:
                 figures=["grads_heatmap", "trajectory"],
             )
         )
+    if report.get("portability"):
+        out.append(_portability(report["portability"]))
+    if report.get("recipes"):
+        out.append(_recipes(report["recipes"]))
     if report["skipped"]:
         out.append(Section("Skipped files", 2, bullets=list(report["skipped"])))
-    out.append(Section("Misclassified test images", 2, figures=["misclassified"]))
+    if report["devices"]:
+        out.append(Section("Misclassified test images", 2, figures=["misclassified"]))
     return out
 
 
@@ -274,6 +283,56 @@ def _sweeps(sweeps: list[dict]) -> Section:
             )
         ],
     )
+
+
+PORTABILITY_NOTE = (
+    "Keras 3 writes `.weights.h5` in one format on every backend. Each backend trained "
+    "every model for one epoch on the first {n:,} training images from the shared initial "
+    "weights and saved them; every other backend loaded the file into a fresh model and "
+    "predicted the 10,000 test images. *pass*: every logit within {rtol:g} × max(1, "
+    "max|logit|) of the saving backend's own prediction (float32 sums taken in another "
+    "order differ by a few roundings; a label can then change only at a near tie)."
+)
+RECIPES_NOTE = (
+    "The source notebooks' own recipes (model, task, initialisation, loss, SGD settings, "
+    "batch order), trained with Keras `fit()` on each backend: `python -m suite recipes` "
+    "lists them, `python -m suite recipes --compare` runs them. Final test (3-vs-7: "
+    "validation) accuracy; in brackets the gap to the notebook's printed figure in points. "
+    "Every backend starts from the same numpy-drawn weights."
+)
+
+
+def _portability(blob: dict) -> Section:
+    from suite.portability import all_pass, transfer_table
+
+    rows = blob["transfers"]
+    failed = [r for r in rows if r.verdict != "pass"]
+    verdict = (
+        f"All {len(rows)} transfers pass: weights saved on any backend predict the same "
+        "on the others."
+        if all_pass(rows)
+        else f"{len(failed)} of {len(rows)} transfers fail: "
+        + ", ".join(f"{r.model} {r.source}→{r.target}" for r in failed)
+        + "."
+    )
+    note = PORTABILITY_NOTE.format(n=blob["train_examples"], rtol=blob["logit_rtol"])
+    return Section(
+        "Weights across backends", 2, [note, verdict], tables=[Table(*transfer_table(rows))]
+    )
+
+
+def _recipes(results: list) -> Section:
+    from suite.recipes import RECIPES, recipe_rows
+
+    backends = [b for b in ("torch", "jax", "tensorflow") if any(r.backend == b for r in results)]
+    rows = recipe_rows(results, backends)
+    notes = [
+        f"`{name}` ({RECIPES[name].notebook[:3]}): {RECIPES[name].differences}."
+        for name in dict.fromkeys(r[0] for r in rows)
+        if RECIPES[name].differences
+    ]
+    table = Table(["recipe", "epochs", "notebook", *backends], rows)
+    return Section("Notebook recipes", 2, [RECIPES_NOTE], bullets=notes, tables=[table])
 
 
 def ratio_text(q) -> str:

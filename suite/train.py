@@ -40,7 +40,7 @@ from suite.data import Mnist, epoch_batches, preprocess
 from suite.fingerprint import fingerprint
 from suite.results import ChunkRecord, EpochRecord, RunResult
 from suite.stats import summarize, time_to_target
-from suite.weights import initial_weights_for, load_weights
+from suite.weights import initial_weights_for, load_keras_weights, load_weights
 
 EVAL_BATCH = 1000
 
@@ -62,7 +62,10 @@ def build_compiled_model(cfg: RunConfig):
     shape = (1, 28, 28) if cfg.data_format == "channels_first" else (28, 28, 1)
     seed_everything(cfg.seed)  # dropout masks; initial weights come from numpy below
     model = spec.build(input_shape=shape, **kwargs)
-    load_weights(model, initial_weights_for(model, cfg.seed))
+    if cfg.load_weights:
+        load_keras_weights(model, cfg.load_weights)
+    else:
+        load_weights(model, initial_weights_for(model, cfg.seed))
     rate = cfg.learning_rate
     if cfg.schedule == "cosine":
         total_steps = cfg.epochs * (cfg.train_examples // cfg.batch_size)

@@ -23,26 +23,55 @@ def glorot_limit(shape: tuple[int, ...]) -> float:
     return float(np.sqrt(6.0 / (fan_in + fan_out)))
 
 
-def make_initial_weights(shapes: dict[str, tuple[int, ...]], seed: int) -> dict[str, np.ndarray]:
-    """float32 weights for each variable path: kernels glorot-uniform, biases zero."""
+def fan_in(shape: tuple[int, ...]) -> int:
+    """Inputs per output unit of a Keras kernel: (in, out) or (kh, kw, in, out)."""
+    return int(np.prod(shape[:-1]))
+
+
+def _draw(rng, path: str, shape: tuple, shapes: dict, init: str) -> np.ndarray:
+    kernel = path.endswith("kernel")
+    if init == "glorot":  # Keras' default: glorot-uniform kernels, zero biases
+        if not kernel:
+            return np.zeros(shape)
+        limit = glorot_limit(shape)
+        return rng.uniform(-limit, limit, size=shape)
+    if init.startswith("normal:"):  # N(0, sigma) kernels; biases zero (d2l) or N(0, sigma)
+        sigma = float(init.split(":")[1].removesuffix("+bias"))
+        if kernel or init.endswith("+bias"):
+            return rng.normal(0.0, sigma, size=shape)
+        return np.zeros(shape)
+    if init == "torch":  # nn.Linear / nn.Conv2d defaults: U(+-1/sqrt(fan_in)), bias too
+        owner = path if kernel else path[: -len("bias")] + "kernel"
+        bound = 1.0 / np.sqrt(fan_in(tuple(shapes[owner])))
+        return rng.uniform(-bound, bound, size=shape)
+    raise SuiteError(f"unknown initialisation {init!r}; choose from {', '.join(INITS)}")
+
+
+INITS = ("glorot", "normal:SIGMA", "normal:SIGMA+bias", "torch")
+
+
+def make_initial_weights(
+    shapes: dict[str, tuple[int, ...]], seed: int, init: str = "glorot"
+) -> dict[str, np.ndarray]:
+    """float32 weights for each variable path, drawn in sorted path order.
+
+    ``glorot``: Keras' default rule. ``normal:S``: kernels N(0, S), biases zero;
+    ``normal:S+bias``: biases N(0, S) too. ``torch``: PyTorch's layer defaults,
+    kernel and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    """
     rng = np.random.default_rng(seed)
-    weights = {}
-    for path in sorted(shapes):
-        shape = tuple(shapes[path])
-        if path.endswith("kernel"):
-            limit = glorot_limit(shape)
-            weights[path] = rng.uniform(-limit, limit, size=shape).astype(np.float32)
-        else:
-            weights[path] = np.zeros(shape, dtype=np.float32)
-    return weights
+    return {
+        path: _draw(rng, path, tuple(shapes[path]), shapes, init).astype(np.float32)
+        for path in sorted(shapes)
+    }
 
 
 def variable_shapes(model) -> dict[str, tuple[int, ...]]:
     return {v.path: tuple(v.shape) for v in model.weights}
 
 
-def initial_weights_for(model, seed: int) -> dict[str, np.ndarray]:
-    return make_initial_weights(variable_shapes(model), seed)
+def initial_weights_for(model, seed: int, init: str = "glorot") -> dict[str, np.ndarray]:
+    return make_initial_weights(variable_shapes(model), seed, init)
 
 
 def load_weights(model, weights: dict[str, np.ndarray], dtype: str | None = None) -> None:
@@ -74,3 +103,58 @@ def read_weights_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: f[k] for k in f.files}
     except (OSError, ValueError) as e:
         raise SuiteError(f"{path}: not a readable weights npz ({e})") from None
+
+
+def _load_failure(message: str) -> str:
+    """The telling line of a Keras/h5py loading error, e.g. the mismatched shapes."""
+    import re
+
+    shapes = re.search(
+        r"variable\.shape=(\([^)]*\)), Received: value\.shape=\D*([(\[][^)\]]*[)\]])", message
+    )
+    layer = re.search(r"object <\w+ name=([\w.-]+)", message)
+    if shapes:
+        where = f"layer {layer.group(1)} " if layer else ""
+        wanted, found = shapes.group(1), shapes.group(2).replace("[", "(").replace("]", ")")
+        return f"{where}wants shape {wanted}, the file has {found}: another model's weights"
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    telling = [line for line in lines[1:] if "expected" in line.lower()]
+    return (telling or lines or [""])[0][:200]
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def load_keras_weights(model, path: str | Path, flag: str = "--load-weights") -> None:
+    """Load a Keras ``.weights.h5`` file (saved on any backend) into ``model``.
+
+    Every variable is first set to NaN and must hold a number afterwards: Keras
+    skips what it cannot match with only a warning in some cases, and a
+    half-loaded model must not pass as loaded. Any problem is one SuiteError
+    naming the flag and the file.
+    """
+    import warnings
+
+    path = Path(path)
+    where = f"{flag} {path}"
+    if not path.is_file():
+        raise SuiteError(f"{where}: no such file")
+    with path.open("rb") as f:
+        if f.read(8) != HDF5_SIGNATURE:
+            raise SuiteError(f"{where}: not an HDF5 file (a Keras .weights.h5 file)")
+    if not path.name.endswith(".weights.h5"):
+        raise SuiteError(f"{where}: Keras reads weights only from files named *.weights.h5")
+    for v in model.weights:
+        v.assign(np.full(tuple(v.shape), np.nan, dtype=v.dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns, then raises, on a mismatch
+        try:
+            model.load_weights(path)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            reason = _load_failure(str(e)) or type(e).__name__
+            raise SuiteError(
+                f"{where}: cannot be loaded into model {model.name!r} ({reason})"
+            ) from None
+    unset = [p for p, w in model_weights(model).items() if np.isnan(w).any()]
+    if unset:
+        raise SuiteError(f"{where}: holds no values for {', '.join(unset)} of {model.name!r}")

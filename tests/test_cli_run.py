@@ -1,5 +1,6 @@
 """Bad input to `suite run`: one line, exit code 2, no result file."""
 
+import json
 import os
 import subprocess
 import sys
@@ -101,3 +102,62 @@ def test_smoke_run_prints_table_and_writes(backend, tmp_path):
     assert len(files) == 1 and files[0].name.startswith(f"{backend}-cpu-softmax-keras-seed0-")
     assert "throughput examples/s" in proc.stdout and "latency ms" in proc.stdout
     assert "epoch 1/1" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--recipe", "lenet"], ["--recipe 'lenet' is not a recipe", "fastai-3v7"]),
+        (["--recipe", "fastai-3v7", "--lr", "0.5"], ["--lr cannot be combined with --recipe"]),
+        (["--recipe", "d2l-softmax", "--model", "cnn"], ["--model cannot be combined"]),
+        (["--recipe", "d2l-softmax", "--epochs", "0"], ["--epochs must be positive"]),
+        (["--evaluate-only"], ["--evaluate-only", "give --load-weights"]),
+        (
+            ["--load-weights", "missing.weights.h5"],
+            ["--load-weights missing.weights.h5", "no such"],
+        ),
+    ],
+)
+def test_bad_recipe_and_weights_flags(backend, tmp_path, args, words):
+    out = tmp_path / "out"
+    assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+
+
+@pytest.fixture(scope="module")
+def saved_softmax(tmp_path_factory):
+    """A real softmax .weights.h5, saved by a short run on this backend."""
+    import keras
+
+    out = tmp_path_factory.mktemp("saved")
+    proc = run(
+        "--backend", keras.backend.backend(), "--model", "softmax", "--epochs", "1",
+        "--train-examples", "640", "--test-examples", "500", "--save-weights", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return next(out.rglob("*.weights.h5"))
+
+
+def test_loaded_weights_evaluate_the_same(backend, saved_softmax):
+    result = json.loads(next(saved_softmax.parent.glob("*.json")).read_text())
+    proc = run(
+        "--backend", backend, "--model", "softmax", "--load-weights", str(saved_softmax),
+        "--evaluate-only", "--test-examples", "500",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"test accuracy {result['final_test_accuracy']:.2%}" in proc.stdout
+
+
+def test_bad_weights_files(backend, tmp_path, saved_softmax):
+    out = tmp_path / "out"
+    truncated = tmp_path / "cut.weights.h5"
+    truncated.write_bytes(saved_softmax.read_bytes()[:2000])
+    not_hdf5 = tmp_path / "text.weights.h5"
+    not_hdf5.write_text("hello")
+    cases = [
+        (["--model", "mlp", "--load-weights", str(saved_softmax)], ["another model's weights"]),
+        (["--model", "cnn", "--load-weights", str(saved_softmax)], ["cannot be loaded", "cnn"]),
+        (["--model", "softmax", "--load-weights", str(truncated)], ["truncated"]),
+        (["--model", "softmax", "--load-weights", str(not_hdf5)], ["not an HDF5 file"]),
+    ]
+    for args, words in cases:
+        assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)

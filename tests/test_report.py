@@ -315,10 +315,10 @@ def test_diff_command_prints_the_table(tmp_path):
         (
             {
                 "schema": "keras-backend-suite/grads",
-                "schema_version": 1,
+                "schema_version": 2,
                 "settings": {},
                 "weights_identical": {},
-                "float64_matmul_rel_error": {},
+                "float64_precision": {},
                 "pairs": [{"model": 3}],
                 "reference": [],
                 "trajectory": [],
@@ -326,7 +326,7 @@ def test_diff_command_prints_the_table(tmp_path):
             "pairs[0].model",
         ),  # fmt: skip
         (
-            {"schema": "keras-backend-suite/grads", "schema_version": 1, "settings": []},
+            {"schema": "keras-backend-suite/grads", "schema_version": 2, "settings": []},
             "settings must be an object",
         ),  # fmt: skip
         (
@@ -357,3 +357,51 @@ def test_malformed_grads_sweep_and_rounds_files_are_named_and_skipped(results_di
     problems = [s for s in c.skipped if "bad.json" in s]
     assert len(problems) == 1 and "malformed" in problems[0] and words in problems[0]
     build_report([results_dir])  # and the report is still made
+
+
+def _recipe_result(backend, acc, recipe="fastai-3v7"):
+    from suite.recipes import RecipeResult, get_recipe
+
+    r = get_recipe(recipe)
+    return RecipeResult(
+        recipe, backend, "cpu", 0, r.epochs, 12396, 2038, {r.epochs: acc}, acc, r.published,
+        9.0, {"timestamp": "2026-01-01T00:00:00+00:00"},
+    )  # fmt: skip
+
+
+def _portability_blob(diff):
+    from dataclasses import asdict
+
+    from suite.portability import judge_transfer
+
+    logits = np.linspace(-5, 5, 30).reshape(3, 10)
+    rows = [
+        judge_transfer("softmax", a, b, logits, logits + (diff if a == "jax" else 0))
+        for a, b in (("jax", "torch"), ("torch", "jax"))
+    ]
+    return {
+        "schema": "keras-backend-suite/portability",
+        "schema_version": 1,
+        "created": "2026-01-01T00:00:00Z",
+        "train_examples": 512,
+        "logit_rtol": 1e-5,
+        "transfers": [asdict(r) for r in rows],
+    }
+
+
+def test_report_shows_recipes_and_portability_and_names_bad_files(tmp_path):
+    from suite.recipes import write_recipe_result
+
+    for backend, acc in (("torch", 0.9818), ("jax", 0.9818)):
+        write_recipe_result(tmp_path / "recipes", _recipe_result(backend, acc))
+    (tmp_path / "portability-1.json").write_text(json.dumps(_portability_blob(1e-3)))
+    broken = {**_portability_blob(0.0), "transfers": [{"model": "softmax"}]}
+    (tmp_path / "portability-2.json").write_text(json.dumps(broken))
+    report = build_report([tmp_path])
+    md = markdown(report)
+    assert "| fastai-3v7 | 300 | 98.58% | 98.18% (-0.40) | 98.18% (-0.40) |" in md
+    # a logit 1e-3 off is 20x the tolerance (1e-5 x 5): that transfer fails, and says so
+    assert "1 of 2 transfers fail: softmax jax→torch." in md
+    assert "| softmax | jax | torch | 1.00e-03 | 5.0e-05 | 0 / 3 | FAIL |" in md
+    assert any("portability-2.json" in s and "malformed" in s for s in report["skipped"])
+    assert "Misclassified" not in md  # no training runs, no gallery
