@@ -52,7 +52,27 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
         out[f"grad/{v.path}"] = g
     for path, value in loaded.items():
         out[f"loaded/{path}"] = value
+    out["precision/all_arrays_in_dtype"] = np.asarray(
+        all(a.dtype == np.dtype(dtype) for k, a in out.items() if not k.startswith("loaded/"))
+    )
+    out["precision/last_layer_rel_error"] = np.asarray(last_layer_error(model, x.astype(dtype)))
     return out
+
+
+def last_layer_error(model, x: np.ndarray) -> float:
+    """Relative error of the model's own last Dense layer, in this very computation (the
+    model and floatx as they are), against numpy in float64: about 1e-16 where Keras
+    computes float64 in float64, about 1e-7 where it drops to float32 (Keras' torch
+    matmul does) while still returning float64 arrays."""
+    import keras
+
+    last = model.get_layer("logits")
+    features = keras.Model(model.inputs, last.input)(x, training=False)
+    got = keras.ops.convert_to_numpy(last(features)).astype(np.float64)
+    f = keras.ops.convert_to_numpy(features).astype(np.float64)
+    kernel, bias = (keras.ops.convert_to_numpy(v.value).astype(np.float64) for v in last.weights)
+    want = f @ kernel + bias
+    return float(np.abs(got - want).max() / np.abs(want).max())
 
 
 def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> dict:
@@ -79,18 +99,35 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
     return out
 
 
-def float64_matmul_error() -> float:
-    """Relative error of keras.ops.matmul on float64 inputs against numpy: about 1e-16
-    when Keras really computes in float64, about 1e-7 when it drops to float32."""
+COMPILED_LR = 1.0  # large enough that W0 - W1 keeps the gradient's digits in float32
+
+
+def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """One step of Keras' own compiled train function, the one ``fit()`` runs and the
+    suite times (jit_compile "auto": XLA on JAX and TensorFlow), with SGD and dropout
+    off. The gradient it applied is read back as (W0 - W1) / lr; logits from the
+    compiled predict function, the loss from the step itself."""
     import keras
 
-    rng = np.random.default_rng(0)
-    a, b = rng.random((64, 300)), rng.random((300, 20))
-    got = keras.ops.convert_to_numpy(
-        keras.ops.matmul(keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b))
+    from suite.weights import model_weights
+
+    model = _fresh_model(name, "float32", weights)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    model.compile(
+        optimizer=keras.optimizers.SGD(COMPILED_LR),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile="auto",
     )
-    want = a @ b
-    return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
+    out = {"logits": np.asarray(model.predict_on_batch(x))}
+    before = model_weights(model)
+    out["loss"] = np.asarray(model.train_on_batch(x, y), np.float64)
+    after = model_weights(model)
+    for v in model.trainable_variables:
+        w0, w1 = before[v.path].astype(np.float64), after[v.path].astype(np.float64)
+        out[f"grad/{v.path}"] = (w0 - w1) / COMPILED_LR
+    return out
 
 
 def shared_weights(name: str, path: Path, seed: int) -> dict:
@@ -137,6 +174,9 @@ def main(argv=None) -> int:
                 arrays[f"{name}/{dtype}/{key}"] = value
         keras.config.set_floatx("float32")
         keras.config.set_dtype_policy("float32")
+        print(f"[{args.backend}] {name} compiled train step", file=sys.stderr, flush=True)
+        for key, value in compiled_step(name, weights, x, y).items():
+            arrays[f"{name}/compiled/{key}"] = value
         for optimizer in TRAJECTORY_OPTIMIZERS if request["steps"] else []:
             print(
                 f"[{args.backend}] {name} {optimizer} trajectory, {request['steps']} steps",
@@ -145,7 +185,6 @@ def main(argv=None) -> int:
             )
             for key, value in trajectory(name, optimizer, weights, batches, record_at).items():
                 arrays[f"{name}/traj/{optimizer}/{key}"] = value
-    arrays["meta/float64_matmul_rel_error"] = np.asarray(float64_matmul_error())
     arrays["meta/framework"] = np.asarray(bk.device_info("cpu")["framework_version"])
     write_atomic(Path(args.out), lambda f: np.savez(f, **arrays))
     return 0

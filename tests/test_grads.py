@@ -196,3 +196,17 @@ def test_float64_computed_in_float32_is_not_counted():
     failing = {**row, "status": "FAIL", "pass": False}
     assert all_pass({"pairs": [row], "reference": []})
     assert not all_pass({"pairs": [row, failing], "reference": []})
+
+
+def test_float64_is_decided_from_the_computation_itself():
+    from suite.grads import computed_in_float64
+
+    def side(error, same=True):
+        pre = "mlp/float64/precision/"
+        return {pre + "last_layer_rel_error": np.asarray(error), pre + "all_arrays_in_dtype": same}
+
+    assert computed_in_float64(side(2e-16), "mlp")
+    # float64 arrays computed in float32 (Keras' torch matmul): about 1e-7, not float64
+    assert not computed_in_float64(side(7e-7), "mlp")
+    assert not computed_in_float64(side(1e-16, same=False), "mlp")  # a float32 array came back
+    assert not computed_in_float64({}, "mlp")  # float64 never ran
