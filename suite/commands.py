@@ -212,6 +212,8 @@ def cmd_recipes(args) -> int:
     from suite.format import format_table
     from suite.recipes import RECIPES
 
+    if args.compare:
+        return _compare_recipes(args)
     rows = [
         [
             r.name,
@@ -224,16 +226,25 @@ def cmd_recipes(args) -> int:
         for r in RECIPES.values()
     ]
     print(format_table(["recipe", "notebook", "what", "settings", "notebook's figure"], rows))
-    if args.compare:
-        return _compare_recipes(args)
     return 0
+
+
+def _stream_child(cmd: list[str], prefix: str) -> int:
+    """Run a child, passing its progress lines on (framework log noise left out)."""
+    import subprocess
+
+    from suite.backends import FRAMEWORK_LOG, child_env
+
+    proc = subprocess.Popen(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.strip() and not FRAMEWORK_LOG.match(line):
+            _log(prefix + line.rstrip())
+    return proc.wait()
 
 
 def _compare_recipes(args) -> int:
     """Each recipe on each backend, one child process per backend, then the table."""
-    import subprocess
-
-    from suite.backends import child_env, installed_backends
+    from suite.backends import installed_backends
     from suite.format import format_table
     from suite.recipes import RECIPES, load_recipe_results, recipe_rows
     from suite.results import check_writable
@@ -252,10 +263,9 @@ def _compare_recipes(args) -> int:
             cmd = [sys.executable, "-m", "suite", "run", "--recipe", name, "--backend", backend]
             cmd += ["--out", str(out)] + (["--data", args.data] if args.data else [])
             cmd += ["--epochs", str(args.epochs)] if args.epochs else []
-            done = subprocess.run(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
-            if done.returncode:
+            if _stream_child(cmd, f"  [{backend}] "):
                 code = 1
-                _log(f"recipe {name} on {backend} failed:\n{done.stderr[-2000:]}")
+                _log(f"recipe {name} on {backend} failed")
     results = load_recipe_results([out])
     print(format_table(["recipe", "epochs", "notebook", *backends], recipe_rows(results, backends)))
     return code

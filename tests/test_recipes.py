@@ -122,3 +122,26 @@ def test_a_short_recipe_run_learns(backend, mnist):
     result = run_recipe(recipe, data, 0, 2, backend, "cpu", {})
     assert result.train_examples == 12396 and result.test_examples == 2038
     assert list(result.accuracy) == [1, 2] and result.final_accuracy > 0.8
+
+
+def test_recipes_compare_runs_children_and_prints_the_table(backend, tmp_path):
+    import subprocess
+    import sys
+
+    from suite.backends import child_env
+
+    out = tmp_path / "rec"
+    base = [sys.executable, "-m", "suite", "recipes", "--compare", "--out", str(out)]
+    proc = subprocess.run(
+        [*base, "d2l-softmax", "--epochs", "1", "--backends", backend],
+        capture_output=True, text=True, env=child_env(), timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"[{backend}] d2l-softmax {backend}: epoch 1/1" in proc.stderr  # progress
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("d2l-softmax  1"))
+    assert "%" in row.split()[-1]
+    for bad, words in ((["lenet"], "unknown recipe 'lenet'"), (["--epochs", "0"], "--epochs")):
+        refused = subprocess.run(
+            [*base, *bad], capture_output=True, text=True, env=child_env(), timeout=120
+        )
+        assert refused.returncode == 2 and words in refused.stderr, refused.stderr
