@@ -96,6 +96,17 @@ def _shared(p: argparse.ArgumentParser, *names: str, out: str = "results") -> No
                 "backend's work, at least 20 steps, at least 8 chunks per cell (default: 0)",
             ),
         ),
+        "devices": (
+            ["--devices"],
+            dict(
+                type=int,
+                default=1,
+                metavar="N",
+                help="data-parallel over N devices with each backend's own engine "
+                "(JAX DataParallel, TensorFlow MirroredStrategy, torch DDP); on a CPU, N "
+                "virtual devices sharing its cores (default: 1)",
+            ),
+        ),
         "backends": (
             ["--backends"],
             dict(
@@ -159,7 +170,15 @@ def _add_run(sub) -> None:
         metavar="N",
         help="train steps per compiled call (default: 1)",
     )
-    _shared(p, "threads", "chunk_steps")
+    _shared(p, "threads", "chunk_steps", "devices")
+    p.add_argument(
+        "--loop",
+        default="fit",
+        metavar="L",
+        help="fit (Keras' own) or torch-ddp (torch only: the Keras model in torch's "
+        "DistributedDataParallel loop, which --devices N on torch always uses; with "
+        "--devices 1 it is that loop's one-device baseline) (default: fit)",
+    )
     p.add_argument(
         "--latency-steps",
         type=int,
@@ -333,7 +352,7 @@ def _add_compare(sub) -> None:
         action="store_true",
         help="run every cell again even if its result exists (default: off)",
     )
-    _shared(p, "train_examples", "chunk_steps", "data")
+    _shared(p, "train_examples", "chunk_steps", "devices", "data")
     p.set_defaults(func=commands.cmd_compare)
 
 
@@ -384,6 +403,33 @@ def _add_portability(sub) -> None:
     p.set_defaults(func=commands.cmd_portability)
 
 
+def _add_parallel_check(sub) -> None:
+    p = sub.add_parser(
+        "parallel-check",
+        help="is data-parallel training over N devices the same as on one device?",
+        description="Per backend (one process each): K SGD steps (lr 0.1, dropout off) from "
+        "the shared initial weights on the same global batches, once on one device with "
+        "Keras fit() and once over N devices with the backend's engine (JAX "
+        "DataParallel, TensorFlow MirroredStrategy, torch DDP); the weights must agree "
+        "within a float32 tolerance. --fault breaks the N-device run on purpose: the "
+        "check must then fail. Exit code 1 if any check fails.",
+    )
+    _shared(p, "models", "backends")
+    p.add_argument("--devices", type=int, default=2, metavar="N", help="devices (default: 2)")
+    p.add_argument("--steps", type=int, default=5, metavar="K", help="SGD steps (default: 5)")
+    p.add_argument(
+        "--batch-size", type=int, default=64, metavar="B", help="global batch (default: 64)"
+    )
+    p.add_argument(
+        "--fault",
+        default="none",
+        metavar="F",
+        help="none, wrong-shard (replica 1 trains on replica 0's shard) or unaveraged "
+        "(torch: gradients not all-reduced) (default: none)",
+    )
+    p.set_defaults(func=commands.cmd_parallel_check)
+
+
 def _add_reporting(sub) -> None:
     p = sub.add_parser(
         "report",
@@ -432,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_measurements(sub)
     _add_recipes(sub)
     _add_portability(sub)
+    _add_parallel_check(sub)
     _add_reporting(sub)
     return parser
 

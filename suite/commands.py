@@ -105,7 +105,7 @@ def cmd_run(args) -> int:
     configs = _configs(args)  # every bad setting is refused before anything starts
     out = None if args.evaluate_only else check_writable(args.out)
     first = configs[0]
-    select_backend(first.backend, first.device, first.threads, first.allow_tf32)
+    select_backend(first.backend, first.device, first.threads, first.allow_tf32, first.devices)
 
     from suite import data, train
     from suite.results import new_run_dir, write_result
@@ -291,6 +291,47 @@ def cmd_portability(args) -> int:
     return 0 if all_pass(rows) else 1
 
 
+def cmd_parallel_check(args) -> int:
+    from models import MODELS
+    from suite.backends import installed_backends, visible_cpus
+    from suite.format import format_table
+    from suite.parallel import FAULTS
+    from suite.parallel.equivalence import REL_TOLERANCE, run_check
+
+    _check_names("model", args.models, MODELS)
+    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    if not 2 <= args.devices <= len(visible_cpus()):
+        raise SuiteError(
+            f"--devices {args.devices}: the check needs 2..{len(visible_cpus())} devices here "
+            "(one virtual device per CPU core)"
+        )
+    if args.steps < 1:
+        raise SuiteError(f"--steps must be positive, got {args.steps}")
+    if args.fault not in FAULTS:
+        raise SuiteError(f"--fault {args.fault!r} is not one of {', '.join(FAULTS)}")
+    if args.fault == "unaveraged" and set(args.backends) != {"torch"}:
+        raise SuiteError("--fault unaveraged skips DDP's all-reduce: give --backends torch")
+    if args.batch_size < args.devices or args.batch_size % args.devices:
+        raise SuiteError(f"--batch-size {args.batch_size} must split into {args.devices} shards")
+    backends = [b for b in args.backends if b in installed_backends()]
+    _log(f"parallel-check: {args.devices} devices against 1, {args.steps} SGD steps")
+    checks = run_check(
+        backends, args.models, args.devices, args.steps, args.batch_size, args.fault, _log
+    )
+    rows = [
+        [c.backend, c.model, str(c.devices), str(c.steps), c.worst_variable,
+         f"{c.worst_rel:.2e}", c.verdict]
+        for c in checks
+    ]  # fmt: skip
+    headers = ["backend", "model", "devices", "steps", "worst variable", "max rel", "verdict"]
+    print(format_table(headers, rows))
+    print(
+        f"pass: every variable's N-device weights within {REL_TOLERANCE:g} of the "
+        "single-device weights, relative to how far the single device moved them"
+    )
+    return 0 if checks and all(c.verdict == "pass" for c in checks) else 1
+
+
 def cmd_timing_check(args) -> int:
     from suite.backends import select_backend
 
@@ -428,6 +469,7 @@ def cmd_compare(args) -> int:
         train_examples=args.train_examples,
         chunk_steps=args.chunk_steps,
         native=args.native,
+        devices=args.devices,
     )
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)

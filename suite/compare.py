@@ -40,32 +40,48 @@ def plan_cells(
     train_examples: int = 60000,
     chunk_steps: int = 0,
     impls: tuple[str, ...] = ("keras",),
+    devices: int = 1,
 ) -> list[RunConfig]:
+    """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
+    scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop)."""
     epochs = QUICK["epochs"] if quick else None
-    return [
-        validate(
-            RunConfig(
-                backend=b,
-                model=m,
-                seed=s,
-                device=device,
-                epochs=epochs,
-                train_examples=train_examples,
-                chunk_steps=chunk_steps,
-                impl=impl,
-            ),
-            check_install=False,
+    counts = [1, devices] if devices > 1 else [1]
+
+    def cell(b, m, s, impl, n):
+        loop = "torch-ddp" if b == "torch" and devices > 1 else "fit"
+        return RunConfig(
+            backend=b,
+            model=m,
+            seed=s,
+            device=device,
+            epochs=epochs,
+            train_examples=train_examples,
+            chunk_steps=chunk_steps,
+            impl=impl,
+            devices=n,
+            loop=loop if impl == "keras" else "fit",
         )
+
+    return [
+        validate(cell(b, m, s, impl, n), check_install=False)
         for b in backends
         for impl in impls
+        for n in counts
+        if impl == "keras" or n == 1  # native baselines run on one device
         for m in models
         for s in seeds
     ]
 
 
 def participant(cfg: RunConfig) -> str:
-    """Who takes turns: a backend's Keras cells, or its native baseline (own worker)."""
-    return cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
+    """Who takes turns, each in its own worker: a backend's Keras cells, its native
+    baseline, its N-device cells, or torch's one-rank DDP loop."""
+    name = cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
+    if cfg.devices > 1:
+        name += f"-x{cfg.devices}"
+    elif cfg.loop != "fit":
+        name += f"-{cfg.loop}"
+    return name
 
 
 def finished_cells(runs_dir: Path) -> dict[str, str]:
@@ -115,10 +131,13 @@ def _forward_quietly(stream) -> None:
 class Worker:
     """One ``python -m suite.worker`` process: a backend, loaded once, taking turns."""
 
-    def __init__(self, backend: str, device: str, run_dir: Path, data: str | None, env):
+    def __init__(
+        self, backend: str, device: str, run_dir: Path, data: str | None, env, devices: int = 1
+    ):
         import psutil
 
         cmd = [sys.executable, "-m", "suite.worker", backend, device, "0", str(run_dir)]
+        cmd.append(str(devices))
         self.backend = backend
         self.proc = subprocess.Popen(
             cmd + ([data] if data else []),
@@ -259,6 +278,7 @@ def run_compare(
     chunk_steps: int = 0,
     gap_s: float = GAP_S,
     native: bool = False,
+    devices: int = 1,
 ) -> tuple[int, dict]:
     """Run what is missing in rounds, then grads and the report. Returns the exit code
     and the report's data."""
@@ -274,7 +294,9 @@ def run_compare(
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
     seeds = QUICK["seeds"] if quick else seeds
     impls = ("keras", "native") if native else ("keras",)
-    cells = plan_cells(backends, models, seeds, device, quick, train_examples, chunk_steps, impls)
+    cells = plan_cells(
+        backends, models, seeds, device, quick, train_examples, chunk_steps, impls, devices
+    )
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(
@@ -294,7 +316,7 @@ def run_compare(
             for i, ((model, seed), group) in enumerate(groups.items()):
                 for b, c in group.items():
                     if workers.get(b) is None:
-                        workers[b] = Worker(c.backend, device, run_dir, data, env)
+                        workers[b] = Worker(c.backend, device, run_dir, data, env, c.devices)
                         _await_ready(workers, b, log)
                 live = {b: c for b, c in group.items() if workers.get(b) is not None}
                 elapsed = time.time() - started

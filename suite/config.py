@@ -17,6 +17,7 @@ DATA_FORMATS = ("channels_last", "channels_first")
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 IMPLS = ("keras", "native")
+LOOPS = ("fit", "torch-ddp")
 SEED_LIMIT = 2**32  # numpy's generators take seeds 0 .. 2**32 - 1
 FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}  # where a flag is not --field-name
 
@@ -51,10 +52,13 @@ class RunConfig:
     test_examples: int = 10000
     impl: str = "keras"
     load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
+    devices: int = 1  # data-parallel replicas (suite.parallel); the global batch is split
+    loop: str = "fit"  # "fit": Keras' own; "torch-ddp": torch's DDP loop (torch, any devices)
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
         recipe = get_model(self.model).recipe
+        ddp = self.backend == "torch" and self.devices > 1  # torch's fit() has no distribution
         return replace(
             self,
             epochs=self.epochs or recipe.epochs,
@@ -63,18 +67,24 @@ class RunConfig:
             optimizer=self.optimizer or recipe.optimizer,
             schedule=self.schedule or recipe.schedule,
             threads=self.threads or len(visible_cpus()),
+            loop="torch-ddp" if ddp else self.loop,
         )
 
     def key(self) -> str:
         """Short stable hash of the resolved settings: names the cell's result file."""
         settings = asdict(self.resolved())
-        if settings["load_weights"] is None:  # keeps the names of cells made before it existed
-            del settings["load_weights"]
+        for name, default in (("load_weights", None), ("devices", 1), ("loop", "fit")):
+            if settings[name] == default:  # keeps the names of cells made before it existed
+                del settings[name]
         blob = json.dumps(settings, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:10]
 
     def cell_name(self) -> str:
-        return f"{self.backend}-{self.device}-{self.model}-{self.impl}-seed{self.seed}-{self.key()}"
+        devices = f"-x{self.devices}" if self.devices > 1 else ""
+        return (
+            f"{self.backend}-{self.device}{devices}-{self.model}-{self.impl}-seed{self.seed}-"
+            f"{self.key()}"
+        )
 
 
 def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
@@ -88,6 +98,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         ("jit", JIT_MODES),
         ("data_format", DATA_FORMATS),
         ("impl", IMPLS),
+        ("loop", LOOPS),
     ]
     for field, allowed in choices:
         if getattr(cfg, field) not in allowed:
@@ -121,9 +132,14 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
     if cfg.train_examples > 60000 or cfg.test_examples > 10000:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
+    if cfg.loop == "torch-ddp" and (cfg.backend != "torch" or cfg.impl != "keras"):
+        raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
     if cfg.load_weights is not None and cfg.impl != "keras":
         raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
     r = cfg.resolved()
+    from suite.parallel import check_devices
+
+    check_devices(r, len(visible_cpus()))
     if r.batch_size > r.train_examples:
         raise SuiteError(
             f"--batch-size {r.batch_size} exceeds --train-examples "

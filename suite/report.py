@@ -25,6 +25,7 @@ from suite.report_data import (
     ratio_rows,
     recommendation,
     round_throughputs,
+    scaling_rows,
     speed_rows,
     speed_sentence,
     waiting_cpu_share,
@@ -53,6 +54,7 @@ def build_report(folders: list[Path]) -> dict:
                 "rounds": _rounds(cells, keys),
                 "environment": _environment(cells),
                 "histories": _histories(cells),
+                "scaling": scaling_rows(cells),
                 "misclassified": _misclassified(cells),
             }
         )

@@ -223,14 +223,77 @@ VARIANT_KEYS = (
     "allow_tf32",
     "chunk_steps",
     "load_weights",
+    "devices",
+    "loop",
 )
+VARIANT_DEFAULTS = {
+    "load_weights": None,
+    "devices": 1,
+    "loop": "fit",
+}  # left out of the text when default
 
 
 def variant(config: dict) -> str:
     """The settings a cell's numbers depend on besides backend, model, impl and seed:
     only cells with the same variant are compared or pooled."""
     values = [(k, config.get(k)) for k in VARIANT_KEYS]
-    return ", ".join(f"{k}={v}" for k, v in values if v is not None)
+    return ", ".join(
+        f"{k}={v}" for k, v in values if v is not None and v != VARIANT_DEFAULTS.get(k, ...)
+    )
+
+
+def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
+    """Per backend and model with results on 1 and on N > 1 devices and otherwise the
+    same settings (loop included): throughput ratio N÷1 and scaling efficiency =
+    ratio / N, with a 95% interval paired by round where both trained in the same
+    rounds (``compare --devices N``), else a Welch interval over runs (seeds)."""
+    by: dict[tuple, dict[int, list]] = {}
+    for (backend, model, impl, _), runs in cells.items():
+        ok = _ok(runs)
+        if impl != "keras" or not ok:
+            continue
+        n = int(ok[0].config.get("devices") or 1)
+        base = variant({**ok[0].config, "devices": 1})
+        by.setdefault((backend, model, base), {}).setdefault(n, []).extend(ok)
+    rows = []
+    for (backend, model, base), per_n in by.items():
+        if 1 not in per_n:
+            continue
+        one = [r.throughput_examples_per_s for r in per_n[1]]
+        for n in sorted(k for k in per_n if k > 1):
+            many = [r.throughput_examples_per_s for r in per_n[n]]
+            ratio = speed_ratio(per_n[1], per_n[n])  # throughput N ÷ 1, paired by round
+            eff = Ratio(
+                ratio.ratio / n,
+                None if ratio.low is None else ratio.low / n,
+                None if ratio.high is None else ratio.high / n,
+                ratio.n,
+                ratio.method,
+            )
+            engine = per_n[n][0].environment.get("settings", {}).get("data_parallel", {})
+            rows.append(
+                {
+                    "backend": backend,
+                    "model": model,
+                    "devices": n,
+                    "throughput_1": float(np.exp(np.mean(np.log(one)))),
+                    "throughput_n": float(np.exp(np.mean(np.log(many)))),
+                    "ratio": ratio,
+                    "efficiency": eff,
+                    "runs": (len(one), len(many)),
+                    "engine": engine.get("engine", "?"),
+                    "variant": base,
+                }
+            )
+    order = ["softmax", "mlp", "cnn"]
+    return sorted(
+        rows,
+        key=lambda r: (
+            order.index(r["model"]) if r["model"] in order else 9,
+            r["backend"],
+            r["devices"],
+        ),
+    )
 
 
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:

@@ -92,6 +92,7 @@ def _heatmap(plt, pairs: list[dict]) -> bytes:
     below 0 passes). ``tie`` and ``n/a`` cells are grey and labelled, not red."""
     from matplotlib.colors import ListedColormap
 
+    pairs = [p for p in pairs if p["dtype"] != "compiled vs eager"]  # backend pairs only
     names = sorted({f"{p['a']}-{p['b']}" for p in pairs})
     cols = sorted({(p["model"], p["dtype"]) for p in pairs})
     grid = np.full((len(names), len(cols)), np.nan)
@@ -103,7 +104,7 @@ def _heatmap(plt, pairs: list[dict]) -> bytes:
         elif p["status"] == NA:
             labels[r, c] = "n/a"
         else:
-            tol = TOLERANCE[p["dtype"]]["rel"]
+            tol = TOLERANCE[p.get("judged_as", p["dtype"])]["rel"]
             grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)
             labels[r, c] = "pass" if p["pass"] else "FAIL"
     fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 2.5, 0.55 * len(names) + 1.8))

@@ -216,7 +216,62 @@ def _device(d: dict, i: int) -> list[Section]:
         figures=[f"accuracy_time_{i}"],
     )
     environment = Section("Environment", 3, tables=[Table(["setting", "value"], d["environment"])])
-    return [Section(d["key"], 2), answer, throughput, accuracy, environment]
+    parts = [Section(d["key"], 2), answer, throughput, accuracy]
+    if d.get("scaling"):
+        parts.append(_scaling(d["scaling"], d["key"]))
+    return [*parts, environment]
+
+
+SCALING_NOTE = (
+    "Data-parallel training with each backend's own engine (JAX `keras.distribution."
+    "DataParallel`, TensorFlow `MirroredStrategy` with Keras `fit()`, torch "
+    "`DistributedDataParallel` in a torch loop following Keras' guide: not `fit()`), the "
+    "global batch split into equal shards. *Ratio* is N-device throughput over 1-device "
+    "throughput with the same settings and loop (torch: its DDP loop on one rank), "
+    "*efficiency* is ratio ÷ N; the 95% interval is paired by round where both trained "
+    "in the same rounds (`compare --devices N` runs both), else a Welch interval over runs "
+    "(seeds). These groups are never ranked against single-device ones."
+)
+CPU_SCALING = (
+    "On a CPU the N devices are virtual (XLA host devices, TensorFlow logical devices, N "
+    "gloo processes) sharing the same cores: this measures the engines' overhead, not "
+    "speed-up, and efficiency below 1 is expected."
+)
+
+
+def _scaling(rows: list[dict], key: str) -> Section:
+    def interval(q):
+        if q.low is None:
+            return f"{q.ratio:.2f} (no interval: {q.method})"
+        return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
+
+    body = [
+        [
+            r["model"],
+            r["backend"],
+            str(r["devices"]),
+            r["engine"],
+            f"{r['throughput_1']:,.0f}",
+            f"{r['throughput_n']:,.0f}",
+            interval(r["ratio"]),
+            interval(r["efficiency"]),
+            f"{r['runs'][0]} / {r['runs'][1]}",
+        ]
+        for r in rows
+    ]
+    headers = [
+        "model",
+        "backend",
+        "devices",
+        "engine",
+        "1 device, examples/s",
+        "N devices, examples/s",
+        "ratio N÷1",
+        "efficiency",
+        "runs (1 / N)",
+    ]
+    notes = [SCALING_NOTE] + ([CPU_SCALING] if key.startswith("cpu") else [])
+    return Section("Scaling over devices", 3, notes, tables=[Table(headers, body)])
 
 
 _SPEED_HEADERS = [

@@ -20,6 +20,7 @@ coordinator hands it to one backend at a time, so the backends train in rounds.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -53,10 +54,8 @@ def seed_everything(seed: int) -> None:
     backends.current().seed(seed)
 
 
-def build_compiled_model(cfg: RunConfig):
-    """The model with shared initial weights, compiled with the cell's settings."""
-    import keras
-
+def build_model(cfg: RunConfig):
+    """The cell's model with the shared initial weights (or --load-weights), uncompiled."""
     spec = get_model(cfg.model)
     kwargs = {"data_format": cfg.data_format} if cfg.model == "cnn" else {}
     shape = (1, 28, 28) if cfg.data_format == "channels_first" else (28, 28, 1)
@@ -66,6 +65,21 @@ def build_compiled_model(cfg: RunConfig):
         load_keras_weights(model, cfg.load_weights)
     else:
         load_weights(model, initial_weights_for(model, cfg.seed))
+    return model
+
+
+def build_compiled_model(cfg: RunConfig):
+    """The model compiled with the cell's settings; with --devices N, built and compiled
+    inside the backend's data-parallel engine (``suite.parallel``)."""
+    from suite.parallel import engine
+
+    with engine(cfg.backend).scope(cfg.device, cfg.devices):
+        return _compile(cfg, build_model(cfg))
+
+
+def _compile(cfg: RunConfig, model):
+    import keras
+
     rate = cfg.learning_rate
     if cfg.schedule == "cosine":
         total_steps = cfg.epochs * (cfg.train_examples // cfg.batch_size)
@@ -209,6 +223,10 @@ def time_train_function(model):
     device). Each execution of k steps is logged as k steps of 1/k its time.
     """
     bk = backends.current()
+    if not model.optimizer.built:  # as fit() would first: the train function's state
+        strategy = getattr(model, "distribute_strategy", None)  # (and shardings) include it
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            model.optimizer.build(model.trainable_variables)
     model.make_train_function()
     inner = model.train_function
 
@@ -359,10 +377,26 @@ class NativeTrainer:
         return self.model.predict(x)
 
 
+def make_trainer(cfg: RunConfig, mnist: Mnist):
+    """Keras' fit() (on one device or under JAX's or TensorFlow's engine), the native
+    loop, or torch's DDP loop for --devices N on torch."""
+    if cfg.impl == "native":
+        return NativeTrainer(cfg)
+    if cfg.loop == "torch-ddp":
+        from suite.parallel.torch import DDPTrainer
+
+        return DDPTrainer(cfg, mnist.cache_path)
+    return KerasTrainer(cfg)
+
+
 def prepare(cfg: RunConfig) -> dict:
     """Apply device, thread and precision settings once per process; SuiteError if
     the device is missing. Returns the settings actually in effect."""
+    from suite.parallel import engine
+
     applied = backends.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
+    if cfg.devices > 1:  # the devices exist before the first op (TensorFlow needs that)
+        applied["data_parallel"] = engine(cfg.backend).engine_info(cfg.device, cfg.devices)
     applied["matmul_peak_gflops"] = _matmul_peak()
     return applied
 
@@ -424,7 +458,7 @@ def run_cell(
         schedule=schedule,
     )
     env = fingerprint(cfg.backend, bk.device_info(cfg.device), settings)
-    model = None
+    model = trainer = None
     try:
         turns.take()  # set-up: building, compiling, the latency steps
         reset_peak_rss()
@@ -433,7 +467,7 @@ def run_cell(
         y_train = mnist.y_train[: cfg.train_examples].astype(np.int32)
         x_test = preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format)
         y_test = mnist.y_test[: cfg.test_examples].astype(np.int64)
-        trainer = (NativeTrainer if cfg.impl == "native" else KerasTrainer)(cfg)
+        trainer = make_trainer(cfg, mnist)
         model = trainer.model
         settings.update(trainer.resolved)
         steps_per_epoch = len(y_train) // cfg.batch_size
@@ -511,6 +545,8 @@ def run_cell(
             error=f"{type(e).__name__}: {e}\n{tb}",
             peak_rss_bytes=peak_rss(),
         )
+    if hasattr(trainer, "close"):  # torch DDP: the other ranks stop with this cell
+        trainer.close()
     return result, model
 
 

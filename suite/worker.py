@@ -40,14 +40,16 @@ class PipeBaton:
         self.out.flush()
 
 
-def serve(backend: str, device: str, threads: int, run_dir: Path, data: str | None) -> int:
+def serve(
+    backend: str, device: str, threads: int, run_dir: Path, data: str | None, devices: int = 1
+) -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # framework and library prints go to stderr, never into the protocol
     sys.stdout = sys.stderr
 
     from suite.backends import select_backend
 
-    select_backend(backend, device, threads)
+    select_backend(backend, device, threads, devices=devices)
 
     from suite import data as data_module
     from suite import train
@@ -83,9 +85,9 @@ def serve(backend: str, device: str, threads: int, run_dir: Path, data: str | No
 
 
 def main(argv: list[str]) -> int:
-    backend, device, threads, run_dir = argv[:4]
-    data = argv[4] if len(argv) > 4 else None
-    return serve(backend, device, int(threads), Path(run_dir), data)
+    backend, device, threads, run_dir, devices = argv[:5]
+    data = argv[5] if len(argv) > 5 else None
+    return serve(backend, device, int(threads), Path(run_dir), data, int(devices))
 
 
 if __name__ == "__main__":

@@ -73,3 +73,13 @@ def test_a_removed_or_changed_function_is_caught():
     assert contract_problems(broken, NATIVE_CONTRACT, NATIVE_METHODS) == [
         "missing method TorchModel.to_batch"
     ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_data_parallel_engine_fulfils_its_contract(backend):
+    from suite.parallel import ENGINE_CONTRACT
+
+    source = (SUITE / "parallel" / f"{backend}.py").read_text()
+    assert contract_problems(source, ENGINE_CONTRACT) == []
+    broken = source.replace("def engine_info(", "def describe(")
+    assert contract_problems(broken, ENGINE_CONTRACT) == ["missing function engine_info"]

@@ -73,7 +73,11 @@ def check_backend(backend: str) -> None:
 
 
 def select_backend(
-    backend: str, device: str = "cpu", threads: int | None = None, allow_tf32: bool = False
+    backend: str,
+    device: str = "cpu",
+    threads: int | None = None,
+    allow_tf32: bool = False,
+    devices: int = 1,
 ) -> None:
     """Prepare this process for ``backend`` before keras or any framework is imported."""
     loaded = sys.modules.get("keras")
@@ -91,6 +95,9 @@ def select_backend(
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         if backend == "jax":
             os.environ["JAX_PLATFORMS"] = "cpu"
+    from suite.parallel import set_device_count
+
+    set_device_count(backend, device, devices)
     if threads:
         pin_cpus(threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)
