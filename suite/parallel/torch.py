@@ -77,7 +77,10 @@ class _Replica:
         from suite.train import build_model
 
         self.cfg, self.rank, self.fault = cfg, rank, fault
-        backend = "nccl" if cfg.device == "gpu" else "gloo"
+        self.gpu = cfg.device == "gpu"
+        if self.gpu:  # (unverified here) each rank on its own GPU, as the Keras guide does
+            torch.cuda.set_device(rank)
+        backend = "nccl" if self.gpu else "gloo"
         dist.init_process_group(
             backend,
             init_method=f"tcp://127.0.0.1:{port}",
@@ -99,6 +102,8 @@ class _Replica:
         lo = 0 if self.fault == "wrong-shard" else self.rank * self.shard
         xs = torch.from_numpy(np.ascontiguousarray(x[lo : lo + self.shard]))
         ys = torch.from_numpy(np.ascontiguousarray(y[lo : lo + self.shard])).long()
+        if self.gpu:
+            xs, ys = xs.cuda(non_blocking=True), ys.cuda(non_blocking=True)
         sync = self.ddp.no_sync() if self.fault == "unaveraged" else contextlib.nullcontext()
         with sync:
             logits = self.ddp(xs, training=True)
