@@ -48,16 +48,16 @@ def judge(backend: str, model: str, devices: int, steps: int, arrays: dict) -> R
         f"parallel/{p}" not in arrays or f"single/{p}" not in arrays for p in paths
     ):
         raise SuiteError(f"{backend} {model}: the replica check saved incomplete weights")
-    worst, worst_rel = "", 0.0
+    rel = {}
     for p in paths:
         w0, w1, wn = (
             np.asarray(arrays[f"{k}/{p}"], np.float64) for k in ("init", "single", "parallel")
         )
-        moved = float(np.abs(w1 - w0).max())
-        diff = float(np.abs(wn - w1).max())
-        rel = diff / moved if moved > 0 else (0.0 if diff == 0 else float("inf"))
-        if not np.isfinite(rel) or rel > worst_rel or not worst:
-            worst, worst_rel = p, rel if np.isfinite(rel) else float("inf")
+        moved, diff = float(np.abs(w1 - w0).max()), float(np.abs(wn - w1).max())
+        rel[p] = diff / moved if moved > 0 else (0.0 if diff == 0 else float("inf"))
+        rel[p] = rel[p] if np.isfinite(rel[p]) else float("inf")
+    worst = max(paths, key=lambda p: rel[p])
+    worst_rel = rel[worst]
     ok = worst_rel <= REL_TOLERANCE
     return ReplicaCheck(backend, model, devices, steps, worst, worst_rel, "pass" if ok else "FAIL")
 
