@@ -445,9 +445,10 @@ def _add_reporting(sub) -> None:
     p = sub.add_parser(
         "diff",
         help="compare two result sets and flag real changes",
-        description="Compares the cells present in both result sets: step time changes "
-        "beyond 10% that are significant (Mann-Whitney U, p < 0.05) and accuracy "
-        "changes beyond seed noise. Exit code 1 if anything changed.",
+        description="Compares the cells present in both result sets: training-throughput "
+        "changes beyond 10%% whose 95%% Welch interval over runs (seeds) excludes no change "
+        "(with one run a side, only changes beyond the 30%% drift seen between identical "
+        "runs), and accuracy changes beyond seed noise. Exit code 1 if anything changed.",
     )
     p.add_argument("old", metavar="OLD", help="results folder before")
     p.add_argument("new", metavar="NEW", help="results folder after")
