@@ -235,7 +235,7 @@ def _add_measurements(sub) -> None:
         "bare loop",
         description="In alternating blocks on the same batches: the suite's chunked "
         "throughput against a plain, uninstrumented fit() (or, with --impl native, one "
-        "uninterrupted native loop), with a 95%% CI from the blocks; and the per-step "
+        "uninterrupted native loop), with a 95% CI from the blocks; and the per-step "
         "latency diagnostic against a bare loop over Keras' own train function.",
     )
     _shared(p, "backend", "model", "device", "batch_size")
@@ -302,7 +302,7 @@ def _add_measurements(sub) -> None:
         description="Trains one backend and model under each execution "
         "mode (jit on/off, channels_first for the CNN, steps_per_execution 8, native with "
         "and without compilation), writes a result per mode, marks the fastest mode that "
-        "still trains correctly, and prints Keras/native step time with a 95%% CI. Failing "
+        "still trains correctly, and prints Keras/native step time with a 95% CI. Failing "
         "or unsupported modes are recorded, not dropped.",
     )
     _shared(p, "backend", "model", "device")
@@ -446,8 +446,8 @@ def _add_reporting(sub) -> None:
         "diff",
         help="compare two result sets and flag real changes",
         description="Compares the cells present in both result sets: training-throughput "
-        "changes beyond 10%% whose 95%% Welch interval over runs (seeds) excludes no change "
-        "(with one run a side, only changes beyond the 30%% drift seen between identical "
+        "changes beyond 10% whose 95% Welch interval over runs (seeds) excludes no change "
+        "(with one run a side, only changes beyond the 30% drift seen between identical "
         "runs), and accuracy changes beyond seed noise. Exit code 1 if anything changed.",
     )
     p.add_argument("old", metavar="OLD", help="results folder before")

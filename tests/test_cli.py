@@ -28,6 +28,19 @@ def test_help_lists_commands():
         assert command in proc.stdout
 
 
+def test_every_command_help_states_defaults_and_renders_cleanly():
+    from suite.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if type(a).__name__ == "_SubParsersAction"]
+    for name, parser in sub.choices.items():
+        text = parser.format_help()
+        assert "%%" not in text, name  # descriptions are not %-formatted; help strings are
+        for action in parser._actions:
+            if action.help and action.dest != "help" and action.option_strings:
+                says = "default" in action.help or "required" in action.help
+                assert says, f"{name} {action.option_strings[0]}"
+
+
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
