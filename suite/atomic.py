@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from suite.errors import SuiteError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -35,3 +37,12 @@ def write_atomic(path: Path, write: Callable, overwrite: bool = True) -> None:
             os.link(tmp, path)  # raises FileExistsError rather than replace
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def write_new(path: Path, data: bytes) -> Path:
+    """Write a result file that must not exist yet; SuiteError if it does."""
+    try:
+        write_atomic(path, lambda f: f.write(data), overwrite=False)
+    except FileExistsError:
+        raise SuiteError(f"{path} exists already; results are never overwritten") from None
+    return Path(path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.atomic import write_atomic
+from suite.atomic import write_new
 from suite.backends import FRAMEWORK_LOG, child_env
 from suite.errors import SuiteError
 
@@ -166,9 +166,4 @@ def run_portability(
     }
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     path = out / f"portability-{stamp}.json"
-    text = json.dumps(blob, indent=1).encode()
-    try:
-        write_atomic(path, lambda f: f.write(text), overwrite=False)
-    except FileExistsError:
-        raise SuiteError(f"{path} exists already; results are never overwritten") from None
-    return path, rows
+    return write_new(path, json.dumps(blob, indent=1).encode()), rows

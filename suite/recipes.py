@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.atomic import write_atomic
+from suite.atomic import write_new
 from suite.data import preprocess
 from suite.errors import SuiteError
 from suite.tasks import get_task
@@ -301,12 +301,7 @@ def run_recipe(
 
 def write_recipe_result(folder: Path, result: RecipeResult) -> Path:
     path = folder / f"recipe-{result.recipe}-{result.backend}-seed{result.seed}.json"
-    text = json.dumps(asdict(result), indent=1).encode()
-    try:
-        write_atomic(path, lambda f: f.write(text), overwrite=False)
-    except FileExistsError:
-        raise SuiteError(f"{path} exists already; results are never overwritten") from None
-    return path
+    return write_new(path, json.dumps(asdict(result), indent=1).encode())
 
 
 def recipe_result_from_dict(data: dict) -> RecipeResult:

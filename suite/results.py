@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from suite.atomic import write_atomic
+from suite.atomic import write_new
 from suite.errors import SuiteError
 from suite.stats import TimingSummary
 
@@ -126,12 +126,7 @@ def result_to_json(result: RunResult) -> str:
 
 def write_result(path: Path, result: RunResult) -> Path:
     """Serialise first (so a bad value fails before any file exists), then write atomically."""
-    text = result_to_json(result).encode()
-    try:
-        write_atomic(path, lambda f: f.write(text), overwrite=False)
-    except FileExistsError:
-        raise SuiteError(f"{path} exists already; results are never overwritten") from None
-    return path
+    return write_new(path, result_to_json(result).encode())
 
 
 def load_result(path: Path) -> RunResult:
