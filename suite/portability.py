@@ -12,7 +12,6 @@ from the same file. The judging is pure numpy.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.atomic import write_new
-from suite.backends import FRAMEWORK_LOG, child_env
+from suite.backends import run_child
 from suite.errors import SuiteError
 
 SCHEMA = "keras-backend-suite/portability"
@@ -123,10 +122,7 @@ def transfer_from_dict(data: dict) -> Transfer:
 
 def _child(mode: str, backend: str, work: Path, models: list[str], args: list[str], log) -> None:
     cmd = [sys.executable, "-m", "suite.portability_child", mode, backend, str(work), *models]
-    proc = subprocess.run(cmd + args, env=child_env(), stderr=subprocess.PIPE, text=True)
-    if proc.returncode:
-        lines = [x for x in proc.stderr.splitlines() if x.strip() and not FRAMEWORK_LOG.match(x)]
-        raise SuiteError(f"portability {mode} on {backend} failed: {(lines or ['?'])[-1]}")
+    run_child(cmd + args, f"portability {mode} on {backend}")
     log(f"  {mode} on {backend}: done")
 
 

@@ -131,6 +131,18 @@ def child_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def run_child(cmd: list[str], what: str):
+    """Run a child process that chooses its own backend; SuiteError naming ``what`` and
+    the child's last line that is not framework log noise if it fails."""
+    import subprocess
+
+    proc = subprocess.run(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
+    if proc.returncode:
+        lines = [x for x in proc.stderr.splitlines() if x.strip() and not FRAMEWORK_LOG.match(x)]
+        raise SuiteError(f"{what} failed: {(lines or ['?'])[-1]}")
+    return proc
+
+
 def current():
     """The module for the backend keras is running, e.g. ``suite.backends.jax``."""
     import keras

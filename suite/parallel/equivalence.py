@@ -14,7 +14,6 @@ another's shard; torch also: gradients not averaged) for the must-fail tests.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +153,7 @@ def run_check(backends, models, devices: int, steps: int, batch: int, fault: str
     """One child per backend; returns every (backend, model) check."""
     import tempfile
 
-    from suite.backends import FRAMEWORK_LOG, child_env
+    from suite.backends import run_child
 
     checks = []
     with tempfile.TemporaryDirectory(prefix="replicas-") as tmp:
@@ -163,10 +162,7 @@ def run_check(backends, models, devices: int, steps: int, batch: int, fault: str
             cmd = [sys.executable, "-m", "suite.parallel.equivalence", backend, str(devices)]
             cmd += [str(out), "--models", *models, "--steps", str(steps)]
             cmd += ["--batch-size", str(batch), "--fault", fault]
-            proc = subprocess.run(cmd, env=child_env(), stderr=subprocess.PIPE, text=True)
-            if proc.returncode:
-                lines = [x for x in proc.stderr.splitlines() if x and not FRAMEWORK_LOG.match(x)]
-                raise SuiteError(f"replica check on {backend} failed: {(lines or ['?'])[-1]}")
+            run_child(cmd, f"replica check on {backend}")
             with np.load(out) as f:
                 arrays = {k: f[k] for k in f.files}
             for m in models:
