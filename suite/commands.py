@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import replace
 
+from suite.backends import BACKENDS
 from suite.errors import SuiteError
 from suite.format import format_results, format_sweep
 
@@ -111,12 +112,12 @@ def cmd_run(args) -> int:
     from suite.results import new_run_dir, write_result
 
     applied = train.prepare(first)
+    if args.evaluate_only:  # writes nothing: a file that does not fit fails as it loads
+        return _evaluate_loaded(configs, data.load_mnist(args.data, log=_log))
     for cfg in configs:  # a weights file that does not fit fails now, before any folder
         if cfg.load_weights:
             train.build_compiled_model(cfg)
     mnist = data.load_mnist(args.data, log=_log)
-    if args.evaluate_only:
-        return _evaluate_loaded(configs, mnist)
     run_dir = new_run_dir(out)
     _log(
         f"run {run_dir.name}: {len(configs)} cell(s) on {first.backend}/{first.device}, "
@@ -253,7 +254,7 @@ def _compare_recipes(args) -> int:
     _check_names("recipe", names, RECIPES)
     if args.epochs is not None and args.epochs <= 0:
         raise SuiteError(f"--epochs must be positive, got {args.epochs}")
-    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    _check_names("backend", args.backends, BACKENDS)
     out = check_writable(args.out)
     backends = [b for b in args.backends if b in installed_backends()]
     code = 0
@@ -279,7 +280,7 @@ def cmd_portability(args) -> int:
     from suite.results import check_writable
 
     _check_names("model", args.models, MODELS)
-    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    _check_names("backend", args.backends, BACKENDS)
     if not 0 < args.train_examples <= 60000:
         raise SuiteError(f"--train-examples {args.train_examples}: choose 1..60000")
     out = check_writable(args.out)
@@ -299,7 +300,7 @@ def cmd_parallel_check(args) -> int:
     from suite.parallel.equivalence import REL_TOLERANCE, run_check
 
     _check_names("model", args.models, MODELS)
-    _check_names("backend", args.backends, ("torch", "jax", "tensorflow"))
+    _check_names("backend", args.backends, BACKENDS)
     if not 2 <= args.devices <= len(visible_cpus()):
         raise SuiteError(
             f"--devices {args.devices}: the check needs 2..{len(visible_cpus())} devices here "
@@ -361,7 +362,6 @@ def cmd_grads(args) -> int:
     import os
 
     from models import MODELS
-    from suite.backends import BACKENDS
     from suite.data import cache_dir, load_mnist
     from suite.results import check_writable
 
@@ -432,7 +432,6 @@ def cmd_sweep(args) -> int:
 def cmd_compare(args) -> int:
 
     from models import MODELS
-    from suite.backends import BACKENDS
     from suite.compare import run_compare
     from suite.config import DEVICES
     from suite.data import load_mnist

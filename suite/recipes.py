@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,25 @@ class NotebookRecipe:
     published_checkpoints: dict = field(default_factory=dict)  # epoch -> printed accuracy
     differences: str = ""
 
+
+# notebook 002 trains its MLP and its CNN alike; only the model and the learning rate differ
+PYTORCH_MLP = NotebookRecipe(
+    name="pytorch-mlp",
+    notebook="002_06e84f98e7e20924.txt",
+    summary="PyTorch-basics MLP 784-100-100-10, SGD",
+    model="mlp",
+    task="digits",
+    init="torch",
+    loss="crossentropy",
+    learning_rate=0.01,
+    batch_size=32,
+    epochs=10,
+    shuffle=False,
+    normalize=(0.1307, 0.3081),
+    differences="as the notebook meant it: ReLU between the Linear layers (it has "
+    "none, so its 'MLP' is one linear map) and log-softmax over classes (it uses "
+    "LogSoftmax(dim=0), over the batch)",
+)
 
 RECIPES: dict[str, NotebookRecipe] = {
     r.name: r
@@ -98,36 +117,13 @@ RECIPES: dict[str, NotebookRecipe] = {
             differences="images in MNIST order within each digit (the notebook sorts file "
             "names); accuracy over all 2,038 images, not the mean of per-batch accuracies",
         ),
-        NotebookRecipe(
-            name="pytorch-mlp",
-            notebook="002_06e84f98e7e20924.txt",
-            summary="PyTorch-basics MLP 784-100-100-10, SGD",
-            model="mlp",
-            task="digits",
-            init="torch",
-            loss="crossentropy",
-            learning_rate=0.01,
-            batch_size=32,
-            epochs=10,
-            shuffle=False,
-            normalize=(0.1307, 0.3081),
-            differences="as the notebook meant it: ReLU between the Linear layers (it has "
-            "none, so its 'MLP' is one linear map) and log-softmax over classes (it uses "
-            "LogSoftmax(dim=0), over the batch)",
-        ),
-        NotebookRecipe(
+        PYTORCH_MLP,
+        replace(
+            PYTORCH_MLP,
             name="pytorch-cnn",
-            notebook="002_06e84f98e7e20924.txt",
             summary="PyTorch-basics CNN (two conv blocks, dropout), SGD",
             model="cnn",
-            task="digits",
-            init="torch",
-            loss="crossentropy",
             learning_rate=0.1,
-            batch_size=32,
-            epochs=10,
-            shuffle=False,
-            normalize=(0.1307, 0.3081),
             differences="as the notebook meant it: ReLU after Linear(1600, 128) and "
             "log-softmax over classes, not over the batch (LogSoftmax(dim=0))",
         ),

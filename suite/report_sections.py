@@ -240,11 +240,6 @@ CPU_SCALING = (
 
 
 def _scaling(rows: list[dict], key: str) -> Section:
-    def interval(q):
-        if q.low is None:
-            return f"{q.ratio:.2f} (no interval: {q.method})"
-        return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
-
     body = [
         [
             r["model"],
@@ -253,8 +248,8 @@ def _scaling(rows: list[dict], key: str) -> Section:
             r["engine"],
             f"{r['throughput_1']:,.0f}",
             f"{r['throughput_n']:,.0f}",
-            interval(r["ratio"]),
-            interval(r["efficiency"]),
+            ratio_text(r["ratio"]),
+            ratio_text(r["efficiency"]),
             f"{r['runs'][0]} / {r['runs'][1]}",
         ]
         for r in rows
@@ -377,9 +372,10 @@ def _portability(blob: dict) -> Section:
 
 
 def _recipes(results: list) -> Section:
+    from suite.backends import BACKENDS
     from suite.recipes import RECIPES, recipe_rows
 
-    backends = [b for b in ("torch", "jax", "tensorflow") if any(r.backend == b for r in results)]
+    backends = [b for b in BACKENDS if any(r.backend == b for r in results)]
     rows = recipe_rows(results, backends)
     notes = [
         f"`{name}` ({RECIPES[name].notebook[:3]}): {RECIPES[name].differences}."

@@ -405,3 +405,27 @@ def test_report_shows_recipes_and_portability_and_names_bad_files(tmp_path):
     assert "| softmax | jax | torch | 1.00e-03 | 5.0e-05 | 0 / 3 | FAIL |" in md
     assert any("portability-2.json" in s and "malformed" in s for s in report["skipped"])
     assert "Misclassified" not in md  # no training runs, no gallery
+
+
+def test_scaling_pairs_n_devices_with_one_device_of_the_same_loop(tmp_path):
+    from suite.report_data import scaling_rows
+
+    def on(devices, loop, run):
+        return replace(run, config={**run.config, "devices": devices, "loop": loop})
+
+    runs = [
+        on(1, "fit", make_run("jax", "mlp", 0, 1.0, 0.97)),
+        on(2, "fit", make_run("jax", "mlp", 0, 1.6, 0.97)),  # 1.6x the time per example
+        on(2, "torch-ddp", make_run("torch", "mlp", 0, 2.0, 0.97)),
+        on(1, "fit", make_run("torch", "mlp", 0, 1.0, 0.97)),  # fit(): not its baseline
+    ]
+    (cells,) = group(runs).values()
+    (row,) = scaling_rows(cells)
+    assert (row["backend"], row["devices"]) == ("jax", 2)
+    q, eff = row["ratio"], row["efficiency"]
+    assert q.low < 1 / 1.6 < q.high and q.high < 1  # paired by round: the slow patch cancels
+    assert eff.ratio == pytest.approx(q.ratio / 2) and eff.high == pytest.approx(q.high / 2)
+    for i, r in enumerate(runs):
+        write_result(tmp_path / f"{i}.json", r)
+    md = markdown(build_report([tmp_path]))
+    assert "Scaling over devices" in md and "| mlp | jax | 2 |" in md
