@@ -341,6 +341,13 @@ def _add_compare(sub) -> None:
         "(default: off, the registry recipes)",
     )
     p.add_argument(
+        "--epochs",
+        type=int,
+        help="epochs of every model, also with --quick: more timed work narrows the "
+        "speed CIs (about as 1/sqrt(epochs); see README) (default: the recipes', or 1 "
+        "with --quick)",
+    )
+    p.add_argument(
         "--native",
         action="store_true",
         help="also train each backend's native implementation in the same rounds, "

@@ -451,6 +451,8 @@ def cmd_compare(args) -> int:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
     if not 1 <= args.train_examples <= 60000:
         raise SuiteError("--train-examples must be 1..60000")
+    if args.epochs is not None and not 1 <= args.epochs <= 1000:
+        raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
     out = check_writable(args.out)
     started = time.perf_counter()
     mnist = load_mnist(args.data, log=_log)  # fetched once here; the workers read the cache
@@ -469,6 +471,7 @@ def cmd_compare(args) -> int:
         chunk_steps=args.chunk_steps,
         native=args.native,
         devices=args.devices,
+        epochs=args.epochs,
     )
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)

@@ -41,10 +41,12 @@ def plan_cells(
     chunk_steps: int = 0,
     impls: tuple[str, ...] = ("keras",),
     devices: int = 1,
+    epochs: int | None = None,
 ) -> list[RunConfig]:
     """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
-    scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop)."""
-    epochs = QUICK["epochs"] if quick else None
+    scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
+    ``epochs`` overrides the recipes' (and --quick's 1)."""
+    epochs = epochs or (QUICK["epochs"] if quick else None)
     counts = [1, devices] if devices > 1 else [1]
 
     def cell(b, m, s, impl, n):
@@ -279,6 +281,7 @@ def run_compare(
     gap_s: float = GAP_S,
     native: bool = False,
     devices: int = 1,
+    epochs: int | None = None,
 ) -> tuple[int, dict]:
     """Run what is missing in rounds, then grads and the report. Returns the exit code
     and the report's data."""
@@ -295,7 +298,7 @@ def run_compare(
     seeds = QUICK["seeds"] if quick else seeds
     impls = ("keras", "native") if native else ("keras",)
     cells = plan_cells(
-        backends, models, seeds, device, quick, train_examples, chunk_steps, impls, devices
+        backends, models, seeds, device, quick, train_examples, chunk_steps, impls, devices, epochs
     )
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)

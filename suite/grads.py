@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -363,7 +364,7 @@ def run_grads(
     from suite.data import load_mnist, preprocess
     from suite.weights import read_weights_npz
 
-    ran, skipped, arrays = [], [b for b in backends if not is_installed(b)], {}
+    skipped, arrays = [b for b in backends if not is_installed(b)], {}
     weights = {m: str(weights_dir / f"{m}-seed{seed}.npz") for m in models}
     request = {
         "models": models,
@@ -378,14 +379,20 @@ def run_grads(
     with tempfile.TemporaryDirectory() as tmp:
         request_path = Path(tmp) / "request.json"
         request_path.write_text(json.dumps(request))
-        for b in backends:
-            if b in skipped:
-                log(f"[{b}] not installed: skipped")
-                continue
-            run_child(b, request_path, Path(tmp) / f"{b}.npz", log)
+        for b in skipped:
+            log(f"[{b}] not installed: skipped")
+        ran = [b for b in backends if b not in skipped]
+        # The children run at once: nothing here is timed, and each child's results
+        # do not depend on the others (same request, same weights files).
+        with ThreadPoolExecutor(max_workers=len(ran) or 1) as pool:
+            jobs = [
+                pool.submit(run_child, b, request_path, Path(tmp) / f"{b}.npz", log) for b in ran
+            ]
+            for job in jobs:
+                job.result()  # the first failure, in backend order
+        for b in ran:
             with np.load(Path(tmp) / f"{b}.npz") as f:
                 arrays[b] = {k: f[k] for k in f.files}
-            ran.append(b)
     shared = {m: read_weights_npz(Path(p)) for m, p in weights.items()}
     mnist = load_mnist()
     x, y = preprocess(mnist.x_train[:batch_size]), mnist.y_train[:batch_size].astype(np.int64)

@@ -62,6 +62,14 @@ def test_timing_check_refuses_impossible_blocks(args, words):
         assert word in proc.stderr
 
 
+@pytest.mark.parametrize("epochs", ["0", "1001"])
+def test_compare_refuses_impossible_epochs(tmp_path, epochs):
+    proc = run("compare", "--epochs", epochs, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"--epochs {epochs}" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_empty_out_refused_everywhere(tmp_path):
     for command in (["compare"], ["grads"], ["report", str(tmp_path)]):
         proc = run(*command, "--out", "", cwd=tmp_path)

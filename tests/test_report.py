@@ -246,6 +246,13 @@ def test_compare_resume_skips_finished_cells(tmp_path):
     assert len(pending(cells, finished_cells(tmp_path / "runs"), force=True)) == 4
 
 
+def test_compare_epochs_override_new_cells():
+    quick = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True)
+    longer = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True, epochs=8)
+    assert quick[0].resolved().epochs == 1 and longer[0].resolved().epochs == 8
+    assert quick[0].cell_name() != longer[0].cell_name()  # a 1-epoch result is not reused
+
+
 def test_diff_flags_20_percent_slowdown_not_2_percent():
     old = [make_run("jax", "mlp", s, 1.0, 0.970, spread=0.01) for s in range(3)]
     new_slow = [make_run("jax", "mlp", s, 1.2, 0.970, spread=0.01) for s in range(3)]
