@@ -34,38 +34,51 @@ def choose_chunk_steps(
     return max(k, 1)
 
 
-def latency_plan(warmup_steps: int, latency_steps: int, steps_per_epoch: int) -> tuple[int, int]:
+def latency_plan(
+    warmup_steps: int, latency_steps: int, steps_per_epoch: int, k: int = 1
+) -> tuple[int, int]:
     """(warm-up steps, all steps) timed one by one at the start of epoch 1: warm-up at
     most half the epoch, then latency steps at most half of what is left, so the
-    throughput chunks always keep the rest."""
-    warm = min(warmup_steps, steps_per_epoch // 2)
-    extra = min(latency_steps, (steps_per_epoch - warm) // 2)
-    return warm, warm + extra
+    throughput chunks always keep the rest. With ``k`` steps per execution both are
+    whole executions (rounded up), so no timed call is a shorter one (on JAX a
+    shorter execution compiles again)."""
+    executions = steps_per_epoch // k
+    warm = min(-(-warmup_steps // k), executions // 2)
+    extra = min(-(-latency_steps // k), (executions - warm) // 2)
+    return warm * k, (warm + extra) * k
 
 
 def plan_chunk_steps(cfg, step_seconds: list[float | None]) -> int:
     """The chunk size for a resolved RunConfig, from each backend's step estimate (the
-    slowest one counts): the same for every backend training that cell."""
+    slowest one counts): the same for every backend training that cell; with
+    steps_per_execution k, a multiple of k."""
+    k = cfg.steps_per_execution
     steps_per_epoch = cfg.train_examples // cfg.batch_size
-    _, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+    _, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch, k)
     chunkable = steps_per_epoch * cfg.epochs - head
-    if chunkable < 1:
-        return 1
+    if chunkable < k:
+        return k
     known = [s for s in step_seconds if s]
-    return choose_chunk_steps(
+    chunk = choose_chunk_steps(
         chunkable, max(known) if known else 0.0, epoch_steps=steps_per_epoch - head or None
     )
+    return max(chunk // k, 1) * k
 
 
-def split_steps(steps: int, chunk: int) -> list[tuple[int, int]]:
-    """Cut ``steps`` into chunks of ``chunk`` or ``chunk + 1`` steps (never a runt):
-    ``[(size, count), ...]``, each pair one ``fit()`` call with ``steps_per_epoch=size``
-    and ``epochs=count``. Fewer steps than ``chunk`` make one short chunk."""
-    if steps <= 0:
-        return []
-    n = max(steps // chunk, 1)
-    size, extra = divmod(steps, n)
-    return [(s, c) for s, c in ((size + 1, extra), (size, n - extra)) if c]
+def split_steps(steps: int, chunk: int, k: int = 1) -> tuple[list[tuple[int, int]], int]:
+    """Cut ``steps`` into chunks of ``chunk`` or ``chunk + k`` steps (never a runt):
+    ``([(size, count), ...], tail)``, each pair one ``fit()`` call with
+    ``steps_per_epoch=size`` and ``epochs=count``. Fewer steps than ``chunk`` make one
+    short chunk. With ``k`` steps per execution every chunk is whole executions and the
+    last ``steps mod k`` steps are the ``tail``, trained outside the clock: a step
+    means one optimizer step in every timed span."""
+    executions, tail = divmod(max(steps, 0), k)
+    if executions == 0:
+        return [], tail
+    n = max(executions // max(chunk // k, 1), 1)
+    size, extra = divmod(executions, n)
+    pairs = [(s * k, c) for s, c in ((size + 1, extra), (size, n - extra)) if c]
+    return pairs, tail
 
 
 def round_order(names: list[str], round_index: int) -> list[str]:

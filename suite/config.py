@@ -134,6 +134,16 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
     if cfg.loop == "torch-ddp" and (cfg.backend != "torch" or cfg.impl != "keras"):
         raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
+    if cfg.steps_per_execution != 1 and cfg.impl != "keras":
+        raise SuiteError(
+            f"--steps-per-execution {cfg.steps_per_execution} is Keras' setting; the "
+            "native loops run one step per call: use --impl keras"
+        )
+    if cfg.chunk_steps and cfg.chunk_steps % cfg.steps_per_execution:
+        raise SuiteError(
+            f"--chunk-steps {cfg.chunk_steps} is not a multiple of --steps-per-execution "
+            f"{cfg.steps_per_execution}: a timed chunk must be whole executions"
+        )
     if cfg.load_weights is not None and cfg.impl != "keras":
         raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
     r = cfg.resolved()

@@ -84,7 +84,6 @@ def check_timing(
         ChunkClock,
         KerasTrainer,
         NativeTrainer,
-        StepLog,
         Turns,
         synchronous_callbacks,
         time_train_function,
@@ -124,7 +123,7 @@ def check_timing(
             for method in ("suite", "bare") if block % 2 == 0 else ("bare", "suite"):
                 if method == "suite":
                     timed = time_train_function(suite.model)
-                    timed.log = log = StepLog()
+                    log = timed.log
                     suite.model.fit(
                         x,
                         y,

@@ -199,17 +199,20 @@ class ChunkClock:
 
 
 class StepLog:
-    """Every step's seconds and loss; remembers the first non-finite loss."""
+    """Every timed call's seconds per step and loss; remembers the first step whose
+    loss is not finite. A call is one step, or one execution of k steps (its time
+    divided by k), never both in one log."""
 
-    def __init__(self):
+    def __init__(self, steps_per_call: int = 1):
         self.seconds, self.losses, self.diverged_at = [], [], None
+        self.steps_per_call = steps_per_call
 
     def record(self, seconds: float, loss: float) -> bool:
-        """Log one step; True when training must stop (the loss diverged)."""
+        """Log one call; True when training must stop (the loss diverged)."""
         self.seconds.append(seconds)
         self.losses.append(loss)
         if not math.isfinite(loss) and self.diverged_at is None:
-            self.diverged_at = len(self.seconds)
+            self.diverged_at = len(self.seconds) * self.steps_per_call
         return self.diverged_at is not None
 
 
@@ -220,7 +223,8 @@ def time_train_function(model):
     ``fit`` calls ``model.train_function`` once per execution and keeps an existing
     one, so the wrapper times exactly Keras' call, including fetching its batch from
     Keras' own iterator, until the loss is on the host (``read_loss`` waits for the
-    device). Each execution of k steps is logged as k steps of 1/k its time.
+    device). With steps_per_execution k each execution is logged once, at its time
+    divided by k: one sample per timed call, so k > 1 never looks like k samples.
     """
     bk = backends.current()
     if not model.optimizer.built:  # as fit() would first: the train function's state
@@ -234,17 +238,14 @@ def time_train_function(model):
         start = time.perf_counter()
         out = inner(*args, **kwargs)
         loss = bk.read_loss(out)
-        k = model.steps_per_execution
-        elapsed = (time.perf_counter() - start) / k
-        for _ in range(k):
-            if timed.log.record(elapsed, loss):
-                model.stop_training = True
+        if timed.log.record((time.perf_counter() - start) / timed.log.steps_per_call, loss):
+            model.stop_training = True
         return out
 
     def restore():
         model.train_function = inner
 
-    timed.log = StepLog()
+    timed.log = StepLog(model.steps_per_execution)
     timed.restore = restore
     model.train_function = timed
     return timed
@@ -332,6 +333,11 @@ class KerasTrainer:
         finally:
             clock.release()
         return any(r.loss is None for r in clock.records[done:])
+
+    def train_untimed(self, x, y, steps: int) -> None:
+        """The epoch's last ``steps`` (fewer than one execution): trained, not timed."""
+        b = self.cfg.batch_size
+        self.model.fit(x[: steps * b], y[: steps * b], batch_size=b, shuffle=False, verbose=0)
 
     def predict(self, x):
         return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)
@@ -473,8 +479,10 @@ def run_cell(
         steps_per_epoch = len(y_train) // cfg.batch_size
         b = cfg.batch_size
         order = epoch_batches(len(y_train), b, cfg.seed, 0).ravel()
-        warm, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch)
+        k = cfg.steps_per_execution
+        warm, head = latency_plan(cfg.warmup_steps, cfg.latency_steps, steps_per_epoch, k)
         latency = trainer.latency_steps(x_train[order[: head * b]], y_train[order[: head * b]])
+        warm //= latency.steps_per_call  # from here on counted in timed calls
         steady = latency.seconds[warm:]
         estimate = float(np.median(steady)) if steady else None
         turns.give({"kind": "setup", "step_seconds": estimate})
@@ -495,13 +503,17 @@ def run_cell(
             skip = head if epoch == 0 else 0
             x_epoch, y_epoch = x_train[order[skip * b :]], y_train[order[skip * b :]]
             offset = 0
-            for size, count in [] if diverged else split_steps(steps_per_epoch - skip, chunk or 1):
+            parts, tail = split_steps(steps_per_epoch - skip, chunk or 1, k)
+            for size, count in [] if diverged else parts:
                 turns.take()  # fit()'s own set-up happens inside a turn, outside the clock
                 lo = offset * b
                 if trainer.train_chunks(x_epoch[lo:], y_epoch[lo:], size, count, clock):
                     diverged = sum(r.steps for r in clock.records) + head
                     break
                 offset += size * count
+            if tail and not diverged:  # a shorter execution, outside the clock
+                turns.take()
+                trainer.train_untimed(x_epoch[offset * b :], y_epoch[offset * b :], tail)
             mine = clock.records[first:]
             turns.take()  # evaluation: inside a turn, outside every clock
             del x_epoch, y_epoch

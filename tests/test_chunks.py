@@ -2,7 +2,13 @@
 
 import pytest
 
-from suite.chunks import choose_chunk_steps, latency_plan, round_order, split_steps
+from suite.chunks import (
+    choose_chunk_steps,
+    latency_plan,
+    plan_chunk_steps,
+    round_order,
+    split_steps,
+)
 
 
 def test_chunk_size_rules():
@@ -19,17 +25,34 @@ def test_chunk_size_rules():
 
 
 def test_split_steps_never_leaves_a_runt():
-    parts = split_steps(443, 55)
-    assert parts == [(56, 3), (55, 5)] and sum(s * c for s, c in parts) == 443
-    assert split_steps(440, 55) == [(55, 8)]
-    assert split_steps(3, 55) == [(3, 1)]
-    assert split_steps(0, 55) == []
+    parts, tail = split_steps(443, 55)
+    assert parts == [(56, 3), (55, 5)] and sum(s * c for s, c in parts) == 443 and tail == 0
+    assert split_steps(440, 55) == ([(55, 8)], 0)
+    assert split_steps(3, 55) == ([(3, 1)], 0)
+    assert split_steps(0, 55) == ([], 0)
 
 
-def test_latency_plan_leaves_chunks_most_of_the_epoch():
-    assert latency_plan(5, 20, 468) == (5, 25)
-    assert latency_plan(2, 20, 8) == (2, 5)  # 2 warm-up + half of the 6 left
-    assert latency_plan(5, 20, 5) == (2, 3)  # a tiny epoch still keeps 2 steps for chunks
+def test_steps_per_execution_times_whole_executions_only():
+    # 443 steps at 8 per execution: 55 whole executions in chunks, 3 steps untimed
+    parts, tail = split_steps(443, 56, k=8)
+    assert tail == 3 and sum(s * c for s, c in parts) == 440
+    assert all(s % 8 == 0 for s, _ in parts)
+    assert split_steps(7, 56, k=8) == ([], 7)  # no whole execution: nothing timed
+    # warm-up and latency steps are whole executions too (rounded up)
+    assert latency_plan(5, 20, 468, k=8) == (8, 32)
+    assert latency_plan(5, 20, 468, k=1) == (5, 25)
+
+
+def test_chunk_plan_is_a_multiple_of_steps_per_execution():
+    from suite.config import RunConfig
+
+    cfg = RunConfig(backend="jax", model="softmax", epochs=1, steps_per_execution=8)
+    chunk = plan_chunk_steps(cfg.resolved(), [0.0003])
+    assert chunk % 8 == 0 and chunk > 0
+    assert (
+        plan_chunk_steps(RunConfig(backend="jax", model="softmax", epochs=1).resolved(), [0.0003])
+        == 55
+    )
 
 
 def test_round_order_alternates():

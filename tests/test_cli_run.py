@@ -43,6 +43,8 @@ def assert_refused(proc, out, *words):
         (["--seeds", "4294967296"], ["--seeds 4294967296", "0..4294967295"]),
         (["--seeds", "0", "0"], ["--seeds 0 0", "each seed once"]),
         (["--chunk-steps", "-3"], ["--chunk-steps must not be negative"]),
+        (["--chunk-steps", "10", "--steps-per-execution", "4"], ["--chunk-steps 10", "multiple"]),
+        (["--impl", "native", "--steps-per-execution", "4"], ["--steps-per-execution 4"]),
     ],
 )
 def test_bad_settings(backend, tmp_path, args, words):

@@ -42,6 +42,25 @@ def test_short_run_writes_a_valid_result(backend, mnist, tmp_path):
     assert loaded == result  # read back typed and equal, chunks and history included
 
 
+def test_steps_per_execution_times_whole_executions(backend, mnist):
+    if backend == "torch":
+        pytest.skip("Keras' torch trainer runs one step per call")
+    # 1280 examples at batch 64 = 20 steps, 4 per execution: warm-up 1 call (4 steps),
+    # latency 2 calls (8 steps), then 8 steps in chunks of whole executions
+    cfg = small(backend, train_examples=1280, steps_per_execution=4, latency_steps=5)
+    result, model = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert result.status == "ok", result.error
+    assert len(result.warmup_ms) == 1 and len(result.latency_steps_ms) == 2  # calls, not steps
+    assert all(c.steps % 4 == 0 for c in result.chunks)
+    assert sum(c.steps for c in result.chunks) == 8
+    assert int(model.optimizer.iterations.value) == 20  # every step trained once
+    # 22 steps: the last 2 (half an execution) are trained outside the clock
+    cfg = small(backend, train_examples=1408, steps_per_execution=4, latency_steps=5)
+    result, model = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
+    assert sum(c.steps for c in result.chunks) == 8 and result.history[0].steps == 22
+    assert int(model.optimizer.iterations.value) == 22
+
+
 def test_huge_learning_rate_diverges(backend, mnist):
     cfg = small(backend, model="mlp", optimizer="sgd", learning_rate=1e30)
     result, _ = train.run_cell(cfg, mnist, "t", train.prepare(cfg))
