@@ -36,6 +36,64 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# float32 FLOPs per cycle per core = 2 (a fused multiply-add) x float32 lanes x FMA
+# pipes, from vendor manuals; (vendor, family, lowest model) -> (lanes x pipes, what)
+FMA_UNITS = [
+    ("AuthenticAMD", 0x1A, 0, 32, "Zen 5: 2 x 512-bit FMA pipes"),
+    ("AuthenticAMD", 0x19, 0, 16, "Zen 3/4: 2 x 256-bit FMA pipes (AVX-512 double-pumped)"),
+    ("AuthenticAMD", 0x17, 0x30, 16, "Zen 2: 2 x 256-bit FMA pipes"),
+    ("AuthenticAMD", 0x17, 0, 8, "Zen/Zen+: 2 x 128-bit FMA pipes"),
+]
+
+
+def theoretical_peak(cpuinfo: str, physical_cores: int | None) -> dict | None:
+    """Float32 peak = physical cores x clock x FLOPs per cycle, derived from
+    /proc/cpuinfo's text: vendor, family and model pick the FMA pipes (AMD, from
+    ``FMA_UNITS``); Intel is derived from its flags, assuming 2 FMA pipes of the widest
+    vector width (true of Xeon Gold 6xxx and Platinum; Silver, Bronze and some Gold
+    5xxx have one 512-bit pipe, half this). The clock is the one the kernel reports,
+    usually the base clock: a core boosting above it beats this figure. None when the
+    text lacks what the derivation needs."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    try:
+        vendor, mhz = fields["vendor_id"], float(fields["cpu MHz"])
+        family, model = int(fields["cpu family"]), int(fields["model"])
+    except (KeyError, ValueError):
+        return None
+    flags = set(fields.get("flags", "").split())
+    lanes, what = None, None
+    for v, fam, lowest, units, text in FMA_UNITS:
+        if vendor == v and family == fam and model >= lowest:
+            lanes, what = units, text
+            break
+    if lanes is None and vendor == "GenuineIntel" and "fma" in flags:
+        wide = "avx512f" in flags
+        lanes = 32 if wide else 16
+        what = f"Intel: 2 x {512 if wide else 256}-bit FMA pipes assumed"
+    if lanes is None or not physical_cores or mhz <= 0:
+        return None
+    per_cycle = 2 * lanes
+    return {
+        "gflops": round(physical_cores * mhz / 1e3 * per_cycle, 1),
+        "derivation": f"{physical_cores} cores x {mhz / 1e3:.2f} GHz (as the kernel reports) x "
+        f"{per_cycle} float32 FLOPs/cycle ({what})",
+    }
+
+
+def cpu_peak() -> dict | None:
+    """This machine's theoretical float32 peak (see ``theoretical_peak``)."""
+    import psutil
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    return theoretical_peak(text, psutil.cpu_count(logical=False))
+
+
 def git_commit() -> str | None:
     root = Path(__file__).resolve().parents[1]
     try:
@@ -70,6 +128,7 @@ def fingerprint(backend: str, device: dict, settings: dict) -> dict:
         "cpu": cpu_model(),
         "cpu_cores_logical": psutil.cpu_count(logical=True),
         "cpu_cores_physical": psutil.cpu_count(logical=False),
+        "cpu_theoretical_peak": cpu_peak(),
         "memory_bytes": psutil.virtual_memory().total,
         "os": platform.platform(),
         "hostname": platform.node(),

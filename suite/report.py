@@ -108,7 +108,24 @@ def _environment(cells) -> list[list[str]]:
     peak, by = machine_peak(cells)
     if peak:
         rows.append(["% of peak denominator", f"{peak:.1f} GFLOP/s: best float32 matmul, via {by}"])
+    rows += [["theoretical float32 peak", peak_text(r.get("cpu_theoretical_peak"), peak)]]
     return [[str(a), str(b)] for a, b in rows]
+
+
+def peak_text(theory: dict | None, measured: float | None) -> str:
+    """The theoretical peak beside the measured one, and what it means when the
+    measured rate beats it (the cores run above the clock the kernel reports)."""
+    if not theory:
+        return "not derivable here (unknown vector units or clock)"
+    text = f"{theory['gflops']:.1f} GFLOP/s = {theory['derivation']}"
+    if measured and measured > theory["gflops"]:
+        text += (
+            f"; the measured matmul ({measured:.1f}) beats it, so the cores run above the "
+            "reported clock (boost): read this as a floor of the true peak"
+        )
+    elif measured:
+        text += f"; the measured matmul reaches {measured / theory['gflops']:.0%} of it"
+    return text
 
 
 def _histories(cells) -> dict:
