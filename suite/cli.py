@@ -301,8 +301,10 @@ def _add_measurements(sub) -> None:
         help="time each execution mode of one backend and the native implementation",
         description="Trains one backend and model under each execution "
         "mode (jit on/off, channels_first for the CNN, steps_per_execution 8, native with "
-        "and without compilation), writes a result per mode, marks the fastest mode that "
-        "still trains correctly, and prints Keras/native step time with a 95% CI. Failing "
+        "and without compilation), each mode in its own worker and all of them side by "
+        "side in rounds (as compare trains backends), writes a result per mode, marks the "
+        "fastest mode that still trains correctly, and prints its margin over the "
+        "runner-up and Keras ÷ native time, each with a 95% CI paired by round. Failing "
         "or unsupported modes are recorded, not dropped.",
     )
     _shared(p, "backend", "model", "device")

@@ -400,31 +400,33 @@ def cmd_sweep(args) -> int:
     import json
 
     from suite.atomic import write_atomic
-    from suite.backends import select_backend
-    from suite.results import check_writable
-
-    configs = _configs(args)
-    out = check_writable(args.out)
-    select_backend(configs[0].backend, configs[0].device, configs[0].threads)
-
-    from suite import data, train
-    from suite.results import new_run_dir
+    from suite.backends import child_env
+    from suite.compare import GAP_S, write_rounds
+    from suite.data import load_mnist
+    from suite.results import check_writable, new_run_dir
     from suite.sweep import run_sweep
 
-    applied = train.prepare(configs[0])
-    mnist = data.load_mnist(args.data, log=_log)
+    configs = _configs(args)  # validated, the backend's framework installed
+    out = check_writable(args.out)
+    mnist = load_mnist(args.data, log=_log)  # fetched once here; the workers read the cache
+    _log(f"MNIST from {mnist.source}")
+    env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     run_dir = new_run_dir(out)
-    sweeps = []
-    for cfg in configs:
-        sweep = run_sweep(cfg, mnist, run_dir, applied, _log)
-        sweeps.append(sweep)
-        text = json.dumps(sweep, indent=1, allow_nan=False).encode()
-        write_atomic(
-            run_dir / f"sweep-{cfg.backend}-{cfg.model}.json",
-            lambda f, t=text: f.write(t),
-            overwrite=False,
-        )
-        print(format_sweep(sweep))
+    schedules = []
+    try:
+        for cfg in configs:
+            sweep, schedule = run_sweep(cfg, run_dir, args.data, env, _log)
+            schedules.append(schedule)
+            text = json.dumps(sweep, indent=1, allow_nan=False).encode()
+            write_atomic(
+                run_dir / f"sweep-{cfg.backend}-{cfg.model}.json",
+                lambda f, t=text: f.write(t),
+                overwrite=False,
+            )
+            print(format_sweep(sweep))
+    finally:
+        if schedules:
+            write_rounds(run_dir, schedules, GAP_S)
     _log(f"wrote {run_dir}")
     return 0
 

@@ -13,6 +13,7 @@ finished cells kept.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -134,11 +135,18 @@ class Worker:
     """One ``python -m suite.worker`` process: a backend, loaded once, taking turns."""
 
     def __init__(
-        self, backend: str, device: str, run_dir: Path, data: str | None, env, devices: int = 1
+        self,
+        backend: str,
+        device: str,
+        run_dir: Path,
+        data: str | None,
+        env,
+        devices: int = 1,
+        threads: int = 0,
     ):
         import psutil
 
-        cmd = [sys.executable, "-m", "suite.worker", backend, device, "0", str(run_dir)]
+        cmd = [sys.executable, "-m", "suite.worker", backend, device, str(threads), str(run_dir)]
         cmd.append(str(devices))
         self.backend = backend
         self.proc = subprocess.Popen(
@@ -257,7 +265,9 @@ def train_in_rounds(workers: dict, cells: dict, schedule: str, gap_s: float, log
                 time.sleep(gap_s)  # lets the worker that just ran put its thread pools to sleep
         if r == 0:
             chunk = first.chunk_steps or plan_chunk_steps(first, list(estimates.values()))
-            log(f"  rounds of {chunk} steps per backend, order alternating")
+            k = math.lcm(*(c.steps_per_execution for c in cells.values()))
+            chunk = max(chunk // k, 1) * k  # whole executions for every participant
+            log(f"  rounds of {chunk} steps each, order alternating")
         r += 1
     return turns
 
@@ -339,7 +349,7 @@ def run_compare(
                 if w is not None:
                     w.close()
             if schedule_log:
-                _write_rounds(run_dir, schedule_log, gap_s)
+                write_rounds(run_dir, schedule_log, gap_s)
     after = finished_cells(runs_dir)
     bad = [c.cell_name() for c in cells if after.get(c.cell_name()) != "ok"]
     log(
@@ -366,7 +376,7 @@ def _await_ready(workers: dict, backend: str, log) -> None:
 ROUNDS_SCHEMA = "keras-backend-suite/rounds"
 
 
-def _write_rounds(run_dir: Path, schedules: list[dict], gap_s: float) -> None:
+def write_rounds(run_dir: Path, schedules: list[dict], gap_s: float) -> None:
     """Every turn of this compare, for the record: who ran, for how long, and how much
     CPU the waiting workers used meanwhile."""
     blob = {"schema": ROUNDS_SCHEMA, "schema_version": 1, "gap_s": gap_s, "schedules": schedules}

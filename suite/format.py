@@ -78,14 +78,33 @@ def format_sweep(sweep: dict) -> str:
         ],
         rows,
     )
-    o = sweep["overhead"]
-    tail = (
-        f"Keras overhead: {o['keras_mode']} / native {o['native_mode']} = {o['ratio']:.2f}x "
-        + (f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}] ({o['ci_kind']})" if o["ci"][0] else "(no CI)")
+    return f"{head}\n{table}\n{sweep_margins(sweep)}\n"
+
+
+def sweep_margins(sweep: dict) -> str:
+    """The winner's margin over the runner-up and Keras ÷ native, with paired CIs."""
+
+    def ratio(o: dict) -> str:
+        ci = f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]" if o["ci"][0] is not None else "(no CI)"
+        return f"{o['ratio']:.2f}x {ci}, {o['rounds']} rounds: {VERDICT_WORDS[o['verdict']]}"
+
+    m, o = sweep.get("margin"), sweep["overhead"]
+    lines = [
+        f"runner-up {m['runner_up']} ÷ winner {sweep['best_keras']}: {ratio(m)}"
+        if m
+        else "winner's margin: n/a (fewer than two Keras modes train correctly)",
+        f"Keras {o['keras_mode']} ÷ native {o['native_mode']}: {ratio(o)}"
         if o
-        else "Keras overhead: n/a"
-    )
-    return f"{head}\n{table}\n{tail}\n"
+        else "Keras ÷ native: n/a",
+    ]
+    return "\n".join(lines)
+
+
+VERDICT_WORDS = {
+    "slower": "the first takes longer (CI above 1, beyond 5%)",
+    "faster": "the first is faster (CI below 1, beyond 5%)",
+    "indistinguishable": "indistinguishable here",
+}
 
 
 def format_timing_checks(checks) -> str:

@@ -27,11 +27,12 @@ from suite.stats import (
     Ratio,
     drift,
     paired_difference,
-    paired_ratio,
+    paired_rates,
     speed_verdict,
     unpaired_ratio,
 )
 from suite.sweep import SCHEMA as SWEEP_SCHEMA
+from suite.sweep import SCHEMA_VERSION as SWEEP_VERSION
 
 
 @dataclass
@@ -175,9 +176,10 @@ def grads_problem(data: dict) -> str | None:
 
 def sweep_problem(data: dict) -> str | None:
     """What makes a sweep file unusable for the report, or None."""
-    o = data.get("overhead")
-    if o is not None and not (isinstance(o, dict) and _number(o.get("ratio"))):
-        return "overhead must be null or an object with a finite ratio"
+    for key in ("overhead", "margin"):
+        o = data.get(key)
+        if o is not None and not (isinstance(o, dict) and _number(o.get("ratio"))):
+            return f"{key} must be null or an object with a finite ratio"
     if not (_text(data.get("backend")) and _text(data.get("model"))):
         return "backend and model must be names"
     return _objects(data, "modes", {"mode": _text, "status": _text})
@@ -192,7 +194,7 @@ def rounds_problem(data: dict) -> str | None:
     return next((p for s in schedules if (p := _objects(s, "turns", turn))), None)
 
 
-VERSIONS = {GRADS_SCHEMA: GRADS_VERSION, SWEEP_SCHEMA: 1, ROUNDS_SCHEMA: 1}
+VERSIONS = {GRADS_SCHEMA: GRADS_VERSION, SWEEP_SCHEMA: SWEEP_VERSION, ROUNDS_SCHEMA: 1}
 SHAPES = {GRADS_SCHEMA: grads_problem, SWEEP_SCHEMA: sweep_problem, ROUNDS_SCHEMA: rounds_problem}
 
 
@@ -344,9 +346,9 @@ def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
         tb.update(round_throughputs(r))
     for r in runs_f:
         tf.update(round_throughputs(r))
-    common = sorted(set(tb) & set(tf), key=str)
-    if len(common) >= 2:
-        return paired_ratio([tf[k] for k in common], [tb[k] for k in common])
+    paired = paired_rates(tf, tb)
+    if paired is not None:
+        return paired
     return unpaired_ratio(
         [r.throughput_examples_per_s for r in runs_f],
         [r.throughput_examples_per_s for r in runs_b],

@@ -306,27 +306,44 @@ def _speed_row(r: dict) -> list[str]:
 
 
 def _sweeps(sweeps: list[dict]) -> Section:
-    def overhead(s):
-        o = s["overhead"]
+    def ratio(o):
         if not o:
             return "-"
         if o["ci"][0] is None:
-            return f"{o['ratio']:.2f}"
-        return f"{o['ratio']:.2f} [{o['ci'][0]:.2f}, {o['ci'][1]:.2f}] (within-run)"
+            return f"{o['ratio']:.2f} (no CI)"
+        words = " (indistinguishable here)" if o["verdict"] == "indistinguishable" else ""
+        return f"{o['ratio']:.2f} [{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]{words}"
 
     return Section(
         "Keras vs native, and each backend's best mode",
         2,
+        paragraphs=[
+            "`sweep` trains every execution mode of one backend side by side in rounds, "
+            "as `compare` trains backends, so each ratio here is a time ratio with a 95% "
+            "CI paired by round. *Margin*: the runner-up Keras mode's time ÷ the winner's. "
+            "*Keras ÷ native*: the best Keras mode's time ÷ the best native mode's (> 1: "
+            "Keras is slower; < 1: the native baseline is the weaker program)."
+        ],
         tables=[
             Table(
-                ["backend", "model", "best Keras mode", "best native mode", "Keras ÷ native"],
+                [
+                    "backend",
+                    "model",
+                    "best Keras mode",
+                    "margin over runner-up",
+                    "best native mode",
+                    "Keras ÷ native",
+                ],
                 [
                     [
                         s["backend"],
                         s["model"],
                         s["best_keras"] or "-",
+                        (f"{s['margin']['runner_up']}: " + ratio(s["margin"]))
+                        if s.get("margin")
+                        else "-",
                         s["best_native"] or "-",
-                        overhead(s),
+                        ratio(s["overhead"]),
                     ]  # fmt: skip
                     for s in sweeps
                 ],

@@ -105,6 +105,15 @@ def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     return _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
 
 
+def paired_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
+    """``paired_ratio`` of two per-round rate maps (round key -> rate) over the rounds
+    both have; None when fewer than two rounds are shared."""
+    common = sorted(set(a) & set(b), key=str)
+    if len(common) < 2:
+        return None
+    return paired_ratio([a[k] for k in common], [b[k] for k in common], confidence)
+
+
 def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     """Ratio of geometric means of two independent samples (e.g. per-run throughputs
     of runs not trained side by side), Welch t-interval on the logs."""

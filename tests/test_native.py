@@ -112,12 +112,42 @@ def test_sweep_marks_failing_mode_and_keeps_going():
     assert [r["trains_correctly"] for r in rows] == [True, False, False, True, True]
     assert rows[2]["status"] == "failed" and "steps_per_execution" in rows[2]["error"]
     rates = {
-        r["mode"]: [c.steps / c.seconds for c in res_[1].chunks]
+        r["mode"]: dict(enumerate(c.steps / c.seconds for c in res_[1].chunks))
         for r, res_ in zip(rows, results, strict=True)
     }
     summary = summarise_sweep(rows, rates)
     assert summary["best_keras"] == "jit=off" and summary["best_native"] == "impl=native"
     assert summary["overhead"]["ratio"] == pytest.approx(2.0)
+    assert summary["margin"]["runner_up"] == "default"
+    assert summary["margin"]["ratio"] == pytest.approx(1.25)
+
+
+def test_sweep_margin_is_paired_by_round_and_says_when_it_cannot_tell():
+    from suite.sweep import summarise_sweep
+
+    def row(mode, ms, impl="keras"):
+        return {"mode": mode, "impl": impl, "trains_correctly": True, "ms_per_step": ms}
+
+    rows = [row("default", 1.10), row("jit=on", 1.00), row("impl=native", 1.02, "native")]
+    # a drift common to all modes (round 3 twice as slow) cancels in the paired ratio
+    drift = [1.0, 1.0, 1.0, 0.5, 1.0, 1.0]
+    noise = [1.00, 1.01, 0.99, 1.00, 1.01, 0.99]
+    pairs = list(zip(drift, noise, strict=True))
+    rates = {
+        "jit=on": {i: 1000 * d for i, d in enumerate(drift)},
+        "default": {i: 1000 / 1.10 * d * n for i, (d, n) in enumerate(pairs)},
+        "impl=native": {i: 1000 / 1.02 * d / n for i, (d, n) in enumerate(pairs)},
+    }
+    s = summarise_sweep(rows, rates)
+    assert s["best_keras"] == "jit=on" and s["margin"]["runner_up"] == "default"
+    assert s["margin"]["ratio"] == pytest.approx(1.10, rel=1e-3)
+    assert s["margin"]["ci"][0] > 1.05 and s["margin"]["verdict"] == "slower"
+    assert "paired" in s["margin"]["ci_kind"]
+    # Keras 2% faster than native, within 1% noise: a 5% threshold cannot call it
+    assert s["overhead"]["verdict"] == "indistinguishable"
+    # must reject: unpaired (no shared rounds), the drift makes the same margin unclear
+    shifted = {**rates, "default": {i + 100: v for i, v in rates["default"].items()}}
+    assert summarise_sweep(rows, shifted)["margin"]["verdict"] == "indistinguishable"
 
 
 @pytest.mark.parametrize("model", ["softmax", "mlp"])
