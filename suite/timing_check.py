@@ -101,7 +101,7 @@ def check_timing(
     steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
     x, y = x[: steps * b], y[: steps * b]
     native = cfg.impl == "native"
-    drain = (lambda: None) if native else (lambda: bk.drain(suite.model))
+    drain = suite.model.drain if native else (lambda: bk.drain(suite.model))
     plain_run = _plain_native if native else _plain_keras
 
     def suite_block() -> float:

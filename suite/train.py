@@ -490,7 +490,8 @@ def run_cell(
         chunk = cfg.chunk_steps or message.get("chunk_steps")
         if not chunk:
             chunk = plan_chunk_steps(cfg, [estimate])
-        drain = (lambda: None) if cfg.impl == "native" else (lambda: bk.drain(model))
+        # every cell, Keras or native, waits for its device the same way before a clock
+        drain = model.drain if cfg.impl == "native" else (lambda: bk.drain(model))
         clock = ChunkClock(turns, drain, progress.chunk)
         history, diverged = [], latency.diverged_at
         for epoch in range(cfg.epochs):

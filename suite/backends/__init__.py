@@ -24,6 +24,12 @@ FRAMEWORK_LOG = re.compile(r"^(WARNING: All log messages before absl|[IW]\d{4} |
 
 BACKENDS = ("torch", "jax", "tensorflow")
 
+# One autotuning policy for every backend on a GPU (unverified here: no GPU was lent to
+# this project's sessions): on. TensorFlow autotunes cuDNN convolutions and XLA (JAX, and
+# TF with jit) autotunes its GPU kernels by default; torch's cudnn.benchmark is off by
+# default, so torch's configure turns it on. Autotuning runs on a new shape's first call,
+# in the warm-up steps, before any throughput chunk; each result records conv_autotune.
+
 # The contract every per-backend module (suite/backends/<backend>.py) fulfils: function
 # name -> parameter names, in order. Keras abstracts the rest; tests/test_contract.py
 # reads the three modules with ast (no framework import) and fails when one drifts.

@@ -34,6 +34,8 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
         "xla_flags": flags,
         "default_matmul_precision": jax.config.jax_default_matmul_precision,
         "platform": jax.default_backend(),
+        # XLA's GPU autotuning, on unless XLA_FLAGS sets --xla_gpu_autotune_level=0
+        "conv_autotune": device == "gpu" and "xla_gpu_autotune_level=0" not in flags,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import tensorflow as tf
@@ -32,6 +33,8 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or threads,
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         "tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),
+        # cuDNN algorithm autotuning, on unless TF_CUDNN_USE_AUTOTUNE=0 (GPU only)
+        "conv_autotune": device == "gpu" and os.environ.get("TF_CUDNN_USE_AUTOTUNE") != "0",
     }
 
 

@@ -19,6 +19,9 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
     torch.set_float32_matmul_precision("high" if allow_tf32 else "highest")
+    # the suite's autotune policy (suite.backends.AUTOTUNE_POLICY): on, as TF and XLA are
+    # by default; cuDNN's benchmark mode is off by default in torch
+    torch.backends.cudnn.benchmark = device == "gpu"
     if device == "gpu" and not torch.cuda.is_available():
         raise SuiteError(
             "--device gpu: torch sees no CUDA GPU (install the torch-gpu extra "
@@ -34,6 +37,7 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
         "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "mkldnn_enabled": torch.backends.mkldnn.enabled,
+        "conv_autotune": torch.backends.cudnn.benchmark,
     }
 
 

@@ -35,6 +35,10 @@ class NativeModel(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Logits as a numpy array (dropout off)."""
 
+    def drain(self) -> None:
+        """Wait until every queued step has finished on the device: the same wait a
+        Keras cell gets from ``suite.backends``' ``drain`` before a clock is read."""
+
 
 def cosine_rate(base: float, step: int, total: int) -> float:
     """keras.optimizers.schedules.CosineDecay with alpha=0, at 0-based ``step``."""

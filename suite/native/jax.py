@@ -91,6 +91,9 @@ class JaxModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self._predict(self.params, jnp.asarray(x)))
 
+    def drain(self) -> None:
+        jax.block_until_ready((self.params, self.opt_state))
+
 
 def build(name: str, weights: dict, cfg) -> JaxModel:
     return JaxModel(name, weights, cfg)

@@ -84,6 +84,9 @@ class TfModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self._predict(tf.convert_to_tensor(x)).numpy()
 
+    def drain(self) -> None:
+        tf.test.experimental.sync_devices()  # as suite.backends.tensorflow.drain
+
 
 def build(name: str, weights: dict, cfg) -> TfModel:
     return TfModel(name, weights, cfg)

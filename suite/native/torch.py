@@ -50,8 +50,12 @@ def load_keras_weights(net: Net, weights: dict) -> None:
 
 class TorchModel:
     def __init__(self, name: str, weights: dict, cfg):
+        # --device gpu puts the network, its optimizer state and every batch on the GPU
+        # (unverified here: no GPU was lent to this project's sessions)
+        self.device = torch.device("cuda" if cfg.device == "gpu" else "cpu")
         self.net = Net(name)
         load_keras_weights(self.net, weights)
+        self.net.to(self.device)
         self.opt = torch.optim.Adam(
             self.net.parameters(),
             lr=cfg.learning_rate,
@@ -69,7 +73,8 @@ class TorchModel:
         return loss
 
     def to_batch(self, x: np.ndarray, y: np.ndarray):
-        return torch.from_numpy(_nchw(x)), torch.from_numpy(y.astype(np.int64))
+        xb, yb = torch.from_numpy(_nchw(x)), torch.from_numpy(y.astype(np.int64))
+        return xb.to(self.device), yb.to(self.device)  # on the CPU: no copy
 
     def train_step(self, batch):
         if self.cfg.schedule == "cosine":
@@ -85,7 +90,11 @@ class TorchModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         self.net.eval()
         with torch.no_grad():
-            return self.net(torch.from_numpy(_nchw(x))).numpy()
+            return self.net(torch.from_numpy(_nchw(x)).to(self.device)).cpu().numpy()
+
+    def drain(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # CPU ops are synchronous
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:
