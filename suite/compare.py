@@ -29,6 +29,11 @@ from suite.errors import SuiteError
 from suite.results import load_result
 
 QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
+# Workers taking turns on one GPU must not each claim it whole (unverified here: no GPU
+# was lent to this project): JAX preallocates 75% of GPU memory unless told not to, and
+# TensorFlow maps all of it unless memory growth is on. torch's caching allocator grows
+# on demand already.
+GPU_SHARING = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle
 
 
@@ -149,6 +154,8 @@ class Worker:
         cmd = [sys.executable, "-m", "suite.worker", backend, device, str(threads), str(run_dir)]
         cmd.append(str(devices))
         self.backend = backend
+        if device == "gpu":
+            env = {**env, **GPU_SHARING}
         self.proc = subprocess.Popen(
             cmd + ([data] if data else []),
             stdin=subprocess.PIPE,

@@ -145,6 +145,8 @@ def fingerprint(backend: str, device: dict, settings: dict) -> dict:
                 "NVIDIA_TF32_OVERRIDE",
                 "TF_ENABLE_ONEDNN_OPTS",
                 "OPENBLAS_CORETYPE",
+                "XLA_PYTHON_CLIENT_PREALLOCATE",
+                "TF_FORCE_GPU_ALLOW_GROWTH",
             )
         },
         "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
