@@ -333,11 +333,15 @@ def run_compare(
         workers: dict = {}
         schedule_log = []
         try:
-            for i, ((model, seed), group) in enumerate(groups.items()):
+            who: dict = {}  # every participant, with one of its cells
+            for group in groups.values():
                 for b, c in group.items():
-                    if workers.get(b) is None:
-                        workers[b] = Worker(c.backend, device, run_dir, data, env, c.devices)
-                        _await_ready(workers, b, log)
+                    who.setdefault(b, c)
+            for b, c in who.items():  # the frameworks load at once, before any clock
+                workers[b] = Worker(c.backend, device, run_dir, data, env, c.devices)
+            for b in who:
+                _await_ready(workers, b, log)
+            for i, ((model, seed), group) in enumerate(groups.items()):
                 live = {b: c for b, c in group.items() if workers.get(b) is not None}
                 elapsed = time.time() - started
                 eta = f", ETA {_fmt(elapsed / i * (len(groups) - i))}" if i else ""

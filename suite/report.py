@@ -108,7 +108,8 @@ def _environment(cells) -> list[list[str]]:
     peak, by = machine_peak(cells)
     if peak:
         rows.append(["% of peak denominator", f"{peak:.1f} GFLOP/s: best float32 matmul, via {by}"])
-    rows += [["theoretical float32 peak", peak_text(r.get("cpu_theoretical_peak"), peak)]]
+    if "cpu_theoretical_peak" in r:  # results written before it was recorded lack it
+        rows += [["theoretical float32 peak", peak_text(r["cpu_theoretical_peak"], peak)]]
     return [[str(a), str(b)] for a, b in rows]
 
 

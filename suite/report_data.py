@@ -25,9 +25,9 @@ from suite.results import SCHEMA as RUN_SCHEMA
 from suite.results import load_result
 from suite.stats import (
     Ratio,
+    clustered_rates,
     drift,
     paired_difference,
-    paired_rates,
     speed_verdict,
     unpaired_ratio,
 )
@@ -346,7 +346,7 @@ def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
         tb.update(round_throughputs(r))
     for r in runs_f:
         tf.update(round_throughputs(r))
-    paired = paired_rates(tf, tb)
+    paired = clustered_rates(tf, tb)
     if paired is not None:
         return paired
     return unpaired_ratio(

@@ -36,7 +36,12 @@ THROUGHPUT_NOTE = (
     "chunks of consecutive steps that the backends train in turn (compile, `fit()` set-up, "
     "evaluation and waiting excluded). *Time ratio* is each backend's time per example over "
     "the fastest's: the geometric mean of per-round ratios with a 95% t-interval over "
-    "rounds (rounds ran seconds apart, so machine drift cancels). Backends are ranked only "
+    "rounds (rounds ran seconds apart, so machine drift cancels). Rounds of one run are "
+    "not independent of that run, though: this VM's speed changes in phases that last many "
+    "rounds and move backends unequally, so with 3 or more runs (seeds) the interval is "
+    "also taken with runs as the units and the wider one is shown; a one-run interval "
+    "(`--quick`) leaves out between-run variation, and each table says which it is. "
+    "Backends are ranked only "
     f"when the interval excludes 1 and the ratio exceeds {1 + SPEED_THRESHOLD:.2f}; "
     "otherwise they are *indistinguishable here*. *Drift* is max/min of a backend's "
     "per-round throughput: what the pairing cancelled. Step latency is a diagnostic: each "
@@ -155,7 +160,7 @@ def _device(d: dict, i: int) -> list[Section]:
             Table(
                 _SPEED_HEADERS,
                 [_speed_row(r) for r in rows],
-                f"{_label(d, m, v)} — {d['verdicts'][(m, v)]}",
+                f"{_label(d, m, v)} — {d['verdicts'][(m, v)]} (CI: {_ci_kind(rows)})",
             )  # fmt: skip
             for (m, v), rows in d["speed"].items()
         ],
@@ -401,6 +406,11 @@ def _recipes(results: list) -> Section:
     ]
     table = Table(["recipe", "epochs", "notebook", *backends], rows)
     return Section("Notebook recipes", 2, [RECIPES_NOTE], bullets=notes, tables=[table])
+
+
+def _ci_kind(rows: list[dict]) -> str:
+    kinds = sorted({r["ratio"].method for r in rows if r["ratio"] is not None})
+    return "; ".join(kinds) or "none"
 
 
 def ratio_text(q) -> str:

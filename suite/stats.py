@@ -114,6 +114,36 @@ def paired_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
     return paired_ratio([a[k] for k in common], [b[k] for k in common], confidence)
 
 
+WITHIN_ONE_RUN = "paired rounds within one run; between-run variation not included"
+
+
+def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
+    """Time ratio from per-round rates keyed ``(run, round)`` (run: a schedule, one
+    (model, seed) trained side by side), paired by round. Rounds within one run are not
+    independent of the run: this VM's speed drifts in phases that last many rounds and
+    move backends unequally, so two runs minutes apart can disagree beyond either's
+    rounds interval. With 3 or more runs the interval is also computed with runs as the
+    units (a t-interval over each run's mean log ratio), and the wider of the two is
+    returned, its method saying which. With fewer runs the rounds interval is all there
+    is, and its method says that between-run variation is not in it. None when fewer
+    than two rounds are shared."""
+    rounds = paired_rates(a, b, confidence)
+    if rounds is None:
+        return None
+    runs: dict = {}
+    for key in set(a) & set(b):
+        runs.setdefault(key[0], []).append(np.log(a[key] / b[key]))
+    means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
+    if means.size < 3:
+        return Ratio(rounds.ratio, rounds.low, rounds.high, rounds.n, WITHIN_ONE_RUN)
+    by_run = _t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
+    return by_run if _log_width(by_run) > _log_width(rounds) else rounds
+
+
+def _log_width(r: Ratio) -> float:
+    return float(np.log(r.high / r.low))
+
+
 def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     """Ratio of geometric means of two independent samples (e.g. per-run throughputs
     of runs not trained side by side), Welch t-interval on the logs."""

@@ -111,3 +111,27 @@ def test_paired_difference_tost():
     assert noisy.equivalent is False  # no difference on average, but too noisy to show it
     one = paired_difference([0.99], [0.98], margin=0.002)
     assert one.equivalent is None and one.low is None
+
+
+def test_runs_as_units_cover_what_rounds_within_each_run_miss():
+    from suite.stats import WITHIN_ONE_RUN, clustered_rates
+
+    rng = np.random.default_rng(1)
+    # 4 runs; each run's machine state moves the true ratio 2.0 by -12%..+12% for all of
+    # its 10 rounds (a phase that outlasts the run), rounds within a run vary by 1%
+    offsets = [0.88, 1.12, 0.94, 1.06]
+    fast, slow = {}, {}
+    for run, off in enumerate(offsets):
+        for rnd in range(10):
+            fast[(f"r{run}", rnd)] = 1000.0
+            slow[(f"r{run}", rnd)] = 1000.0 / (2.0 * off * rng.lognormal(0, 0.01))
+    one_run = {k: v for k, v in fast.items() if k[0] == "r0"}
+    r0 = clustered_rates(one_run, {k: slow[k] for k in one_run})
+    assert r0.method == WITHIN_ONE_RUN and not r0.low <= 2.0 <= r0.high  # must reject
+    r = clustered_rates(fast, slow)
+    assert "runs as units (4 runs)" in r.method and r.low < 2.0 < r.high
+    from suite.stats import paired_rates
+
+    pooled = paired_rates(fast, slow)  # every round as if independent: far too narrow
+    assert np.log(pooled.high / pooled.low) < np.log(r.high / r.low) / 3
+    assert clustered_rates({("a", 0): 1.0}, {("a", 0): 2.0}) is None
