@@ -123,6 +123,11 @@ class Turn:
     waiting_cpu_s: dict  # CPU seconds each waiting worker used during this turn
 
 
+def worker_env(env: dict, device: str) -> dict:
+    """A worker's environment: on a GPU, set up to share the device with the others."""
+    return {**env, **GPU_SHARING} if device == "gpu" else dict(env)
+
+
 class WorkerDied(Exception):
     pass
 
@@ -154,8 +159,7 @@ class Worker:
         cmd = [sys.executable, "-m", "suite.worker", backend, device, str(threads), str(run_dir)]
         cmd.append(str(devices))
         self.backend = backend
-        if device == "gpu":
-            env = {**env, **GPU_SHARING}
+        env = worker_env(env, device)
         self.proc = subprocess.Popen(
             cmd + ([data] if data else []),
             stdin=subprocess.PIPE,

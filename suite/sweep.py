@@ -46,12 +46,11 @@ def _row(mode: dict, r, base) -> dict:
     against Keras' in tests/test_native.py)."""
     ok = r.status == "ok" and r.ms_per_step is not None
     first, base_first = _first_loss(r), _first_loss(base)
-    loss_ok = (
-        ok
-        and r.config["impl"] != "keras"
+    native = r.config["impl"] != "keras"
+    loss_ok = ok and (
+        native
         or (
-            ok
-            and first is not None
+            first is not None
             and base_first is not None
             and abs(first - base_first) <= FIRST_LOSS_RTOL * abs(base_first)
         )

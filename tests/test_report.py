@@ -248,6 +248,15 @@ def test_compare_resume_skips_finished_cells(tmp_path):
     assert len(pending(cells, finished_cells(tmp_path / "runs"), force=True)) == 4
 
 
+def test_workers_sharing_a_gpu_do_not_claim_it_whole():
+    from suite.compare import worker_env
+
+    gpu = worker_env({"PATH": "/bin"}, "gpu")
+    assert gpu["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert gpu["TF_FORCE_GPU_ALLOW_GROWTH"] == "true" and gpu["PATH"] == "/bin"
+    assert worker_env({"PATH": "/bin"}, "cpu") == {"PATH": "/bin"}
+
+
 def test_compare_epochs_override_new_cells():
     quick = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True)
     longer = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True, epochs=8)
