@@ -168,7 +168,8 @@ def _add_run(sub) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="train steps per compiled call (default: 1)",
+        help="train steps per compiled call, Keras' or (JAX, TensorFlow) the native "
+        "loop's (default: 1)",
     )
     _shared(p, "threads", "chunk_steps", "devices")
     p.add_argument(
@@ -301,10 +302,11 @@ def _add_measurements(sub) -> None:
         help="time each execution mode of one backend and the native implementation",
         description="Trains one backend and model under each execution "
         "mode (jit on/off, channels_first for the CNN, steps_per_execution 8, native with "
-        "and without compilation), each mode in its own worker and all of them side by "
-        "side in rounds (as compare trains backends), writes a result per mode, marks the "
-        "fastest mode that still trains correctly, and prints its margin over the "
-        "runner-up and Keras ÷ native time, each with a 95% CI paired by round. Failing "
+        "and without compilation, and native with 8 steps per call on JAX and "
+        "TensorFlow), each mode in its own worker and all of them side by side in rounds "
+        "(as compare trains backends), writes a result per mode, marks the fastest mode "
+        "that still trains correctly, and prints its margin over the runner-up and "
+        "Keras ÷ native time, each with a 95% CI paired by round. Failing "
         "or unsupported modes are recorded, not dropped.",
     )
     _shared(p, "backend", "model", "device")

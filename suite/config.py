@@ -134,10 +134,10 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError("MNIST has 60000 training and 10000 test images; lower the limit")
     if cfg.loop == "torch-ddp" and (cfg.backend != "torch" or cfg.impl != "keras"):
         raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
-    if cfg.steps_per_execution != 1 and cfg.impl != "keras":
+    if cfg.steps_per_execution != 1 and cfg.impl == "native" and cfg.backend == "torch":
         raise SuiteError(
-            f"--steps-per-execution {cfg.steps_per_execution} is Keras' setting; the "
-            "native loops run one step per call: use --impl keras"
+            f"--steps-per-execution {cfg.steps_per_execution} with --impl native: torch's "
+            "native loop runs eagerly, one step per call (as Keras' torch trainer)"
         )
     if cfg.chunk_steps and cfg.chunk_steps % cfg.steps_per_execution:
         raise SuiteError(

@@ -25,12 +25,14 @@ FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may
 ACCURACY_DROP = 0.005  # at most half a point below the default mode's test accuracy
 
 
-def sweep_modes(model: str) -> list[dict]:
+def sweep_modes(model: str, backend: str) -> list[dict]:
     """Settings that differ from the default (Keras' own jit choice, channels_last)."""
     modes = [{}, {"jit": "on"}, {"jit": "off"}]
     if model == "cnn":
         modes.append({"data_format": "channels_first"})
     modes += [{"steps_per_execution": 8}, {"impl": "native"}, {"impl": "native", "jit": "on"}]
+    if backend != "torch":  # torch's native loop is eager: one step per call
+        modes += [{"impl": "native", "steps_per_execution": 8}]
     return modes
 
 
@@ -145,7 +147,7 @@ def sweep_cells(cfg: RunConfig) -> dict[str, RunConfig]:
     torch trainer and steps_per_execution > 1) is trained and recorded as failed."""
     return {
         mode_label(m): validate(replace(cfg, **m), check_install=False)
-        for m in sweep_modes(cfg.model)
+        for m in sweep_modes(cfg.model, cfg.backend)
     }
 
 
@@ -180,7 +182,7 @@ def run_sweep(cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log) -
     base = results[mode_label({})]
     if base is None:
         raise RuntimeError(f"the default mode of {cfg.backend} {cfg.model} left no result")
-    modes = {mode_label(m): m for m in sweep_modes(cfg.model)}
+    modes = {mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend)}
     rows = [
         _row(modes[n], r, base) if r is not None else _missing(modes[n]) for n, r in results.items()
     ]

@@ -358,26 +358,37 @@ class NativeTrainer:
         self.resolved = {"jit_compile_resolved": self.model.compiled}
         self.fit_setup_s = 0.0
 
+    def _call(self, x, y):
+        return self.model.train_step(self.model.to_batch(x, y))
+
     def latency_steps(self, x, y) -> StepLog:
-        log, b = StepLog(), self.cfg.batch_size
-        for i in range(0, len(x) - b + 1, b):
+        """Each call (k = steps_per_execution steps) timed until its loss is read."""
+        k = self.cfg.steps_per_execution
+        log, rows = StepLog(k), k * self.cfg.batch_size
+        for i in range(0, len(x) - rows + 1, rows):
             start = time.perf_counter()
-            loss = float(self.model.train_step(self.model.to_batch(x[i : i + b], y[i : i + b])))
-            if log.record(time.perf_counter() - start, loss):
+            loss = float(self._call(x[i : i + rows], y[i : i + rows]))
+            if log.record((time.perf_counter() - start) / k, loss):
                 break
         return log
 
     def train_chunks(self, x, y, size: int, count: int, clock: ChunkClock) -> bool:
-        b = self.cfg.batch_size
+        rows = self.cfg.steps_per_execution * self.cfg.batch_size  # one call
+        chunk_rows = size * self.cfg.batch_size
         for c in range(count):
             clock.begin()
             loss = None
-            for i in range(c * size * b, (c + 1) * size * b, b):
-                loss = self.model.train_step(self.model.to_batch(x[i : i + b], y[i : i + b]))
+            for i in range(c * chunk_rows, (c + 1) * chunk_rows, rows):
+                loss = self._call(x[i : i + rows], y[i : i + rows])
             # one read, of the last step's loss, waits for every step of the chunk
             if clock.end(size, float(loss)):
                 return True
         return False
+
+    def train_untimed(self, x, y, steps: int) -> None:
+        """The epoch's last ``steps`` (fewer than one call of k): one shorter call."""
+        rows = steps * self.cfg.batch_size
+        float(self._call(x[:rows], y[:rows]))
 
     def predict(self, x):
         return self.model.predict(x)

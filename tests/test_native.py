@@ -175,3 +175,22 @@ def test_native_adam_steps_track_keras(backend, mnist, model):
     running = np.cumsum(losses) / np.arange(1, 5)
     assert losses[3] < losses[0]  # it trains
     np.testing.assert_allclose(running, keras_losses, rtol=2e-4)
+
+
+def test_native_multi_step_call_equals_single_steps(backend, mnist):
+    """k steps in one compiled call (steps_per_execution) train exactly as k calls."""
+    if backend == "torch":
+        pytest.skip("torch's native loop is eager: one step per call")
+    cfg = validate(
+        RunConfig(backend=backend, model="mlp", epochs=1, batch_size=32, train_examples=256)
+    )
+    x = preprocess(mnist.x_train[:128])
+    y = mnist.y_train[:128].astype(np.int32)
+    one = train.NativeTrainer(replace(cfg, impl="native")).model
+    many = train.NativeTrainer(replace(cfg, impl="native", steps_per_execution=4)).model
+    losses = [
+        float(one.train_step(one.to_batch(x[i : i + 32], y[i : i + 32]))) for i in range(0, 128, 32)
+    ]
+    last = float(many.train_step(many.to_batch(x, y)))
+    assert last == pytest.approx(losses[-1], rel=1e-5)
+    np.testing.assert_allclose(many.predict(x[:64]), one.predict(x[:64]), rtol=1e-4, atol=1e-5)

@@ -26,11 +26,14 @@ class NativeModel(Protocol):
     compiled: bool  # whether its train step runs compiled (jit / tf.function / compile)
 
     def to_batch(self, x: np.ndarray, y: np.ndarray):
-        """A batch in the framework's own tensors, on the model's device."""
+        """Rows in the framework's own tensors, on the model's device: one batch, or k
+        consecutive batches for one call of k steps."""
 
     def train_step(self, batch):
-        """Queue one optimiser step; returns the loss as a framework scalar, unread:
-        ``float()`` of it waits for this step and every step before it."""
+        """Queue one call: one optimiser step per ``batch_size`` rows of ``batch`` (k > 1
+        runs k steps in one compiled call, as Keras' steps_per_execution; JAX and
+        TensorFlow only). Returns the last step's loss as a framework scalar, unread:
+        ``float()`` of it waits for this call and every call before it."""
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Logits as a numpy array (dropout off)."""

@@ -62,6 +62,11 @@ class JaxModel:
         self._step = (
             jax.jit(self._train, donate_argnums=(0, 1, 4)) if self.compiled else self._train
         )
+        self._steps = (
+            jax.jit(self._train_many, donate_argnums=(0, 1, 4))
+            if self.compiled
+            else self._train_many
+        )
         self._predict = (
             jax.jit(lambda p, x: forward(p, x, name))
             if self.compiled
@@ -79,14 +84,29 @@ class JaxModel:
         updates, opt_state = self.tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, key, loss
 
+    def _train_many(self, params, opt_state, x, y, key):
+        """Several steps in one call, as Keras' steps_per_execution: ``lax.scan`` over
+        consecutive slices of ``batch_size`` rows."""
+        b = self.cfg.batch_size
+        xs, ys = x.reshape((-1, b) + x.shape[1:]), y.reshape((-1, b))
+
+        def step(carry, batch):
+            p, o, k = carry
+            p, o, k, loss = self._train(p, o, *batch, k)
+            return (p, o, k), loss
+
+        (params, opt_state, key), losses = lax.scan(step, (params, opt_state, key), (xs, ys))
+        return params, opt_state, key, losses[-1]
+
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return jax.device_put(x), jax.device_put(y.astype(np.int32))
 
     def train_step(self, batch):
-        self.params, self.opt_state, self.key, loss = self._step(
+        run = self._step if batch[1].shape[0] == self.cfg.batch_size else self._steps
+        self.params, self.opt_state, self.key, loss = run(
             self.params, self.opt_state, *batch, self.key
         )
-        return loss  # float() of it blocks until this step (and so every earlier one) is done
+        return loss  # float() of it blocks until this call (and so every earlier one) is done
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self._predict(self.params, jnp.asarray(x)))

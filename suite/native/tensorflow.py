@@ -23,6 +23,9 @@ class TfModel:
         self.total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
         self.compiled = cfg.jit == "on"
         self._step = tf.function(self._train, jit_compile=self.compiled, reduce_retracing=True)
+        self._steps = tf.function(
+            self._train_many, jit_compile=self.compiled, reduce_retracing=True
+        )
         self._predict = tf.function(lambda x: self.forward(x, False))
 
     def forward(self, x, training: bool):
@@ -71,15 +74,26 @@ class TfModel:
             )
         return loss
 
+    def _train_many(self, x, y, lrs):
+        """Several steps in one call, as Keras' steps_per_execution: a graph loop over
+        consecutive slices of ``batch_size`` rows."""
+        b, loss = self.cfg.batch_size, tf.constant(0.0)
+        for j in tf.range(tf.shape(lrs)[0]):
+            loss = self._train(x[j * b : (j + 1) * b], y[j * b : (j + 1) * b], lrs[j])
+        return loss
+
     def to_batch(self, x: np.ndarray, y: np.ndarray):
         return tf.convert_to_tensor(x), tf.convert_to_tensor(y.astype(np.int32))
 
     def train_step(self, batch):
-        lr = self.cfg.learning_rate
+        steps = int(batch[1].shape[0]) // self.cfg.batch_size
+        rates = [self.cfg.learning_rate] * steps
         if self.cfg.schedule == "cosine":
-            lr = cosine_rate(lr, self.step, self.total)
-        self.step += 1
-        return self._step(*batch, tf.constant(lr, tf.float32))  # float() of it waits
+            rates = [cosine_rate(rates[0], self.step + j, self.total) for j in range(steps)]
+        self.step += steps
+        if steps == 1:
+            return self._step(*batch, tf.constant(rates[0], tf.float32))  # float() of it waits
+        return self._steps(*batch, tf.constant(rates, tf.float32))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self._predict(tf.convert_to_tensor(x)).numpy()
