@@ -44,10 +44,6 @@ def assert_refused(proc, out, *words):
         (["--seeds", "0", "0"], ["--seeds 0 0", "each seed once"]),
         (["--chunk-steps", "-3"], ["--chunk-steps must not be negative"]),
         (["--chunk-steps", "10", "--steps-per-execution", "4"], ["--chunk-steps 10", "multiple"]),
-        (
-            ["--backend", "torch", "--impl", "native", "--steps-per-execution", "4"],
-            ["--steps-per-execution 4", "eagerly"],
-        ),
     ],
 )
 def test_bad_settings(backend, tmp_path, args, words):

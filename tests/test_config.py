@@ -20,6 +20,11 @@ def cfg(**kw):
         ({"optimizer": "lbfgs"}, "unknown optimizer"),
         ({"train_examples": 100, "batch_size": 128}, "not one full batch"),
         ({"test_examples": 20000}, "MNIST has"),
+        ({"chunk_steps": 10, "steps_per_execution": 4}, "--chunk-steps 10 is not a multiple"),
+        (  # torch's native loop is eager (the CLI test of this needs torch installed)
+            {"backend": "torch", "impl": "native", "steps_per_execution": 4},
+            "--steps-per-execution 4 with --impl native",
+        ),
     ],
 )
 def test_impossible_settings_are_refused(kw, message):
