@@ -399,7 +399,7 @@ def cmd_grads(args) -> int:
 def cmd_sweep(args) -> int:
     import json
 
-    from suite.atomic import write_atomic
+    from suite.atomic import write_new
     from suite.backends import child_env
     from suite.compare import GAP_S, write_rounds
     from suite.data import load_mnist
@@ -417,12 +417,8 @@ def cmd_sweep(args) -> int:
         for cfg in configs:
             sweep, schedule = run_sweep(cfg, run_dir, args.data, env, _log)
             schedules.append(schedule)
-            text = json.dumps(sweep, indent=1, allow_nan=False).encode()
-            write_atomic(
-                run_dir / f"sweep-{cfg.backend}-{cfg.model}.json",
-                lambda f, t=text: f.write(t),
-                overwrite=False,
-            )
+            path = run_dir / f"sweep-{cfg.backend}-{cfg.model}.json"
+            write_new(path, json.dumps(sweep, indent=1, allow_nan=False).encode())
             print(format_sweep(sweep))
     finally:
         if schedules:

@@ -12,6 +12,7 @@ finished cells kept.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -21,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from suite.atomic import write_atomic
+from suite.atomic import write_new
 from suite.backends import FRAMEWORK_LOG, child_env, is_installed
 from suite.chunks import plan_chunk_steps, round_order
 from suite.config import RunConfig, validate
@@ -334,35 +335,28 @@ def run_compare(
         groups.setdefault((c.model, c.seed), {})[participant(c)] = c
     if groups:
         run_dir = new_run_dir(runs_dir)
-        workers: dict = {}
+        who: dict = {}  # every participant, with one of its cells
+        for group in groups.values():
+            for b, c in group.items():
+                who.setdefault(b, c)
         schedule_log = []
         try:
-            who: dict = {}  # every participant, with one of its cells
-            for group in groups.values():
-                for b, c in group.items():
-                    who.setdefault(b, c)
-            for b, c in who.items():  # the frameworks load at once, before any clock
-                workers[b] = Worker(c.backend, device, run_dir, data, env, c.devices)
-            for b in who:
-                _await_ready(workers, b, log)
-            for i, ((model, seed), group) in enumerate(groups.items()):
-                live = {b: c for b, c in group.items() if workers.get(b) is not None}
-                elapsed = time.time() - started
-                eta = f", ETA {_fmt(elapsed / i * (len(groups) - i))}" if i else ""
-                log(
-                    f"[{i + 1}/{len(groups)}] {model} seed {seed}: {', '.join(live)} "
-                    f"(elapsed {_fmt(elapsed)}{eta})"
-                )
-                schedule = f"{run_dir.name}/{model}/seed{seed}"
-                turns = train_in_rounds(workers, live, schedule, gap_s, log)
-                entry = {"schedule": schedule, "turns": [asdict(t) for t in turns]}
-                share = waiting_cpu_share([{"schedules": [entry]}]) or 0.0
-                log(f"  waiting workers used at most {share:.1%} of a core")
-                schedule_log.append(entry)
+            with started_workers(who, run_dir, data, env, log) as workers:
+                for i, ((model, seed), group) in enumerate(groups.items()):
+                    live = {b: c for b, c in group.items() if workers.get(b) is not None}
+                    elapsed = time.time() - started
+                    eta = f", ETA {_fmt(elapsed / i * (len(groups) - i))}" if i else ""
+                    log(
+                        f"[{i + 1}/{len(groups)}] {model} seed {seed}: {', '.join(live)} "
+                        f"(elapsed {_fmt(elapsed)}{eta})"
+                    )
+                    schedule = f"{run_dir.name}/{model}/seed{seed}"
+                    turns = train_in_rounds(workers, live, schedule, gap_s, log)
+                    entry = {"schedule": schedule, "turns": [asdict(t) for t in turns]}
+                    share = waiting_cpu_share([{"schedules": [entry]}]) or 0.0
+                    log(f"  waiting workers used at most {share:.1%} of a core")
+                    schedule_log.append(entry)
         finally:
-            for w in workers.values():
-                if w is not None:
-                    w.close()
             if schedule_log:
                 write_rounds(run_dir, schedule_log, gap_s)
     after = finished_cells(runs_dir)
@@ -380,6 +374,24 @@ def run_compare(
     return (1 if bad or grads_code != 0 else 0), report
 
 
+@contextlib.contextmanager
+def started_workers(cells: dict[str, RunConfig], run_dir: Path, data: str | None, env, log):
+    """One worker per participant (name -> one of its cells), all started at once so
+    the frameworks load side by side before any clock, then each awaited; one that
+    fails to start is None. Every worker is closed on the way out."""
+    workers: dict = {}
+    try:
+        for name, c in cells.items():
+            workers[name] = Worker(c.backend, c.device, run_dir, data, env, c.devices, c.threads)
+        for name in cells:
+            _await_ready(workers, name, log)
+        yield workers
+    finally:
+        for w in workers.values():
+            if w is not None:
+                w.close()
+
+
 def _await_ready(workers: dict, backend: str, log) -> None:
     try:
         workers[backend].recv()
@@ -395,8 +407,7 @@ def write_rounds(run_dir: Path, schedules: list[dict], gap_s: float) -> None:
     """Every turn of this compare, for the record: who ran, for how long, and how much
     CPU the waiting workers used meanwhile."""
     blob = {"schema": ROUNDS_SCHEMA, "schema_version": 1, "gap_s": gap_s, "schedules": schedules}
-    text = json.dumps(blob, indent=1, allow_nan=False).encode()
-    write_atomic(run_dir / "rounds.json", lambda f: f.write(text), overwrite=False)
+    write_new(run_dir / "rounds.json", json.dumps(blob, indent=1, allow_nan=False).encode())
 
 
 def _run_portability(backends, models, out, env, log) -> int:

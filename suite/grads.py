@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.atomic import write_atomic
+from suite.atomic import write_new
 from suite.backends import child_env
 from suite.errors import SuiteError
 
@@ -443,8 +443,7 @@ def run_grads(
                 report["reference"].append({"backend": b, **ref})
     report["seconds"] = round(time.time() - started, 1)
     path = _new_path(out)
-    text = json.dumps(report, indent=1, allow_nan=False).encode()
-    write_atomic(path, lambda f: f.write(text), overwrite=False)
+    write_new(path, json.dumps(report, indent=1, allow_nan=False).encode())
     return report, path
 
 

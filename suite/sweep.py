@@ -141,40 +141,21 @@ def summarise_sweep(rows: list[dict], rates: dict[str, dict]) -> dict:
     }
 
 
-def sweep_cells(cfg: RunConfig) -> dict[str, RunConfig]:
-    """Mode label -> its cell. A mode the settings refuse (e.g. steps_per_execution with
-    a native loop) is never built here; one the framework refuses at run time (Keras'
-    torch trainer and steps_per_execution > 1) is trained and recorded as failed."""
-    return {
-        mode_label(m): validate(replace(cfg, **m), check_install=False)
-        for m in sweep_modes(cfg.model, cfg.backend)
-    }
-
-
 def run_sweep(cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log) -> dict:
     """Train every mode in rounds, one worker each; their results land in ``run_dir``.
-    Returns the sweep summary and the rounds log's schedule entry."""
-    from suite.compare import GAP_S, Worker, WorkerDied, train_in_rounds
+    Returns the sweep summary and the rounds log's schedule entry. A mode the framework
+    refuses at run time (Keras' torch trainer and steps_per_execution > 1) is trained
+    and recorded as failed."""
+    from suite.compare import GAP_S, started_workers, train_in_rounds
     from suite.results import load_result
 
-    cells = sweep_cells(cfg)
-    workers: dict = {}
-    try:
-        for name, c in cells.items():
-            workers[name] = Worker(c.backend, c.device, run_dir, data, env, threads=c.threads)
-        for name in cells:
-            try:
-                workers[name].recv()  # ready
-            except WorkerDied:
-                workers[name] = None
+    modes = {mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend)}
+    cells = {n: validate(replace(cfg, **m), check_install=False) for n, m in modes.items()}
+    schedule = f"{run_dir.name}/sweep-{cfg.backend}-{cfg.model}"
+    with started_workers(cells, run_dir, data, env, log) as workers:
         live = {n: c for n, c in cells.items() if workers[n] is not None}
-        schedule = f"{run_dir.name}/sweep-{cfg.backend}-{cfg.model}"
         log(f"[sweep {cfg.backend} {cfg.model}] {len(live)} modes in rounds: {', '.join(live)}")
         turns = train_in_rounds(workers, live, schedule, GAP_S, log)
-    finally:
-        for w in workers.values():
-            if w is not None:
-                w.close()
     results = {}
     for name, c in cells.items():
         path = run_dir / f"{c.cell_name()}.json"
@@ -182,7 +163,6 @@ def run_sweep(cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log) -
     base = results[mode_label({})]
     if base is None:
         raise RuntimeError(f"the default mode of {cfg.backend} {cfg.model} left no result")
-    modes = {mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend)}
     rows = [
         _row(modes[n], r, base) if r is not None else _missing(modes[n]) for n, r in results.items()
     ]

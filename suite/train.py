@@ -207,9 +207,10 @@ class StepLog:
         self.seconds, self.losses, self.diverged_at = [], [], None
         self.steps_per_call = steps_per_call
 
-    def record(self, seconds: float, loss: float) -> bool:
-        """Log one call; True when training must stop (the loss diverged)."""
-        self.seconds.append(seconds)
+    def record(self, call_seconds: float, loss: float) -> bool:
+        """Log one call (its time per step); True when training must stop (the loss
+        diverged)."""
+        self.seconds.append(call_seconds / self.steps_per_call)
         self.losses.append(loss)
         if not math.isfinite(loss) and self.diverged_at is None:
             self.diverged_at = len(self.seconds) * self.steps_per_call
@@ -238,7 +239,7 @@ def time_train_function(model):
         start = time.perf_counter()
         out = inner(*args, **kwargs)
         loss = bk.read_loss(out)
-        if timed.log.record((time.perf_counter() - start) / timed.log.steps_per_call, loss):
+        if timed.log.record(time.perf_counter() - start, loss):
             model.stop_training = True
         return out
 
@@ -368,7 +369,7 @@ class NativeTrainer:
         for i in range(0, len(x) - rows + 1, rows):
             start = time.perf_counter()
             loss = float(self._call(x[i : i + rows], y[i : i + rows]))
-            if log.record((time.perf_counter() - start) / k, loss):
+            if log.record(time.perf_counter() - start, loss):
                 break
         return log
 
