@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 @pytest.fixture(scope="session")
 def mnist():
-    from suite.data import load_mnist
+    from suite.core.data import load_mnist
 
     return load_mnist()
 
@@ -35,3 +35,25 @@ def backend():
     import keras
 
     return keras.backend.backend()
+
+
+@pytest.fixture
+def small_config(backend):
+    """Builds a validated RunConfig for a short real run on the backend under test:
+    ``small_config(model="cnn", epochs=2)``; the *-gpu tox envs set SUITE_DEVICE=gpu."""
+    from suite.core.config import RunConfig, validate
+
+    def build(**settings):
+        base = dict(
+            backend=backend,
+            device=os.environ.get("SUITE_DEVICE", "cpu"),
+            model="mlp",
+            epochs=1,
+            batch_size=64,
+            train_examples=512,
+            test_examples=500,
+            warmup_steps=2,
+        )
+        return validate(RunConfig(**{**base, **settings}))
+
+    return build

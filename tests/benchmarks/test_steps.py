@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from models import MODELS
-from suite import backends, train
-from suite.config import RunConfig, validate
-from suite.data import preprocess
+from suite import frameworks
+from suite.core.config import RunConfig, validate
+from suite.core.data import preprocess
+from suite.training.build import build_compiled_model
+from suite.training.trainers import NativeTrainer
 
 ROUNDS = {"softmax": 200, "mlp": 200, "cnn": 20}
 WARMUP = 5
@@ -32,9 +34,9 @@ def test_train_step(benchmark, backend, mnist, model, impl):
     cfg = _cfg(backend, model, impl, 128)
     x, y = preprocess(mnist.x_train[:128]), mnist.y_train[:128].astype(np.int32)
     if impl == "keras":
-        step = backends.current().make_train_step(train.build_compiled_model(cfg), x, y)
+        step = frameworks.current().make_train_step(build_compiled_model(cfg), x, y)
     else:
-        native = train.NativeTrainer(cfg).model
+        native = NativeTrainer(cfg).model
         batch = native.to_batch(x, y)
 
         def step():
@@ -42,6 +44,8 @@ def test_train_step(benchmark, backend, mnist, model, impl):
 
     benchmark.extra_info.update(backend=backend, model=model, impl=impl, batch=128)
     benchmark.pedantic(step, rounds=ROUNDS[model], iterations=1, warmup_rounds=WARMUP)
+    stats = benchmark.stats.stats  # every round timed and positive, none lost
+    assert stats.rounds == ROUNDS[model] and 0 < stats.min <= stats.median
 
 
 @pytest.mark.parametrize("batch", [1, 128])
@@ -53,12 +57,12 @@ def test_inference(benchmark, backend, mnist, model, impl, batch):
     if impl == "keras":
         import keras
 
-        model_ = train.build_compiled_model(cfg)
+        model_ = build_compiled_model(cfg)
 
         def infer():  # model(x) runs eagerly; predict_on_batch uses the compiled function
             return keras.ops.convert_to_numpy(model_.predict_on_batch(x))
     else:
-        native = train.NativeTrainer(cfg).model
+        native = NativeTrainer(cfg).model
 
         def infer():
             return native.predict(x)

@@ -1,0 +1,1 @@
+"""Gradient equivalence across backends and against float64 numpy references."""

@@ -1,0 +1,195 @@
+"""One backend's side of the gradient-equivalence check, run in its own process.
+
+``python -m suite.checks.grads.child --backend B --request REQ.json --out OUT.npz``
+(the request: ``suite.checks.requests.GradsRequest``)
+loads the shared initial weights into each model, computes logits, loss and
+gradients on the fixed batch (float32 and float64), runs the SGD and Adam
+trajectories, and saves every array to one npz for the parent to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from suite.checks.requests import GradsRequest, read_request
+from suite.frameworks import select_backend
+
+TRAJECTORY_OPTIMIZERS = {"sgd": 0.01, "adam": 1e-3}
+
+
+def _fresh_model(name: str, dtype: str, weights: dict):
+    import keras
+
+    from models import get_model
+    from suite.core.weights import load_weights
+
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)  # the global policy is cached at first use
+    model = get_model(name).build()
+    load_weights(model, weights, dtype=dtype)
+    return model
+
+
+def _numpy(tensors) -> list[np.ndarray]:
+    import keras
+
+    return [keras.ops.convert_to_numpy(t) for t in tensors]
+
+
+def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """Logits, loss, gradients, and the weights as loaded (to check they are identical)."""
+    from suite import frameworks
+    from suite.training.weights import model_weights
+
+    model = _fresh_model(name, dtype, weights)
+    loaded = model_weights(model)
+    loss, logits, grads = frameworks.current().make_loss_and_grads(model)(x.astype(dtype), y)
+    out = {"loss": np.asarray(_numpy([loss])[0]), "logits": _numpy([logits])[0]}
+    for v, g in zip(model.trainable_variables, _numpy(grads), strict=True):
+        out[f"grad/{v.path}"] = g
+    for path, value in loaded.items():
+        out[f"loaded/{path}"] = value
+    out["precision/all_arrays_in_dtype"] = np.asarray(
+        all(a.dtype == np.dtype(dtype) for k, a in out.items() if not k.startswith("loaded/"))
+    )
+    out["precision/last_layer_rel_error"] = np.asarray(last_layer_error(model, x.astype(dtype)))
+    return out
+
+
+def last_layer_error(model, x: np.ndarray) -> float:
+    """Relative error of the model's own last Dense layer, in this very computation (the
+    model and floatx as they are), against numpy in float64: about 1e-16 where Keras
+    computes float64 in float64, about 1e-7 where it drops to float32 (Keras' torch
+    matmul does) while still returning float64 arrays."""
+    import keras
+
+    last = model.get_layer("logits")
+    features = keras.Model(model.inputs, last.input)(x, training=False)
+    got = keras.ops.convert_to_numpy(last(features)).astype(np.float64)
+    f = keras.ops.convert_to_numpy(features).astype(np.float64)
+    kernel, bias = (keras.ops.convert_to_numpy(v.value).astype(np.float64) for v in last.weights)
+    want = f @ kernel + bias
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> dict:
+    """K float32 steps from the shared weights on fixed batches, dropout off."""
+    import keras
+
+    from suite import frameworks
+    from suite.training.weights import model_weights
+
+    model = _fresh_model(name, "float32", weights)
+    opt = keras.optimizers.get(
+        {"class_name": optimizer, "config": {"learning_rate": TRAJECTORY_OPTIMIZERS[optimizer]}}
+    )
+    step = frameworks.current().make_loss_and_grads(model)
+    losses, out = [], {}
+    for k, (x, y) in enumerate(batches, 1):
+        loss, _, grads = step(x, y)
+        losses.append(float(keras.ops.convert_to_numpy(loss)))
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        if k in record_at:
+            for path, value in model_weights(model).items():
+                out[f"w{k}/{path}"] = value
+    out["losses"] = np.asarray(losses)
+    return out
+
+
+COMPILED_LR = 1.0  # large enough that W0 - W1 keeps the gradient's digits in float32
+
+
+def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """One step of Keras' own compiled train function, the one ``fit()`` runs and the
+    suite times (jit_compile "auto": XLA on JAX and TensorFlow), with SGD and dropout
+    off. The gradient it applied is read back as (W0 - W1) / lr; logits from the
+    compiled predict function, the loss from the step itself."""
+    import keras
+
+    from suite.training.weights import model_weights
+
+    model = _fresh_model(name, "float32", weights)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    model.compile(
+        optimizer=keras.optimizers.SGD(COMPILED_LR),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile="auto",
+    )
+    out = {"logits": np.asarray(model.predict_on_batch(x))}
+    before = model_weights(model)
+    out["loss"] = np.asarray(model.train_on_batch(x, y), np.float64)
+    after = model_weights(model)
+    for v in model.trainable_variables:
+        w0, w1 = before[v.path].astype(np.float64), after[v.path].astype(np.float64)
+        out[f"grad/{v.path}"] = (w0 - w1) / COMPILED_LR
+    return out
+
+
+def shared_weights(name: str, path: Path, seed: int) -> dict:
+    """Read the model's shared initial weights; the first backend to need them makes them."""
+    from models import get_model
+    from suite.core.weights import initial_weights_for, read_weights_npz, save_weights_npz
+
+    if not path.exists():
+        save_weights_npz(path, initial_weights_for(get_model(name).build(), seed))
+    return read_weights_npz(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m suite.checks.grads.child")
+    p.add_argument("--backend", required=True)
+    p.add_argument("--request", required=True, help="JSON written by suite.checks.grads.run")
+    p.add_argument("--out", required=True, help="npz to write")
+    args = p.parse_args(argv)
+    r = read_request(GradsRequest, args.request)
+    select_backend(args.backend, device="cpu", threads=r.threads)
+
+    import keras
+
+    from suite import frameworks
+    from suite.core.data import epoch_batches, load_mnist, preprocess
+    from suite.core.files import write_atomic
+
+    bk = frameworks.current()
+    if "float64" in r.dtypes:
+        bk.enable_float64()
+    bk.configure("cpu", r.threads)
+    mnist = load_mnist()
+    n = r.batch_size
+    x, y = preprocess(mnist.x_train[:n]), mnist.y_train[:n].astype(np.int32)
+    order = epoch_batches(len(mnist.y_train), n, r.seed, 0)[: r.steps]
+    batches = [(preprocess(mnist.x_train[b]), mnist.y_train[b].astype(np.int32)) for b in order]
+    record_at = {k for k in (1, 10, r.steps) if k <= r.steps}
+    arrays = {}
+    for name in r.models:
+        weights = shared_weights(name, Path(r.weights[name]), r.seed)
+        for dtype in r.dtypes:
+            print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
+            for key, value in gradients(name, dtype, weights, x, y).items():
+                arrays[f"{name}/{dtype}/{key}"] = value
+        keras.config.set_floatx("float32")
+        keras.config.set_dtype_policy("float32")
+        print(f"[{args.backend}] {name} compiled train step", file=sys.stderr, flush=True)
+        for key, value in compiled_step(name, weights, x, y).items():
+            arrays[f"{name}/compiled/{key}"] = value
+        for optimizer in TRAJECTORY_OPTIMIZERS if r.steps else []:
+            print(
+                f"[{args.backend}] {name} {optimizer} trajectory, {r.steps} steps",
+                file=sys.stderr,
+                flush=True,
+            )
+            for key, value in trajectory(name, optimizer, weights, batches, record_at).items():
+                arrays[f"{name}/traj/{optimizer}/{key}"] = value
+    arrays["meta/framework"] = np.asarray(bk.device_info("cpu")["framework_version"])
+    write_atomic(Path(args.out), lambda f: np.savez(f, **arrays))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

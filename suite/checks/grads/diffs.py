@@ -1,0 +1,60 @@
+"""How far apart two arrays, or two sets of gradients, are, and whether that is within
+the tolerance of their dtype (``suite.core.schemas.TOLERANCE``): pure numpy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from suite.core.schemas import ELEM_FLOOR, TOLERANCE
+
+
+@dataclass(frozen=True)
+class Diff:
+    max_abs: float
+    rel: float  # max|a-b| / max|b|
+    cosine: float
+    elem: float = 0.0  # max_i |a_i-b_i| / (|b_i| + ELEM_FLOOR max|b|)
+
+
+def compare_arrays(a, b) -> Diff:
+    """Max absolute difference, difference relative to b's max magnitude, cosine."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.shape != b.shape:
+        return Diff(float("inf"), float("inf"), 0.0)
+    diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+    scale = float(np.max(np.abs(b))) if b.size else 0.0
+    rel = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
+    norms = float(np.linalg.norm(a) * np.linalg.norm(b))
+    cosine = float(a @ b / norms) if norms > 0 else (1.0 if diff == 0 else 0.0)
+    if scale > 0:
+        elem = float(np.max(np.abs(a - b) / (np.abs(b) + ELEM_FLOOR * scale)))
+    else:
+        elem = rel
+    return Diff(diff, rel, cosine, elem)
+
+
+def compare_gradients(ga: dict, gb: dict) -> tuple[dict[str, Diff], Diff, list[str]]:
+    """Per-variable and overall (all gradients concatenated) diffs, and structural problems."""
+    problems = [f"variable {k} missing on one side" for k in sorted(set(ga) ^ set(gb))]
+    common = sorted(set(ga) & set(gb))
+    per_var = {}
+    for k in common:
+        if np.shape(ga[k]) != np.shape(gb[k]):
+            problems.append(f"{k}: shape {np.shape(ga[k])} vs {np.shape(gb[k])}")
+        per_var[k] = compare_arrays(ga[k], gb[k])
+    same = [k for k in common if np.shape(ga[k]) == np.shape(gb[k])]
+    overall = compare_arrays(
+        np.concatenate([np.ravel(ga[k]) for k in same] or [[]]),
+        np.concatenate([np.ravel(gb[k]) for k in same] or [[]]),
+    )
+    return per_var, overall, problems
+
+
+def verdict(diffs: list[Diff], problems: list[str], dtype: str) -> bool:
+    """True when every diff is within the dtype's tolerance and nothing is missing."""
+    tol = TOLERANCE[dtype]
+    return not problems and all(
+        d.rel <= tol["rel"] and d.cosine >= tol["cosine"] and d.elem <= tol["elem"] for d in diffs
+    )

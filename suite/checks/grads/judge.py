@@ -1,0 +1,184 @@
+"""Gradient equivalence, judged: same model, same weights, same batch; do the backends
+agree with each other and with float64 numpy? Pure functions over the arrays each
+backend's child saved (``suite.checks.grads.child``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from suite.checks.grads.diffs import Diff, compare_arrays, compare_gradients, verdict
+from suite.checks.grads.references import explain_by_kinks, mlp_reference, softmax_reference
+from suite.core.schemas import COMPILED, NA
+
+
+def _section(arrays: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _judge(
+    ga: dict, gb: dict, logits_a, logits_b, loss_a: float, loss_b: float, judged_as: str
+) -> dict:
+    """Gradient, logits and loss diffs of side a against side b, and the plain verdict."""
+    per_var, overall, problems = compare_gradients(ga, gb)
+    logits = compare_arrays(logits_a, logits_b)
+    loss_rel = abs(loss_a - loss_b) / abs(loss_b) if loss_b else float("inf")
+    loss = Diff(abs(loss_a - loss_b), loss_rel, 1.0, loss_rel)
+    ok = verdict([*per_var.values(), overall, logits, loss], problems, judged_as)
+    return {
+        "judged_as": judged_as,
+        "loss": asdict(loss),
+        "logits": asdict(logits),
+        "overall": asdict(overall),
+        "per_variable": {k: asdict(v) for k, v in per_var.items()},
+        "worst_variable_rel": max((d.rel for d in per_var.values()), default=0.0),
+        "relu_flips": None,
+        "problems": problems,
+        "status": "pass" if ok else "FAIL",
+        "pass": ok,
+    }
+
+
+def _explain_ties(row: dict, model: str, sides: list[dict], x, y, weights: dict) -> dict:
+    """A failed MLP comparison becomes a ``tie`` when every side's gradients match the
+    float64 reference under some flipping of near-zero ReLU pre-activations, and its
+    logits and loss agree within tolerance: a tie excuses gradients, nothing else."""
+    outputs_agree = verdict([Diff(**row["logits"]), Diff(**row["loss"])], [], row["judged_as"])
+    if row["status"] == "FAIL" and model == "mlp" and not row["problems"] and outputs_agree:
+        flips = [explain_by_kinks(g, x, y, weights, row["judged_as"]) for g in sides]
+        row["relu_flips"] = flips if len(flips) > 1 else flips[0]
+        if all(f is not None for f in flips):
+            row["status"], row["pass"] = "tie", True
+    return row
+
+
+def compare_backends(a: dict, b: dict, model: str, dtype: str, context: dict) -> dict:
+    """One pair's comparison for one model and dtype, from two children's arrays.
+
+    ``context`` holds the batch (x, y), the shared weights and each side's measured
+    float64 matmul error, needed to judge float64 and to explain ReLU ties."""
+    pre = f"{model}/{dtype}/"
+    ga, gb = _section(a, pre + "grad/"), _section(b, pre + "grad/")
+    judged_as = "float32" if dtype == COMPILED else dtype
+    if dtype == "float64" and not (context["float64_ok"][0] and context["float64_ok"][1]):
+        judged_as = "float32"  # Keras ran part of the float64 model in float32
+    la, lb = float(a[pre + "loss"]), float(b[pre + "loss"])
+    row = _judge(ga, gb, a[pre + "logits"], b[pre + "logits"], la, lb, judged_as)
+    row = _explain_ties(row, model, [ga, gb], context["x"], context["y"], context["weights"][model])
+    return {
+        "model": model,
+        "dtype": dtype,
+        "loss_a": la,
+        "loss_b": lb,
+        **_not_applicable(row, dtype),
+    }
+
+
+def _not_applicable(row: dict, dtype: str) -> dict:
+    """A float64 row whose side ran in float32 inside Keras tests no float64: its
+    numbers stay on record, its verdict is n/a and counts toward nothing."""
+    if dtype == "float64" and row["judged_as"] != "float64":
+        row = {**row, "status": NA, "pass": None}
+    return row
+
+
+FLOAT64_REL_ERROR = 1e-12  # float32 arithmetic shows about 1e-7 here, float64 about 1e-16
+
+
+def computed_in_float64(arrays: dict, model: str) -> bool:
+    """Did this side's float64 computation of ``model`` really run in float64? Judged from
+    that computation's own outputs: every array float64, and its last layer's product
+    within FLOAT64_REL_ERROR of numpy's float64 one."""
+    pre = f"{model}/float64/precision/"
+    if pre + "last_layer_rel_error" not in arrays:
+        return False
+    same = bool(arrays[pre + "all_arrays_in_dtype"])
+    return same and float(arrays[pre + "last_layer_rel_error"]) <= FLOAT64_REL_ERROR
+
+
+def float64_precision(arrays: dict, models, dtypes) -> dict:
+    """Per backend and model: (last-layer relative error, all arrays float64), for the record."""
+    if "float64" not in dtypes:
+        return {}
+    return {
+        b: {
+            m: (
+                float(arr[f"{m}/float64/precision/last_layer_rel_error"]),
+                bool(arr[f"{m}/float64/precision/all_arrays_in_dtype"]),
+            )
+            for m in models
+        }
+        for b, arr in arrays.items()
+    }
+
+
+def compare_reference(
+    arrays: dict,
+    model: str,
+    dtype: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: dict,
+    float64_ok: bool,
+) -> dict:
+    """A backend's loss, logits and gradients against the float64 numpy reference
+    (closed form for softmax, backprop for the MLP, with ReLU ties explained)."""
+    if model == "softmax":
+        loss, logits, grads = softmax_reference(
+            x, y, weights["logits/kernel"], weights["logits/bias"]
+        )
+    else:
+        loss, logits, grads, _ = mlp_reference(x, y, weights)
+    pre = f"{model}/{dtype}/"
+    ga = _section(arrays, pre + "grad/")
+    judged_as = dtype if dtype == "float32" or float64_ok else "float32"
+    row = _judge(
+        ga, grads, arrays[pre + "logits"], logits, float(arrays[pre + "loss"]), loss, judged_as
+    )
+    row = _explain_ties(row, model, [ga], x, y, weights)
+    return {"model": model, "dtype": dtype, **_not_applicable(row, dtype)}
+
+
+def trajectory_divergence(a: dict, b: dict, model: str, optimizer: str) -> dict:
+    """Loss curves and max relative weight difference at each recorded step."""
+    pre = f"{model}/traj/{optimizer}/"
+    steps = sorted({int(k[len(pre) + 1 :].split("/")[0]) for k in a if k.startswith(pre + "w")})
+    weight_rel = {}
+    for s in steps:
+        wa, wb = _section(a, f"{pre}w{s}/"), _section(b, f"{pre}w{s}/")
+        weight_rel[str(s)] = max(compare_arrays(wa[k], wb[k]).rel for k in wa)
+    la, lb = a[pre + "losses"], b[pre + "losses"]
+    return {
+        "model": model,
+        "optimizer": optimizer,
+        "weight_rel": weight_rel,
+        "loss_abs_diff_final": float(abs(la[-1] - lb[-1])),
+        "loss_abs_diff_max": float(np.max(np.abs(la - lb))),
+    }
+
+
+def _compiled(arrays: dict) -> dict:
+    """A child's compiled-step arrays under the keys a float32 comparison reads."""
+    renamed = {}
+    for key, value in arrays.items():
+        model, _, rest = key.partition("/compiled/")
+        if rest:
+            renamed[f"{model}/{COMPILED}/{rest}"] = value
+            renamed[f"{model}/float32/{rest}"] = value
+    return renamed
+
+
+def _check_loaded(arrays: dict, shared: dict, models, dtypes) -> dict:
+    """Did every backend hold bit-identical weights (float64: the exact float32 values)?"""
+    result = {}
+    for b, arr in arrays.items():
+        ok = True
+        for m in models:
+            for d in dtypes:
+                loaded = _section(arr, f"{m}/{d}/loaded/")
+                ok &= set(loaded) == set(shared[m]) and all(
+                    np.array_equal(loaded[k], shared[m][k].astype(d)) for k in loaded
+                )
+        result[b] = bool(ok)
+    return result

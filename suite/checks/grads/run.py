@@ -1,0 +1,132 @@
+"""The gradient check, run: one child process per backend (``suite.checks.grads.child``)
+computes logits, loss and gradients from the shared initial weights on the same batch;
+this process compares every pair of backends and each backend against the float64
+numpy references, and writes one schema-versioned JSON file."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from suite.checks.grads.child import TRAJECTORY_OPTIMIZERS
+from suite.checks.grads.judge import (
+    _check_loaded,
+    _compiled,
+    compare_backends,
+    compare_reference,
+    computed_in_float64,
+    float64_precision,
+    trajectory_divergence,
+)
+from suite.checks.requests import GradsRequest, write_request
+from suite.core.children import python_module, run_child
+from suite.core.data import load_mnist, preprocess
+from suite.core.files import new_json_path, write_json
+from suite.core.platform import is_installed
+from suite.core.schemas import COMPILED, GRADS, GRADS_VERSION, TOLERANCE
+from suite.core.weights import read_weights_npz
+
+
+def _child_arrays(request: GradsRequest, backends: list[str], log) -> dict[str, dict]:
+    """Every backend's arrays. The children run at once: nothing here is timed, and each
+    child's results do not depend on the others (same request, same weights files)."""
+    arrays = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        request_path = write_request(Path(tmp) / "request.json", request)
+
+        def child(b):
+            cmd = python_module("suite.checks.grads.child", "--backend", b)
+            cmd += ["--request", str(request_path), "--out", str(Path(tmp) / f"{b}.npz")]
+            run_child(cmd, f"grads child for {b}", log)
+
+        with ThreadPoolExecutor(max_workers=len(backends) or 1) as pool:
+            for job in [pool.submit(child, b) for b in backends]:
+                job.result()  # the first failure, in backend order
+        for b in backends:
+            with np.load(Path(tmp) / f"{b}.npz") as f:
+                arrays[b] = {k: f[k] for k in f.files}
+    return arrays
+
+
+def _pairs(arrays: dict, models, dtypes, steps: int, f64: dict, context: dict) -> tuple:
+    """Every backend pair per model and dtype, their trajectories, their compiled steps;
+    and each backend's compiled step against its own eager gradients."""
+    pairs, trajectory, ran = [], [], list(arrays)
+    plain = {**context, "float64_ok": (False, False)}
+    for a, b in itertools.combinations(ran, 2):
+        for m in models:
+            for d in dtypes:
+                ctx = {**context, "float64_ok": (f64[a, m], f64[b, m])}
+                pairs.append({"a": a, "b": b, **compare_backends(arrays[a], arrays[b], m, d, ctx)})
+            for opt in TRAJECTORY_OPTIMIZERS if steps else ():
+                divergence = trajectory_divergence(arrays[a], arrays[b], m, opt)
+                trajectory.append({"a": a, "b": b, **divergence})
+        for m in models:
+            pair = compare_backends(_compiled(arrays[a]), _compiled(arrays[b]), m, COMPILED, plain)
+            pairs.append({"a": a, "b": b, **pair})
+    for b in ran:  # the timed path against the checked path, on one backend
+        for m in models:
+            side = {"a": f"{b} compiled", "b": f"{b} eager"}
+            row = compare_backends(_compiled(arrays[b]), arrays[b], m, "float32", plain)
+            pairs.append({**side, **row, "dtype": "compiled vs eager"})
+    return pairs, trajectory
+
+
+def run_grads(
+    models: list[str],
+    backends: list[str],
+    dtypes: list[str],
+    steps: int,
+    batch_size: int,
+    seed: int,
+    threads: int,
+    out: Path,
+    weights_dir: Path,
+    log=lambda m: None,
+) -> tuple[dict, Path]:
+    """Spawn one child per installed backend, compare, write ``out/grads-<time>.json``."""
+    skipped = [b for b in backends if not is_installed(b)]
+    for b in skipped:
+        log(f"[{b}] not installed: skipped")
+    ran = [b for b in backends if b not in skipped]
+    weights = {m: str(weights_dir / f"{m}-seed{seed}.npz") for m in models}
+    request = GradsRequest(models, dtypes, steps, batch_size, seed, threads, weights)
+    started = time.time()
+    arrays = _child_arrays(request, ran, log)
+    shared = {m: read_weights_npz(Path(p)) for m, p in weights.items()}
+    mnist = load_mnist()
+    x, y = preprocess(mnist.x_train[:batch_size]), mnist.y_train[:batch_size].astype(np.int64)
+    f64 = {(b, m): computed_in_float64(arr, m) for b, arr in arrays.items() for m in models}
+    context = {"x": x, "y": y, "weights": shared}
+    pairs, trajectory = _pairs(arrays, models, dtypes, steps, f64, context)
+    reference = [
+        {"backend": b, **compare_reference(arrays[b], m, d, x, y, shared[m], f64[b, m])}
+        for m in [m for m in ("softmax", "mlp") if m in models]
+        for b in ran
+        for d in dtypes
+    ]
+    report = {
+        "schema": GRADS,
+        "schema_version": GRADS_VERSION,
+        "settings": {
+            **asdict(request),
+            "tolerance": TOLERANCE,
+            "backends_run": ran,
+            "skipped": skipped,
+            "trajectory_learning_rates": TRAJECTORY_OPTIMIZERS,
+        },
+        "weights_identical": _check_loaded(arrays, shared, models, dtypes),
+        "pairs": pairs,
+        "reference": reference,
+        "trajectory": trajectory,
+        "frameworks": {b: str(a["meta/framework"]) for b, a in arrays.items()},
+        "seconds": round(time.time() - started, 1),
+        "float64_precision": float64_precision(arrays, models, dtypes),
+    }
+    return report, write_json(new_json_path(out, "grads"), report)

@@ -1,0 +1,143 @@
+"""One backend's side of the data-parallel check, in its own process.
+
+``python -m suite.checks.parallel.child BACKEND REQUEST.json`` (the request:
+``suite.checks.requests.ReplicaRequest``) trains each model K SGD steps (lr 0.1,
+constant, dropout off) from the shared initial weights on the same K global batches
+twice: on one device with Keras' ``fit()``, then over N devices with the backend's
+engine (``suite.frameworks.<backend>.parallel``), and saves the initial, single-device
+and N-device weights. ``fault`` breaks the N-device run on purpose (one replica trains
+on another's shard; torch also: gradients not averaged) for the must-fail tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from suite.checks.parallel.judge import LEARNING_RATE
+from suite.checks.requests import ReplicaRequest, read_request
+from suite.core.errors import SuiteError
+from suite.frameworks import select_backend
+
+
+def _batches(mnist, steps: int, batch: int, seed: int):
+    from suite.core.data import epoch_batches, preprocess
+
+    order = epoch_batches(steps * batch, batch, seed, 0).ravel()
+    return preprocess(mnist.x_train[order]), mnist.y_train[order].astype(np.int32)
+
+
+def _dropout_off(model) -> None:
+    for layer in model.layers:
+        if type(layer).__name__ == "Dropout":
+            layer.rate = 0.0
+
+
+def _keras_sgd(model):
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.SGD(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+def _weights(model) -> dict:
+    from suite.training.weights import model_weights
+
+    return model_weights(model)
+
+
+def _config(backend: str, model: str, devices: int, steps: int, batch: int):
+    from suite.core.config import RunConfig, validate
+
+    loop = "torch-ddp" if backend == "torch" else "fit"
+    return validate(
+        RunConfig(
+            backend,
+            model,
+            epochs=1,
+            batch_size=batch,
+            learning_rate=LEARNING_RATE,
+            optimizer="sgd",
+            schedule="constant",
+            train_examples=steps * batch,
+            devices=devices,
+            loop=loop,
+        ),  # fmt: skip
+        check_install=False,
+    )
+
+
+def train_both(backend: str, model: str, devices: int, steps: int, batch: int, mnist, fault: str):
+    """Initial, single-device and N-device weights after ``steps`` SGD steps."""
+    from suite import frameworks
+    from suite.training.build import build_model
+    from suite.training.clock import StepLog
+
+    engine = frameworks.engine
+
+    cfg = _config(backend, model, devices, steps, batch)
+    x, y = _batches(mnist, steps, batch, cfg.seed)
+    with engine(backend).scope(cfg.device, 1):
+        single = build_model(cfg)
+        _dropout_off(single)
+        init = _weights(single)
+        _keras_sgd(single).fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    if backend == "torch":
+        ddp = engine("torch").DDPTrainer
+        trainer = ddp(cfg, build_model, StepLog, mnist.cache_path, dropout=False, fault=fault)
+        for i in range(0, len(y), batch):
+            trainer.replica.step(x[i : i + batch], y[i : i + batch])
+        parallel = _weights(trainer.model)
+        trainer.close()
+    else:
+        if fault == "wrong-shard":  # replica 1's half of each batch replaced by replica 0's
+            x, y = x.copy(), y.copy()
+            shard = batch // devices
+            for i in range(0, len(y), batch):
+                x[i + shard : i + 2 * shard] = x[i : i + shard]
+                y[i + shard : i + 2 * shard] = y[i : i + shard]
+        elif fault != "none":
+            raise SuiteError(f"--fault {fault}: only torch can skip averaging (no_sync)")
+        with engine(backend).scope(cfg.device, devices):
+            dp = build_model(cfg)
+            _dropout_off(dp)
+            _keras_sgd(dp)
+        dp.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        parallel = _weights(dp)
+    return init, _weights(single), parallel
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m suite.checks.parallel.child")
+    p.add_argument("backend")
+    p.add_argument("request", help="JSON written by suite.checks.parallel.run")
+    args = p.parse_args(argv)
+    r = read_request(ReplicaRequest, args.request)
+    select_backend(args.backend, "cpu", None, devices=r.devices)
+    from suite import frameworks
+    from suite.core.data import load_mnist
+    from suite.core.files import write_atomic
+    from suite.core.platform import visible_cpus
+
+    frameworks.current().configure("cpu", len(visible_cpus()))
+    if args.backend == "tensorflow":  # the logical devices exist before the first op
+        frameworks.engine("tensorflow").strategy("cpu", r.devices)
+    mnist = load_mnist(online=False)
+    arrays = {}
+    for m in r.models:
+        init, single, parallel = train_both(
+            args.backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault
+        )
+        for name, ws in (("init", init), ("single", single), ("parallel", parallel)):
+            arrays.update({f"{m}|{name}/{k}": v for k, v in ws.items()})
+    write_atomic(r.out, lambda f: np.savez(f, **arrays))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The data-parallel check, run: one child per backend (``suite.checks.parallel.child``)
+trains each model K SGD steps on one device and over N devices; ``judge`` compares."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from suite.checks.parallel.judge import judge
+from suite.checks.requests import ReplicaRequest, write_request
+from suite.core.children import python_module, run_child
+
+
+def run_check(backends, models, devices: int, steps: int, batch: int, fault: str, log):
+    """One child per backend; returns every (backend, model) check."""
+    checks = []
+    with tempfile.TemporaryDirectory(prefix="replicas-") as tmp:
+        for backend in backends:
+            out = Path(tmp) / f"{backend}.npz"
+            request = ReplicaRequest(devices, models, steps, batch, fault, str(out))
+            path = write_request(Path(tmp) / f"{backend}.json", request)
+            cmd = python_module("suite.checks.parallel.child", backend, path)
+            run_child(cmd, f"replica check on {backend}")
+            with np.load(out) as f:
+                arrays = {k: f[k] for k in f.files}
+            for m in models:
+                part = {k.split("|", 1)[1]: v for k, v in arrays.items() if k.startswith(m + "|")}
+                checks.append(judge(backend, m, devices, steps, part))
+                log(f"  {backend} {m}: {checks[-1].verdict} ({checks[-1].worst_rel:.1e})")
+    return checks

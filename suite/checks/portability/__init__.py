@@ -1,0 +1,1 @@
+"""Weights saved on one backend, loaded and predicted on the others."""

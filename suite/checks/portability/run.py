@@ -1,0 +1,64 @@
+"""The portability check, run. Keras 3 writes ``.weights.h5`` in one format on every
+backend. Each backend (one child process each, ``suite.checks.portability.child``)
+trains every model briefly from the shared initial weights, saves its weights and
+predicts the whole test set; then each backend loads every other backend's files into
+a fresh model and predicts the test set again; ``judge_all`` compares."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from suite.checks.portability.judge import LOGIT_RTOL, judge_all
+from suite.checks.requests import PortabilityRequest, write_request
+from suite.core.children import python_module, run_child
+from suite.core.errors import SuiteError
+from suite.core.files import new_json_path, write_json
+from suite.core.schemas import PORTABILITY, PORTABILITY_VERSION, Transfer
+
+
+def _child(request: PortabilityRequest, backend: str, work: Path, log) -> None:
+    path = write_request(work / f"request-{request.mode}-{backend}.json", request)
+    cmd = python_module("suite.checks.portability.child", backend, path)
+    run_child(cmd, f"portability {request.mode} on {backend}")
+    log(f"  {request.mode} on {backend}: done")
+
+
+def run_portability(
+    models: list[str],
+    backends: list[str],
+    out: Path,
+    train_examples: int,
+    data: str | None,
+    log,
+) -> tuple[Path, list[Transfer]]:
+    """Save on every backend, load on every other, judge, write ``portability-<time>.json``."""
+    if len(backends) < 2:
+        raise SuiteError("--backends: weights travel between two backends at least")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="portability-") as tmp:
+        work = Path(tmp)
+        for mode in ("save", "load"):
+            request = PortabilityRequest(mode, models, str(work), train_examples, data)
+            for backend in backends:
+                _child(request, backend, work, log)
+        logits = {
+            tuple(p.name.removesuffix(".npy").split("--")): np.load(p) for p in work.glob("*.npy")
+        }
+    rows = judge_all(logits)
+    blob = {
+        "schema": PORTABILITY,
+        "schema_version": PORTABILITY_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "models": models,
+        "backends": backends,
+        "train_examples": train_examples,
+        "logit_rtol": LOGIT_RTOL,
+        "seconds": time.perf_counter() - start,
+        "transfers": [asdict(r) for r in rows],
+    }
+    return write_json(new_json_path(out, "portability"), blob), rows

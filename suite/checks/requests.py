@@ -1,0 +1,53 @@
+"""The typed requests a check's parent hands its per-backend children: frozen
+dataclasses written as JSON next to the child's output, read back by the child's entry
+point (``python -m suite.checks.<check>.child``). A request carries everything the
+child needs; the child chooses its backend from the command line, before keras loads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from suite.core.files import write_atomic
+
+
+@dataclass(frozen=True)
+class GradsRequest:
+    models: list[str]
+    dtypes: list[str]
+    steps: int  # trajectory steps per optimizer; 0 skips them
+    batch_size: int  # the fixed batch: the first N training images
+    seed: int
+    threads: int
+    weights: dict[str, str]  # model -> shared initial weights npz (made by the first child)
+
+
+@dataclass(frozen=True)
+class PortabilityRequest:
+    mode: str  # "save": train, save weights and logits; "load": predict others' weights
+    models: list[str]
+    work: str  # the folder the children share
+    train_examples: int
+    data: str | None
+
+
+@dataclass(frozen=True)
+class ReplicaRequest:
+    devices: int
+    models: list[str]
+    steps: int
+    batch_size: int
+    fault: str
+    out: str  # npz to write
+
+
+def write_request(path: Path, request) -> Path:
+    blob = json.dumps(asdict(request)).encode()
+    write_atomic(path, lambda f: f.write(blob))
+    return path
+
+
+def read_request(kind, path: str | Path):
+    """The ``kind`` dataclass from a request file."""
+    return kind(**json.loads(Path(path).read_text()))

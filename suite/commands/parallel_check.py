@@ -1,0 +1,83 @@
+"""``parallel-check``: is data-parallel training over N devices the same as on one?"""
+
+from __future__ import annotations
+
+from models import MODELS
+from suite.commands import args as shared
+from suite.commands.args import log
+from suite.core.config import FAULTS
+from suite.core.errors import SuiteError
+from suite.core.platform import BACKENDS, visible_cpus
+
+NAME = "parallel-check"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        NAME,
+        help="is data-parallel training over N devices the same as on one device?",
+        description="Per backend (one process each): K SGD steps (lr 0.1, dropout off) from "
+        "the shared initial weights on the same global batches, once on one device with "
+        "Keras fit() and once over N devices with the backend's engine (JAX "
+        "DataParallel, TensorFlow MirroredStrategy, torch DDP); the weights must agree "
+        "within a float32 tolerance. --fault breaks the N-device run on purpose: the "
+        "check must then fail. Exit code 1 if any check fails.",
+    )
+    shared.add(p, "models", "backends")
+    p.add_argument("--devices", type=int, default=2, metavar="N", help="devices (default: 2)")
+    p.add_argument("--steps", type=int, default=5, metavar="K", help="SGD steps (default: 5)")
+    p.add_argument(
+        "--batch-size", type=int, default=64, metavar="B", help="global batch (default: 64)"
+    )
+    p.add_argument(
+        "--fault",
+        default=FAULTS[0],
+        metavar="F",
+        help=f"{FAULTS[0]}, {FAULTS[1]} (replica 1 trains on replica 0's shard) or {FAULTS[2]} "
+        f"(torch: gradients not all-reduced) (default: {FAULTS[0]})",
+    )
+    p.set_defaults(func=handle)
+
+
+def check(args) -> None:
+    shared.check_names("model", args.models, MODELS)
+    shared.check_names("backend", args.backends, BACKENDS)
+    if not 2 <= args.devices <= len(visible_cpus()):
+        raise SuiteError(
+            f"--devices {args.devices}: the check needs 2..{len(visible_cpus())} devices here "
+            "(one virtual device per CPU core)"
+        )
+    if args.steps < 1:
+        raise SuiteError(f"--steps must be positive, got {args.steps}")
+    if args.fault not in FAULTS:
+        raise SuiteError(f"--fault {args.fault!r} is not one of {', '.join(FAULTS)}")
+    if args.fault == "unaveraged" and set(args.backends) != {"torch"}:
+        raise SuiteError("--fault unaveraged skips DDP's all-reduce: give --backends torch")
+    if args.batch_size < args.devices or args.batch_size % args.devices:
+        raise SuiteError(f"--batch-size {args.batch_size} must split into {args.devices} shards")
+
+
+def handle(args) -> int:
+    from suite.checks.parallel.judge import REL_TOLERANCE
+    from suite.checks.parallel.run import run_check
+    from suite.core.platform import installed_backends
+    from suite.report.terminal import format_table
+
+    check(args)
+    backends = [b for b in args.backends if b in installed_backends()]
+    log(f"parallel-check: {args.devices} devices against 1, {args.steps} SGD steps")
+    checks = run_check(
+        backends, args.models, args.devices, args.steps, args.batch_size, args.fault, log
+    )
+    rows = [
+        [c.backend, c.model, str(c.devices), str(c.steps), c.worst_variable,
+         f"{c.worst_rel:.2e}", c.verdict]
+        for c in checks
+    ]  # fmt: skip
+    headers = ["backend", "model", "devices", "steps", "worst variable", "max rel", "verdict"]
+    print(format_table(headers, rows))
+    print(
+        f"pass: every variable's N-device weights within {REL_TOLERANCE:g} of the "
+        "single-device weights, relative to how far the single device moved them"
+    )
+    return 0 if checks and all(c.verdict == "pass" for c in checks) else 1

@@ -1,0 +1,232 @@
+"""Run settings: one frozen dataclass, defaults in one place, validated before any import."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+
+from models import MODELS, get_model
+from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
+from suite.core.errors import SuiteError
+from suite.core.platform import check_backend, visible_cpus
+
+DEVICES = ("cpu", "gpu")
+JIT_MODES = ("auto", "on", "off")
+DATA_FORMATS = ("channels_last", "channels_first")
+SCHEDULES = ("cosine", "constant")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
+IMPLS = ("keras", "native")
+LOOPS = ("fit", "torch-ddp")
+SEED_LIMIT = 2**32  # numpy's generators take seeds 0 .. 2**32 - 1
+TORCH_OPTIMIZERS = ("sgd", "adam")  # the torch DDP loop maps these to torch.optim
+# broken on purpose, for the data-parallel check's must-fail cases: a replica trains on
+# another replica's shard; (torch) no replica averages its gradients
+FAULTS = ("none", "wrong-shard", "unaveraged")
+# the allowed values of each RunConfig field that has a fixed set (the CLI's choices)
+CHOICES = {
+    "device": DEVICES,
+    "jit": JIT_MODES,
+    "data_format": DATA_FORMATS,
+    "impl": IMPLS,
+    "loop": LOOPS,
+}
+FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}  # where a flag is not --field-name
+
+
+def flag(field: str) -> str:
+    """The command-line flag that sets a RunConfig field, as the user typed it."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what one result cell measures."""
+
+    backend: str
+    model: str
+    seed: int = 0
+    device: str = "cpu"
+    epochs: int | None = None  # None: the model's recipe
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    schedule: str | None = None
+    jit: str = "auto"
+    data_format: str = "channels_last"
+    steps_per_execution: int = 1
+    threads: int = 0  # 0: all cores
+    allow_tf32: bool = False
+    warmup_steps: int = 5  # first steps: tracing/compilation, reported apart
+    latency_steps: int = 20  # then steps timed one by one (the latency diagnostic)
+    chunk_steps: int = 0  # steps per throughput chunk; 0: chosen (suite.chunks)
+    train_examples: int = TRAIN_IMAGES
+    test_examples: int = TEST_IMAGES
+    impl: str = "keras"
+    load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
+    devices: int = 1  # data-parallel replicas (suite.parallel); the global batch is split
+    loop: str = "fit"  # "fit": Keras' own; "torch-ddp": torch's DDP loop (torch, any devices)
+
+    def resolved(self) -> RunConfig:
+        """Fill recipe defaults and the thread count so the result records real values."""
+        recipe = get_model(self.model).recipe
+        ddp = self.backend == "torch" and self.devices > 1  # torch's fit() has no distribution
+        return replace(
+            self,
+            epochs=self.epochs or recipe.epochs,
+            batch_size=self.batch_size or recipe.batch_size,
+            learning_rate=self.learning_rate or recipe.learning_rate,
+            optimizer=self.optimizer or recipe.optimizer,
+            schedule=self.schedule or recipe.schedule,
+            threads=self.threads or len(visible_cpus()),
+            loop="torch-ddp" if ddp else self.loop,
+        )
+
+    def variant(self) -> str:
+        """The settings a cell's numbers depend on besides backend, device, model, impl
+        and seed (and the latency diagnostic's step counts), as ``name=value`` text: only
+        cells with the same variant are compared or pooled. Fields still at a default
+        added after results existed (``VARIANT_NEW``) are left out, so older results keep
+        their variant."""
+        return variant_text(asdict(self))
+
+    def key(self) -> str:
+        """Short stable hash of the resolved settings: names the cell's result file."""
+        settings = asdict(self.resolved())
+        for name, default in VARIANT_NEW.items():
+            if settings[name] == default:  # keeps the names of cells made before it existed
+                del settings[name]
+        blob = json.dumps(settings, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    def cell_name(self) -> str:
+        devices = f"-x{self.devices}" if self.devices > 1 else ""
+        return (
+            f"{self.backend}-{self.device}{devices}-{self.model}-{self.impl}-seed{self.seed}-"
+            f"{self.key()}"
+        )
+
+
+def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
+    """Raise SuiteError on any impossible setting; return the resolved config."""
+    if check_install:
+        check_backend(cfg.backend)
+    if cfg.model not in MODELS:
+        raise SuiteError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)} or all")
+    for field, allowed in CHOICES.items():
+        if getattr(cfg, field) not in allowed:
+            raise SuiteError(
+                f"{flag(field)} {getattr(cfg, field)!r} is not one of {', '.join(allowed)}"
+            )
+    if cfg.schedule is not None and cfg.schedule not in SCHEDULES:
+        raise SuiteError(f"--schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
+    if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
+        raise SuiteError(
+            f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"
+        )
+    positive = [
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "steps_per_execution",
+        "train_examples",
+        "test_examples",
+    ]
+    for field in positive:
+        value = getattr(cfg, field)
+        if value is not None and not value > 0:
+            raise SuiteError(f"{flag(field)} must be positive, got {value}")
+        if value is not None and not math.isfinite(value):
+            raise SuiteError(f"{flag(field)} must be a finite number, got {value}")
+    if not 0 <= cfg.seed < SEED_LIMIT:
+        raise SuiteError(f"--seeds {cfg.seed}: a seed must be 0..{SEED_LIMIT - 1}")
+    for field in ("threads", "warmup_steps", "latency_steps", "chunk_steps"):
+        if getattr(cfg, field) < 0:
+            raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
+    if cfg.train_examples > TRAIN_IMAGES or cfg.test_examples > TEST_IMAGES:
+        raise SuiteError(
+            f"MNIST has {TRAIN_IMAGES} training and {TEST_IMAGES} test images; lower the limit"
+        )
+    if cfg.loop == "torch-ddp" and (cfg.backend != "torch" or cfg.impl != "keras"):
+        raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
+    if cfg.steps_per_execution != 1 and cfg.impl == "native" and cfg.backend == "torch":
+        raise SuiteError(
+            f"--steps-per-execution {cfg.steps_per_execution} with --impl native: torch's "
+            "native loop runs eagerly, one step per call (as Keras' torch trainer)"
+        )
+    if cfg.chunk_steps and cfg.chunk_steps % cfg.steps_per_execution:
+        raise SuiteError(
+            f"--chunk-steps {cfg.chunk_steps} is not a multiple of --steps-per-execution "
+            f"{cfg.steps_per_execution}: a timed chunk must be whole executions"
+        )
+    if cfg.load_weights is not None and cfg.impl != "keras":
+        raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
+    r = cfg.resolved()
+    check_devices(r, len(visible_cpus()))
+    if r.batch_size > r.train_examples:
+        raise SuiteError(
+            f"--batch-size {r.batch_size} exceeds --train-examples "
+            f"{r.train_examples}: not one full batch per epoch"
+        )
+    return r
+
+
+def check_devices(cfg, cpu_count: int) -> None:
+    """Refuse impossible data-parallel settings before anything starts."""
+    n = cfg.devices
+    if n < 1:
+        raise SuiteError(f"--devices {n}: give at least 1 device")
+    if cfg.loop == "torch-ddp":
+        _check_torch_loop(cfg)
+    if n == 1:
+        return
+    if cfg.device == "cpu" and n > cpu_count:
+        raise SuiteError(
+            f"--devices {n}: this machine has {cpu_count} CPU cores; on the CPU each "
+            f"virtual device needs a core of its own, so at most {cpu_count}"
+        )
+    if cfg.impl != "keras":
+        raise SuiteError(f"--devices {n} trains Keras models: it needs --impl keras")
+    if cfg.batch_size % n:
+        raise SuiteError(
+            f"--devices {n}: the global batch {cfg.batch_size} must split into {n} equal shards"
+        )
+    if cfg.backend == "tensorflow" and cfg.jit == "on":
+        raise SuiteError(f"--devices {n} on tensorflow: Keras turns XLA off under tf.distribute")
+
+
+def _check_torch_loop(cfg) -> None:
+    """Settings the torch DDP loop (``--loop torch-ddp``; ``--devices N`` on torch) cannot
+    honour."""
+    where = f"--devices {cfg.devices} on torch" if cfg.devices > 1 else "--loop torch-ddp"
+    if cfg.steps_per_execution != 1:
+        raise SuiteError(
+            f"{where} with --steps-per-execution {cfg.steps_per_execution}: the torch "
+            "data-parallel loop runs one step per call"
+        )
+    if cfg.optimizer not in TORCH_OPTIMIZERS:
+        raise SuiteError(
+            f"{where} maps the optimizer to torch.optim: {cfg.optimizer!r} is not one of "
+            f"{', '.join(TORCH_OPTIMIZERS)}"
+        )
+    if cfg.jit == "on":
+        raise SuiteError(f"{where}: --jit on (torch.compile) is not supported there")
+
+
+# Run settings outside the variant text, the cell key and the report's grouping, per
+# field: older results lack them, so at these defaults they are left out
+VARIANT_NEW = {"load_weights": None, "devices": 1, "loop": "fit"}
+# Fields outside the variant: those naming the cell itself, and the latency diagnostic's
+# step counts (they decide no throughput chunk's work)
+NOT_VARIANT = ("backend", "model", "seed", "device", "impl", "warmup_steps", "latency_steps")
+
+
+def variant_text(config: dict) -> str:
+    """``RunConfig.variant`` of a config read back from a result file (a dict), where a
+    field missing from an older file counts as its default."""
+    fields = [f for f in RunConfig.__dataclass_fields__ if f not in NOT_VARIANT]
+    values = [(k, config.get(k, VARIANT_NEW.get(k))) for k in fields]
+    return ", ".join(
+        f"{k}={v}" for k, v in values if v is not None and v != VARIANT_NEW.get(k, ...)
+    )

@@ -1,0 +1,261 @@
+"""Every result file's schema: its name, its version, its shape check and, for the small
+records, its frozen dataclass. Readers (the report, compare's resume, diff) import
+this module alone, never the modules that write the files (pyperf keeps one result
+model the same way). Run results, the largest, have their dataclasses in
+``suite.core.results``.
+
+Versions: run 2; grads 2 (float64 judged per model from its own computation);
+sweep 2 (modes trained in rounds, paired CIs, the winner's margin); rounds 1;
+portability 1; recipe 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from suite.core.errors import SuiteError
+from suite.core.recipes import RECIPES
+
+RUN = "keras-backend-suite/run"
+RUN_VERSION = 2
+GRADS = "keras-backend-suite/grads"
+GRADS_VERSION = 2
+SWEEP = "keras-backend-suite/sweep"
+SWEEP_VERSION = 2
+ROUNDS = "keras-backend-suite/rounds"
+ROUNDS_VERSION = 1
+PORTABILITY = "keras-backend-suite/portability"
+PORTABILITY_VERSION = 1
+RECIPE = "keras-backend-suite/recipe"
+RECIPE_VERSION = 1
+
+
+def finite(value) -> bool:
+    """A JSON number the report can compute with (not bool, not NaN, not 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _text(v) -> bool:
+    return isinstance(v, str)
+
+
+def _numbers(v) -> bool:
+    """An object of finite numbers."""
+    return isinstance(v, dict) and all(finite(x) for x in v.values())
+
+
+def _diff(v) -> bool:
+    """A grads Diff: max_abs, rel (may be infinite for a shape mismatch) and cosine."""
+    return isinstance(v, dict) and all(
+        finite(v.get(k)) or v.get(k) == float("inf") for k in ("max_abs", "rel", "cosine")
+    )
+
+
+def _objects(data: dict, key: str, fields: dict) -> str | None:
+    """``data[key]`` must be a list of objects whose ``fields`` pass their checks."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        return f"{key} must be a list"
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"{key}[{i}] must be an object"
+        for name, ok in fields.items():
+            if not ok(item.get(name)):
+                return f"{key}[{i}].{name} is missing or of the wrong type"
+    return None
+
+
+GRADS_ROW = {
+    "model": _text,
+    "dtype": _text,
+    "status": _text,
+    "judged_as": _text,
+    "loss": _diff,
+    "logits": _diff,
+    "overall": _diff,
+    "worst_variable_rel": finite,
+}
+
+TRAJECTORY_ROW = {
+    "model": _text,
+    "optimizer": _text,
+    "a": _text,
+    "b": _text,
+    "weight_rel": _numbers,
+    "loss_abs_diff_max": finite,
+}
+
+
+def grads_problem(data: dict) -> str | None:
+    """What makes a grads file unusable for the report, or None."""
+    for key in ("settings", "weights_identical", "float64_precision"):
+        if not isinstance(data.get(key), dict):
+            return f"{key} must be an object"
+    return (
+        _objects(data, "pairs", {**GRADS_ROW, "a": _text, "b": _text})
+        or _objects(data, "reference", {**GRADS_ROW, "backend": _text})
+        or _objects(data, "trajectory", TRAJECTORY_ROW)
+    )
+
+
+def sweep_problem(data: dict) -> str | None:
+    """What makes a sweep file unusable for the report, or None."""
+    for key in ("overhead", "margin"):
+        o = data.get(key)
+        if o is not None and not (isinstance(o, dict) and finite(o.get("ratio"))):
+            return f"{key} must be null or an object with a finite ratio"
+    if not (_text(data.get("backend")) and _text(data.get("model"))):
+        return "backend and model must be names"
+    return _objects(data, "modes", {"mode": _text, "status": _text})
+
+
+def rounds_problem(data: dict) -> str | None:
+    """What makes a rounds log unusable for the report, or None."""
+    schedules = data.get("schedules")
+    if not isinstance(schedules, list) or not all(isinstance(s, dict) for s in schedules):
+        return "schedules must be a list of objects"
+    turn = {"wall_s": finite, "waiting_cpu_s": _numbers}
+    return next((p for s in schedules if (p := _objects(s, "turns", turn))), None)
+
+
+VERSIONS = {GRADS: GRADS_VERSION, SWEEP: SWEEP_VERSION, ROUNDS: ROUNDS_VERSION}
+SHAPES = {GRADS: grads_problem, SWEEP: sweep_problem, ROUNDS: rounds_problem}
+
+
+def check_shape(path, data: dict) -> dict:
+    """A grads, sweep or rounds file's content, after its version and shape checks;
+    SuiteError naming the file and the first problem."""
+    schema = data.get("schema")
+    if data.get("schema_version") != VERSIONS[schema]:
+        raise SuiteError(f"{path}: unknown schema version {data.get('schema_version')!r}")
+    problem = SHAPES[schema](data)
+    if problem:
+        raise SuiteError(f"{path}: malformed {schema} file ({problem})")
+    return data
+
+
+# -- gradient equivalence: what a reader needs to judge a grads file's rows ----------
+# Largest allowed max|a-b| / max|b| for logits, loss and every gradient tensor, and
+# smallest allowed cosine similarity. float32: the largest spread measured between
+# backends on this suite's models was ~2e-6 relative (see README); 1e-4 leaves
+# ~50x headroom and still flags a 1e-3 relative perturbation of one element.
+# float64: agreement to ~1e-12 is expected; 1e-10 leaves headroom for reductions
+# that sum in a different order.
+# "elem" is element-wise, so a small element cannot hide under a large one: every
+# |a_i - b_i| <= elem * (|b_i| + ELEM_FLOOR * max|b|), i.e. allclose with rtol = elem and
+# atol = elem * ELEM_FLOOR * max|b| (float32: rtol 1e-3, atol 1e-5 max|b|). The worst
+# element measured between backends was 1.8e-6 max|b| (cnn), 5x inside; an element
+# 20,000x smaller than the largest and wrong by 100% passes max|a-b|/max|b| (5e-5) but
+# scores 5e-3 here, 5x outside. Elements under ~1e-5 max|b| are below what float32 can
+# tell apart from rounding of the sums that made the large ones.
+TOLERANCE = {
+    "float32": {"rel": 1e-4, "cosine": 1 - 1e-6, "elem": 1e-3},
+    "float64": {"rel": 1e-10, "cosine": 1 - 1e-12, "elem": 1e-9},
+}
+
+ELEM_FLOOR = 1e-2
+
+NA = "n/a"  # float64 row that Keras computed in float32: measured, not judged
+
+COMPILED = "compiled step"  # float32, one step of Keras' compiled train function
+
+
+def grads_pass(report: dict) -> bool:
+    """A grads file's overall verdict: every judged comparison passed (n/a rows excluded)."""
+    rows = report["pairs"] + report["reference"]
+    return all(r["pass"] for r in rows if r["status"] != NA)
+
+
+# -- weights across backends ---------------------------------------------------------
+@dataclass(frozen=True)
+class Transfer:
+    """One model's weights saved on ``source`` and loaded on ``target``."""
+
+    model: str
+    source: str
+    target: str
+    images: int
+    max_abs_logit_diff: float
+    max_abs_logit: float
+    tolerance: float
+    # test images whose predicted label differs: within tolerance this can only happen
+    # where the top two logits are within 2 x tolerance of each other (a near tie)
+    labels_differ: int
+    verdict: str  # "pass" or "FAIL"
+
+
+def transfer_from_dict(data: dict) -> Transfer:
+    try:
+        row = Transfer(**data)
+    except TypeError as e:
+        raise SuiteError(f"malformed {PORTABILITY} row ({e})") from None
+    numbers = [row.max_abs_logit_diff, row.max_abs_logit, row.tolerance]
+    if row.verdict not in ("pass", "FAIL") or not all(finite(n) for n in numbers):
+        raise SuiteError(f"malformed {PORTABILITY} row (verdict or numbers)")
+    return row
+
+
+def transfers_pass(rows: list[Transfer]) -> bool:
+    return bool(rows) and all(r.verdict == "pass" for r in rows)
+
+
+def portability_from_dict(data: dict) -> dict:
+    """A portability file with its transfers read back as ``Transfer`` rows."""
+    if data.get("schema_version") != PORTABILITY_VERSION or not isinstance(
+        data.get("transfers"), list
+    ):
+        raise SuiteError(f"malformed {PORTABILITY} file (version or transfers)")
+    try:
+        return {**data, "transfers": [transfer_from_dict(t) for t in data["transfers"]]}
+    except AttributeError as e:
+        raise SuiteError(f"malformed {PORTABILITY} file ({e})") from None
+
+
+# -- notebook recipes ----------------------------------------------------------------
+@dataclass(frozen=True)
+class RecipeResult:
+    recipe: str
+    backend: str
+    device: str
+    seed: int
+    epochs: int
+    train_examples: int  # images trained on per epoch
+    test_examples: int
+    accuracy: dict  # epoch -> test (or validation) accuracy, fraction
+    final_accuracy: float
+    published: float | None
+    wall_seconds: float  # information only: includes compilation and evaluation
+    environment: dict
+    schema: str = RECIPE
+    schema_version: int = RECIPE_VERSION
+
+
+def recipe_result_from_dict(data: dict) -> RecipeResult:
+    """A read-back recipe result; SuiteError naming the first problem if malformed."""
+    try:
+        accuracy = {int(k): float(v) for k, v in data["accuracy"].items()}
+        result = RecipeResult(**{**data, "accuracy": accuracy})
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise SuiteError(f"malformed {RECIPE} file ({type(e).__name__}: {e})") from None
+    numbers = [result.final_accuracy, *accuracy.values()]
+    if result.recipe not in RECIPES or not all(0 <= a <= 1 for a in numbers):
+        raise SuiteError(f"malformed {RECIPE} file (unknown recipe or accuracy outside 0..1)")
+    return result
+
+
+def newest_recipes(results: list[RecipeResult]) -> list[RecipeResult]:
+    """Of results with the same recipe, backend, device, seed, epochs and data size, the
+    newest (by its environment's timestamp) counts."""
+    newest: dict[tuple, RecipeResult] = {}
+    for r in results:
+        key = (r.recipe, r.backend, r.device, r.seed, r.epochs, r.train_examples)
+        stamp = str(r.environment.get("timestamp", ""))
+        if key not in newest or stamp >= str(newest[key].environment.get("timestamp", "")):
+            newest[key] = r
+    return list(newest.values())

@@ -1,0 +1,240 @@
+"""Timing statistics: pure functions over lists of seconds (no I/O, no frameworks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class TimingSummary:
+    """Summary of per-step times, in milliseconds."""
+
+    n: int
+    median: float
+    mean: float
+    iqr: float
+    p10: float
+    p90: float
+    ci_low: float  # bootstrap 95% confidence interval of the median
+    ci_high: float
+    cv: float  # coefficient of variation, std / mean
+
+
+def summarize(
+    seconds, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> TimingSummary:
+    """Summarise step times given in seconds; percentiles use linear interpolation."""
+    ms = np.asarray(seconds, dtype=np.float64) * 1e3
+    if ms.size == 0:
+        raise ValueError("no step times to summarise")
+    q10, q25, q50, q75, q90 = np.percentile(ms, [10, 25, 50, 75, 90])
+    low, high = median_ci(ms, confidence, resamples, seed)
+    mean = float(ms.mean())
+    return TimingSummary(
+        n=int(ms.size),
+        median=float(q50),
+        mean=mean,
+        iqr=float(q75 - q25),
+        p10=float(q10),
+        p90=float(q90),
+        ci_low=low,
+        ci_high=high,
+        cv=float(ms.std(ddof=1) / mean) if ms.size > 1 and mean > 0 else 0.0,
+    )
+
+
+def median_ci(
+    values, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the median (seeded, so repeatable)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2 or np.all(v == v[0]):
+        m = float(np.median(v))
+        return m, m
+    res = sps.bootstrap(
+        (v,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def coefficient_of_variation(values) -> float:
+    """Sample std / mean; used for the spread of repeated runs' medians."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.std(ddof=1) / v.mean())
+
+
+def time_to_target(epoch_seconds, accuracies, target: float) -> tuple[float | None, int | None]:
+    """Cumulative training time and epoch count until accuracy first reaches ``target``."""
+    elapsed = 0.0
+    for epoch, (seconds, acc) in enumerate(zip(epoch_seconds, accuracies, strict=True), 1):
+        elapsed += seconds
+        if acc >= target:
+            return elapsed, epoch
+    return None, None
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio with its 95% confidence interval, from ``n`` independent units."""
+
+    ratio: float
+    low: float | None  # None when there are too few units for an interval
+    high: float | None
+    n: int
+    method: str
+
+
+def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
+    """Geometric mean of the per-round ratios a_i / b_i, with a Student-t interval on
+    the log ratios. Rounds, not steps, are the units: each round's pair ran within
+    seconds of each other, so machine drift is common to both and cancels in the
+    ratio. A t-interval rather than a bootstrap because there are few rounds
+    (8 and up); the percentile bootstrap is too narrow with so few."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("paired_ratio needs two samples of the same, non-zero length")
+    logs = np.log(a / b)
+    return _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
+
+
+def paired_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
+    """``paired_ratio`` of two per-round rate maps (round key -> rate) over the rounds
+    both have; None when fewer than two rounds are shared."""
+    common = sorted(set(a) & set(b), key=str)
+    if len(common) < 2:
+        return None
+    return paired_ratio([a[k] for k in common], [b[k] for k in common], confidence)
+
+
+WITHIN_ONE_RUN = "paired rounds within one run; between-run variation not included"
+
+
+def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
+    """Time ratio from per-round rates keyed ``(run, round)`` (run: a schedule, one
+    (model, seed) trained side by side), paired by round. Rounds within one run are not
+    independent of the run: this VM's speed drifts in phases that last many rounds and
+    move backends unequally, so two runs minutes apart can disagree beyond either's
+    rounds interval. With 3 or more runs the interval is also computed with runs as the
+    units (a t-interval over each run's mean log ratio), and the wider of the two is
+    returned, its method saying which. With fewer runs the rounds interval is all there
+    is, and its method says that between-run variation is not in it. None when fewer
+    than two rounds are shared."""
+    rounds = paired_rates(a, b, confidence)
+    if rounds is None:
+        return None
+    runs: dict = {}
+    for key in set(a) & set(b):
+        runs.setdefault(key[0], []).append(np.log(a[key] / b[key]))
+    means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
+    if means.size < 3:
+        return Ratio(rounds.ratio, rounds.low, rounds.high, rounds.n, WITHIN_ONE_RUN)
+    by_run = _t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
+    return by_run if _log_width(by_run) > _log_width(rounds) else rounds
+
+
+def _log_width(r: Ratio) -> float:
+    return float(np.log(r.high / r.low))
+
+
+def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
+    """Ratio of geometric means of two independent samples (e.g. per-run throughputs
+    of runs not trained side by side), Welch t-interval on the logs."""
+    la, lb = np.log(np.asarray(a, np.float64)), np.log(np.asarray(b, np.float64))
+    ratio = float(np.exp(la.mean() - lb.mean()))
+    if la.size < 2 or lb.size < 2:
+        return Ratio(ratio, None, None, min(la.size, lb.size), "unpaired, too few runs")
+    va, vb = la.var(ddof=1) / la.size, lb.var(ddof=1) / lb.size
+    se = float(np.sqrt(va + vb))
+    if se == 0:
+        return Ratio(ratio, ratio, ratio, min(la.size, lb.size), "unpaired, Welch")
+    df = (va + vb) ** 2 / (va**2 / (la.size - 1) + vb**2 / (lb.size - 1))
+    h = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return Ratio(
+        ratio, ratio * np.exp(-h), ratio * np.exp(h), min(la.size, lb.size), "unpaired, Welch"
+    )
+
+
+def _t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
+    mean = float(logs.mean())
+    if logs.size < 2:
+        return Ratio(float(np.exp(mean)), None, None, int(logs.size), method)
+    half = float(sps.t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1))
+    half /= np.sqrt(logs.size)
+    return Ratio(
+        float(np.exp(mean)),
+        float(np.exp(mean - half)),
+        float(np.exp(mean + half)),
+        int(logs.size),
+        method,
+    )
+
+
+def speed_verdict(r: Ratio, threshold: float = 0.05) -> str:
+    """``slower`` when the time ratio's CI lies wholly above 1 and the ratio exceeds
+    1 + threshold; ``faster`` for the mirror case; otherwise ``indistinguishable``."""
+    if r.low is None:
+        return "indistinguishable"
+    if r.low > 1 and r.ratio > 1 + threshold:
+        return "slower"
+    if r.high < 1 and r.ratio < 1 / (1 + threshold):
+        return "faster"
+    return "indistinguishable"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Mean paired difference with its 95% CI and a two-one-sided-tests verdict."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+    margin: float
+    p_equivalence: float | None  # TOST p-value: small means equivalent within the margin
+    equivalent: bool | None  # None: too few pairs to tell
+
+
+def paired_difference(a, b, margin: float, alpha: float = 0.05) -> Difference:
+    """a_i - b_i over pairs (seeds: same initial weights and batches for both), with a
+    95% t-interval and TOST against ``±margin``. With one pair it cannot tell."""
+    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    mean, n = float(d.mean()), int(d.size)
+    if n < 2:
+        return Difference(mean, None, None, n, margin, None, None)
+    se = float(d.std(ddof=1) / np.sqrt(n))
+    if se == 0:
+        inside = abs(mean) < margin
+        return Difference(mean, mean, mean, n, margin, 0.0 if inside else 1.0, inside)
+    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * se
+    p_low = float(sps.t.sf((mean + margin) / se, n - 1))  # H0: difference <= -margin
+    p_high = float(sps.t.cdf((mean - margin) / se, n - 1))  # H0: difference >= +margin
+    p = max(p_low, p_high)
+    return Difference(mean, mean - half, mean + half, n, margin, p, p < alpha)
+
+
+def drift(values) -> float:
+    """max / min of one backend's per-round throughput: what the pairing cancelled."""
+    v = np.asarray(values, np.float64)
+    return float(v.max() / v.min()) if v.size and v.min() > 0 else float("nan")
+
+
+def waiting_cpu_share(logs: list[dict]) -> float | None:
+    """From compare's turn logs: the most CPU a waiting worker used during another's
+    turn, as a share of that turn (0 means the waiting workers were really idle)."""
+    shares = [
+        c / t["wall_s"]
+        for log in logs
+        for sched in log["schedules"]
+        for t in sched["turns"]
+        if t["wall_s"] > 0
+        for c in t["waiting_cpu_s"].values()
+    ]
+    return max(shares) if shares else None

@@ -1,0 +1,101 @@
+"""Shared initial weights: made once with numpy, loaded into the model on any backend.
+
+Keras' random initialisers draw from each backend's own generator, so the same
+seed gives different weights on torch, JAX and TensorFlow. Here every kernel is
+drawn with numpy from Keras' default rule (glorot-uniform; biases zero) and
+keyed by variable path, so every backend starts from bit-identical weights. The
+functions here take a model only to read its variables' paths and shapes and to assign
+values; reading weights back and Keras' own files are in ``suite.training.weights``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from suite.core.errors import SuiteError
+from suite.core.files import write_atomic
+
+
+def glorot_limit(shape: tuple[int, ...]) -> float:
+    """sqrt(6 / (fan_in + fan_out)), with fans computed as keras.initializers does."""
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+    return float(np.sqrt(6.0 / (fan_in + fan_out)))
+
+
+def fan_in(shape: tuple[int, ...]) -> int:
+    """Inputs per output unit of a Keras kernel: (in, out) or (kh, kw, in, out)."""
+    return int(np.prod(shape[:-1]))
+
+
+def _draw(rng, path: str, shape: tuple, shapes: dict, init: str) -> np.ndarray:
+    kernel = path.endswith("kernel")
+    if init == "glorot":  # Keras' default: glorot-uniform kernels, zero biases
+        if not kernel:
+            return np.zeros(shape)
+        limit = glorot_limit(shape)
+        return rng.uniform(-limit, limit, size=shape)
+    if init.startswith("normal:"):  # N(0, sigma) kernels; biases zero (d2l) or N(0, sigma)
+        sigma = float(init.split(":")[1].removesuffix("+bias"))
+        if kernel or init.endswith("+bias"):
+            return rng.normal(0.0, sigma, size=shape)
+        return np.zeros(shape)
+    if init == "torch":  # nn.Linear / nn.Conv2d defaults: U(+-1/sqrt(fan_in)), bias too
+        owner = path if kernel else path[: -len("bias")] + "kernel"
+        bound = 1.0 / np.sqrt(fan_in(tuple(shapes[owner])))
+        return rng.uniform(-bound, bound, size=shape)
+    raise SuiteError(f"unknown initialisation {init!r}; choose from {', '.join(INITS)}")
+
+
+INITS = ("glorot", "normal:SIGMA", "normal:SIGMA+bias", "torch")
+
+
+def make_initial_weights(
+    shapes: dict[str, tuple[int, ...]], seed: int, init: str = "glorot"
+) -> dict[str, np.ndarray]:
+    """float32 weights for each variable path, drawn in sorted path order.
+
+    ``glorot``: Keras' default rule. ``normal:S``: kernels N(0, S), biases zero;
+    ``normal:S+bias``: biases N(0, S) too. ``torch``: PyTorch's layer defaults,
+    kernel and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    """
+    rng = np.random.default_rng(seed)
+    return {
+        path: _draw(rng, path, tuple(shapes[path]), shapes, init).astype(np.float32)
+        for path in sorted(shapes)
+    }
+
+
+def variable_shapes(model) -> dict[str, tuple[int, ...]]:
+    return {v.path: tuple(v.shape) for v in model.weights}
+
+
+def initial_weights_for(model, seed: int, init: str = "glorot") -> dict[str, np.ndarray]:
+    return make_initial_weights(variable_shapes(model), seed, init)
+
+
+def load_weights(model, weights: dict[str, np.ndarray], dtype: str | None = None) -> None:
+    """Assign weights by variable path; every variable must be present with its shape."""
+    missing = [v.path for v in model.weights if v.path not in weights]
+    if missing:
+        raise SuiteError(f"weights file lacks {', '.join(missing)}")
+    for v in model.weights:
+        value = weights[v.path]
+        if tuple(value.shape) != tuple(v.shape):
+            raise SuiteError(f"weight {v.path} has shape {value.shape}, model wants {v.shape}")
+        v.assign(value.astype(dtype or v.dtype))
+
+
+def save_weights_npz(path: Path, weights: dict[str, np.ndarray]) -> None:
+    """Atomic npz keyed by variable path (npz keys may contain "/")."""
+    write_atomic(path, lambda f: np.savez(f, **weights))
+
+
+def read_weights_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError) as e:
+        raise SuiteError(f"{path}: not a readable weights npz ({e})") from None

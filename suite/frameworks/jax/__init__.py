@@ -1,0 +1,1 @@
+"""jax: its runtime, native baseline and data-parallel engine (see suite.frameworks)."""

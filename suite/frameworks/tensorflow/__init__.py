@@ -1,0 +1,1 @@
+"""tensorflow: its runtime, native baseline and data-parallel engine (see suite.frameworks)."""

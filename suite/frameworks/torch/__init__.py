@@ -1,0 +1,1 @@
+"""torch: its runtime, native baseline and data-parallel engine (see suite.frameworks)."""

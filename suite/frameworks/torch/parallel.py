@@ -1,0 +1,219 @@
+"""torch: the Keras model in a torch loop wrapped in ``DistributedDataParallel``.
+
+Keras 3.15's ``fit()`` has no torch distribution; this follows Keras' "distributed
+training with torch" guide (``examples/demo_torch_multi_gpu.py``): the Keras model
+is a ``torch.nn.Module``, wrapped in DDP, trained with ``torch.optim`` on each
+rank's shard of every global batch, gradients averaged by DDP's all-reduce (gloo on
+the CPU, nccl on GPUs). Rank 0 runs in this process and does the timing and the
+evaluation; ranks 1..N-1 are processes started with ``torch.multiprocessing``
+(spawn) that train the same steps in the same order on their shards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import math
+import os
+import socket
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
+
+from suite.core.errors import SuiteError
+
+TIMEOUT = datetime.timedelta(minutes=10)  # a rank that stops answering fails the cell
+os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # one machine: the loopback interface
+
+
+def scope(device: str, devices: int):
+    """The model is built as usual; DDP wraps it afterwards (``DDPTrainer``)."""
+    return contextlib.nullcontext()
+
+
+def engine_info(device: str, devices: int) -> dict:
+    return {
+        "engine": "DistributedDataParallel",
+        "process_group": "nccl" if device == "gpu" else "gloo",
+        "devices": [f"rank {r}" for r in range(devices)],
+        "loop": "a torch training loop (Keras guide), not keras fit()",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _optimizer(cfg, params):
+    """torch.optim equivalents of the recipe's Keras optimizer and cosine schedule."""
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.learning_rate)
+    else:  # adam, with Keras' epsilon
+        opt = torch.optim.Adam(params, lr=cfg.learning_rate, eps=1e-7)
+    total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+    if cfg.schedule == "cosine":  # keras.optimizers.schedules.CosineDecay, alpha 0
+
+        def factor(step):
+            return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    else:
+
+        def factor(step):
+            return 1.0
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+class _Replica:
+    """One rank: the process group, the DDP-wrapped Keras model, its optimizer.
+    ``fault`` breaks it on purpose, for the equivalence check's must-fail cases: rank 1
+    trains on rank 0's shard, or no rank averages its gradients (``no_sync``)."""
+
+    def __init__(self, cfg, rank: int, port: int, build, dropout: bool = True, fault: str = "none"):
+        self.cfg, self.rank, self.fault = cfg, rank, fault
+        self.gpu = cfg.device == "gpu"
+        if self.gpu:  # (unverified here) each rank on its own GPU, as the Keras guide does
+            torch.cuda.set_device(rank)
+        backend = "nccl" if self.gpu else "gloo"
+        dist.init_process_group(
+            backend,
+            init_method=f"tcp://127.0.0.1:{port}",
+            rank=rank,
+            world_size=cfg.devices,
+            timeout=TIMEOUT,
+        )
+        self.model = build(cfg)  # shared initial weights, same on every rank
+        if not dropout:
+            for layer in self.model.layers:
+                if type(layer).__name__ == "Dropout":
+                    layer.rate = 0.0
+        self.ddp = DistributedDataParallel(self.model)
+        self.opt, self.schedule = _optimizer(cfg, self.ddp.parameters())
+        self.shard = cfg.batch_size // cfg.devices
+
+    def step(self, x: np.ndarray, y: np.ndarray):
+        """One optimizer step on this rank's shard of the global batch (x, y)."""
+        lo = 0 if self.fault == "wrong-shard" else self.rank * self.shard
+        xs = torch.from_numpy(np.ascontiguousarray(x[lo : lo + self.shard]))
+        ys = torch.from_numpy(np.ascontiguousarray(y[lo : lo + self.shard])).long()
+        if self.gpu:
+            xs, ys = xs.cuda(non_blocking=True), ys.cuda(non_blocking=True)
+        sync = self.ddp.no_sync() if self.fault == "unaveraged" else contextlib.nullcontext()
+        with sync:
+            logits = self.ddp(xs, training=True)
+            loss = torch.nn.functional.cross_entropy(logits, ys)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()  # DDP all-reduces (averages) the gradients here
+        self.opt.step()
+        self.schedule.step()
+        return loss.detach()
+
+
+def _follow(
+    rank: int, cfg, port: int, data: str | None, threads: int, build, dropout=True, fault="none"
+) -> None:
+    """Ranks 1..N-1: every step of every epoch, in the suite's batch order."""
+    from suite.frameworks import select_backend
+
+    select_backend("torch", cfg.device, None)
+    torch.set_num_threads(threads)
+    from suite.core.data import epoch_batches, load_mnist, preprocess
+
+    mnist = load_mnist(data, online=False)
+    x = preprocess(mnist.x_train[: cfg.train_examples], cfg.data_format)
+    y = mnist.y_train[: cfg.train_examples].astype(np.int32)
+    replica = _Replica(cfg, rank, port, build, dropout, fault)
+    b = cfg.batch_size
+    for epoch in range(cfg.epochs):
+        for batch in epoch_batches(len(y), b, cfg.seed, epoch):
+            replica.step(x[batch], y[batch])
+
+
+class DDPTrainer:
+    """Rank 0 of N, in this process, behind the same interface as the suite's other
+    trainers: latency steps, chunks on the throughput clock, predict. ``build(cfg)``
+    makes the Keras model with the shared initial weights on every rank, and
+    ``step_log()`` the latency log (both from ``suite.training``, passed in so that this
+    layer never imports the one above it); ``build`` must be a module-level function,
+    since the spawned ranks receive it pickled by name."""
+
+    def __init__(
+        self,
+        cfg,
+        build,
+        step_log,
+        data: str | None = None,
+        dropout: bool = True,
+        fault: str = "none",
+    ):
+        if cfg.device == "gpu":
+            check_gpu_count(cfg.devices)
+        threads = max(1, torch.get_num_threads() // cfg.devices)
+        torch.set_num_threads(threads)  # N ranks share the cores the single device had
+        port = _free_port()
+        ctx = mp.get_context("spawn")
+        args = (cfg, port, data, threads, build, dropout, fault)
+        self.helpers = [
+            ctx.Process(target=_follow, args=(r, *args), daemon=True) for r in range(1, cfg.devices)
+        ]
+        for p in self.helpers:
+            p.start()
+        self.cfg = cfg
+        try:
+            self.replica = _Replica(cfg, 0, port, build, dropout, fault)
+        except Exception:
+            self.close()
+            raise
+        self.model = self.replica.model
+        self.resolved = {
+            "jit_compile_resolved": False,
+            "threads_per_rank": threads,
+            **engine_info(cfg.device, cfg.devices),
+        }
+        self.fit_setup_s = 0.0
+        self.step_log = step_log
+
+    def latency_steps(self, x, y):
+        log, b = self.step_log(), self.cfg.batch_size
+        for i in range(0, len(x) - b + 1, b):
+            start = time.perf_counter()
+            loss = float(self.replica.step(x[i : i + b], y[i : i + b]))
+            if log.record(time.perf_counter() - start, loss):
+                break
+        return log
+
+    def train_chunks(self, x, y, size: int, count: int, clock) -> bool:
+        b = self.cfg.batch_size
+        for c in range(count):
+            clock.begin()
+            loss = None
+            for i in range(c * size * b, (c + 1) * size * b, b):
+                loss = self.replica.step(x[i : i + b], y[i : i + b])
+            if clock.end(size, float(loss)):
+                return True
+        return False
+
+    def predict(self, x):
+        return self.model.predict(x, batch_size=1000, verbose=0)
+
+    def close(self) -> None:
+        """Stop the other ranks (they may still wait for steps a diverged or failed run
+        never takes) and leave the process group. A rank that failed has already failed
+        the cell: rank 0's next all-reduce raised."""
+        for p in self.helpers:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+                p.join()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def check_gpu_count(devices: int) -> None:
+    if torch.cuda.device_count() < devices:
+        raise SuiteError(f"--devices {devices}: torch sees {torch.cuda.device_count()} GPU(s)")

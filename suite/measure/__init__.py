@@ -1,0 +1,1 @@
+"""Measurements: the compare matrix, the sweep of execution modes, the timing check."""

@@ -1,0 +1,170 @@
+"""The main job's matrix: every backend x model x seed cell, trained in rounds.
+
+Each participant trains in its own worker (``suite.rounds``); for each (model, seed)
+the participants train side by side in rounds. Cells whose ok result already exists
+in the output folder are skipped (resume) unless ``force``; a failed cell is recorded
+and the rest go on; Ctrl-C stops cleanly with finished cells kept. The gradient and
+portability checks and the report come after, from ``suite.commands.compare``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from suite.core.config import RunConfig, validate
+from suite.core.data import TRAIN_IMAGES
+from suite.core.errors import SuiteError
+from suite.core.files import new_run_dir
+from suite.core.results import load_result
+from suite.core.stats import waiting_cpu_share
+from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds, write_rounds
+
+QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
+
+
+def plan_cells(
+    backends,
+    models,
+    seeds,
+    device,
+    quick,
+    train_examples: int = TRAIN_IMAGES,
+    chunk_steps: int = 0,
+    impls: tuple[str, ...] = ("keras",),
+    devices: int = 1,
+    epochs: int | None = None,
+) -> list[RunConfig]:
+    """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
+    scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
+    ``epochs`` overrides the recipes' (and --quick's 1)."""
+    epochs = epochs or (QUICK["epochs"] if quick else None)
+    counts = [1, devices] if devices > 1 else [1]
+
+    def cell(b, m, s, impl, n):
+        loop = "torch-ddp" if b == "torch" and devices > 1 else "fit"
+        return RunConfig(
+            backend=b,
+            model=m,
+            seed=s,
+            device=device,
+            epochs=epochs,
+            train_examples=train_examples,
+            chunk_steps=chunk_steps,
+            impl=impl,
+            devices=n,
+            loop=loop if impl == "keras" else "fit",
+        )
+
+    return [
+        validate(cell(b, m, s, impl, n), check_install=False)
+        for b in backends
+        for impl in impls
+        for n in counts
+        if impl == "keras" or n == 1  # native baselines run on one device
+        for m in models
+        for s in seeds
+    ]
+
+
+def participant(cfg: RunConfig) -> str:
+    """Who takes turns, each in its own worker: a backend's Keras cells, its native
+    baseline, its N-device cells, or torch's one-rank DDP loop."""
+    name = cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
+    if cfg.devices > 1:
+        name += f"-x{cfg.devices}"
+    elif cfg.loop != "fit":
+        name += f"-{cfg.loop}"
+    return name
+
+
+def finished_cells(runs_dir: Path) -> dict[str, str]:
+    """Cell name -> status of every readable result under ``runs_dir`` (ok wins)."""
+    done: dict[str, str] = {}
+    for path in runs_dir.rglob("*.json") if runs_dir.is_dir() else []:
+        try:
+            status = load_result(path).status
+        except SuiteError:
+            continue
+        if done.get(path.stem) != "ok":
+            done[path.stem] = status
+    return done
+
+
+def pending(cells: list[RunConfig], done: dict[str, str], force: bool) -> list[RunConfig]:
+    return [c for c in cells if force or done.get(c.cell_name()) != "ok"]
+
+
+def _fmt(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def _groups(todo: list[RunConfig]) -> dict[tuple, dict[str, RunConfig]]:
+    """(model, seed) -> participant -> its cell: what trains side by side."""
+    groups: dict[tuple, dict] = {}
+    for c in todo:
+        groups.setdefault((c.model, c.seed), {})[participant(c)] = c
+    return groups
+
+
+def train_matrix(
+    groups: dict, runs_dir: Path, data: str | None, env: dict, log, gap_s: float = GAP_S
+) -> None:
+    """Every group in rounds, in one new run folder, with its rounds log."""
+    run_dir = new_run_dir(runs_dir)
+    who: dict = {}  # every participant, with one of its cells
+    for group in groups.values():
+        for b, c in group.items():
+            who.setdefault(b, c)
+    schedule_log, started = [], time.time()
+    try:
+        with started_workers(who, run_dir, data, env, log) as workers:
+            for i, ((model, seed), group) in enumerate(groups.items()):
+                live = {b: c for b, c in group.items() if workers.get(b) is not None}
+                elapsed = time.time() - started
+                eta = f", ETA {_fmt(elapsed / i * (len(groups) - i))}" if i else ""
+                log(
+                    f"[{i + 1}/{len(groups)}] {model} seed {seed}: {', '.join(live)} "
+                    f"(elapsed {_fmt(elapsed)}{eta})"
+                )
+                schedule = f"{run_dir.name}/{model}/seed{seed}"
+                turns = train_in_rounds(workers, live, schedule, gap_s, log)
+                entry = {"schedule": schedule, "turns": [asdict(t) for t in turns]}
+                share = waiting_cpu_share([{"schedules": [entry]}]) or 0.0
+                log(f"  waiting workers used at most {share:.1%} of a core")
+                schedule_log.append(entry)
+    finally:
+        if schedule_log:
+            write_rounds(run_dir, schedule_log, gap_s)
+
+
+def run_matrix(
+    backends: list[str],
+    cells: list[RunConfig],
+    out: Path,
+    force: bool,
+    data: str | None,
+    env: dict,
+    log,
+    gap_s: float = GAP_S,
+) -> list[str]:
+    """Train what is missing of ``cells`` under ``out/runs``; returns the names of the
+    cells without an ok result afterwards."""
+    runs_dir = out / "runs"
+    todo = pending(cells, finished_cells(runs_dir), force)
+    log(
+        f"compare: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
+        f"{', '.join(backends)}; backends take turns in rounds; results in {out}"
+    )
+    started = time.time()
+    groups = _groups(todo)
+    if groups:
+        train_matrix(groups, runs_dir, data, env, log, gap_s)
+    after = finished_cells(runs_dir)
+    bad = [c.cell_name() for c in cells if after.get(c.cell_name()) != "ok"]
+    log(
+        f"matrix done in {_fmt(time.time() - started)}: {len(cells) - len(bad)} ok, "
+        f"{len(bad)} not ok"
+    )
+    return bad

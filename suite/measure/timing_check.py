@@ -1,0 +1,151 @@
+"""Does the suite's timing distort what it measures?
+
+Two checks in one process, on the same batches, in alternating blocks (ABBA) so
+that drift and order effects hit both sides alike:
+
+- **throughput**: the suite's chunked ``fit()`` (``steps_per_epoch`` chunks, the
+  clock read at chunk ends after draining the device) against a plain, uninstrumented
+  ``fit()`` over the same steps, timed only by an epoch-level callback. For native
+  implementations: the suite's chunked native loop against one uninterrupted loop.
+  The ratio's CI comes from the blocks (paired), not from steps.
+- **latency** (the diagnostic): Keras' train function timed step by step inside
+  ``fit()`` against a bare loop over the same train function and Keras' own iterator
+  (``bare_steps`` in the backend module). Keras only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from suite import frameworks
+from suite.core.config import RunConfig
+from suite.core.data import Mnist, epoch_batches, preprocess
+from suite.core.stats import Ratio, TimingSummary, paired_ratio, summarize
+from suite.training.clock import (
+    Baton,
+    ChunkClock,
+    Turns,
+    synchronous_callbacks,
+    time_train_function,
+)
+from suite.training.trainers import KerasTrainer, NativeTrainer
+
+
+@dataclass(frozen=True)
+class TimingCheck:
+    backend: str
+    model: str
+    impl: str
+    steps_per_block: int
+    blocks: int
+    chunk_steps: int
+    suite_examples_per_s: float  # median over blocks
+    plain_examples_per_s: float
+    throughput_ratio: Ratio  # suite / plain throughput, paired by block
+    latency_suite: TimingSummary | None  # ms, Keras only
+    latency_bare: TimingSummary | None
+
+    @property
+    def latency_ratio(self) -> float | None:
+        """Suite median / bare median: 1.0 means the per-step timing adds nothing."""
+        if self.latency_suite is None or self.latency_bare is None:
+            return None
+        return self.latency_suite.median / self.latency_bare.median
+
+
+def _plain_keras(model, x, y, batch: int) -> float:
+    """Seconds of one plain fit() epoch over (x, y): epoch-level hooks only."""
+    import keras
+
+    bk, span = frameworks.current(), {}
+
+    class EpochClock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            span["start"] = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            bk.drain(model)
+            span["seconds"] = time.perf_counter() - span["start"]
+
+    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[EpochClock()])
+    return span["seconds"]
+
+
+def _plain_native(model, x, y, batch: int) -> float:
+    """Seconds of one uninterrupted native loop over (x, y), the loss read at the end."""
+    start = time.perf_counter()
+    loss = None
+    for i in range(0, len(x) - batch + 1, batch):
+        loss = model.train_step(model.to_batch(x[i : i + batch], y[i : i + batch]))
+    float(loss)
+    return time.perf_counter() - start
+
+
+def check_timing(
+    cfg: RunConfig, mnist: Mnist, steps: int = 160, blocks: int = 6, chunks: int = 8
+) -> TimingCheck:
+
+    bk, b = frameworks.current(), cfg.batch_size
+    batches = epoch_batches(cfg.train_examples, b, cfg.seed, 0)
+    steps = min(steps, len(batches))  # one epoch at most: every block sees distinct batches
+    idx = batches[:steps].ravel()
+    x = preprocess(mnist.x_train[idx], cfg.data_format)
+    y = mnist.y_train[idx].astype(np.int32)
+    make = NativeTrainer if cfg.impl == "native" else KerasTrainer
+    suite, plain = make(cfg), make(cfg)
+    chunk = max(steps // chunks, 1)
+    steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
+    x, y = x[: steps * b], y[: steps * b]
+    native = cfg.impl == "native"
+    drain = suite.model.drain if native else (lambda: bk.drain(suite.model))
+    plain_run = _plain_native if native else _plain_keras
+
+    def suite_block() -> float:
+        clock = ChunkClock(Turns(Baton()), drain)
+        suite.train_chunks(x, y, chunk, steps // chunk, clock)
+        return sum(r.steps for r in clock.records) * b / sum(r.seconds for r in clock.records)
+
+    def plain_block() -> float:
+        return steps * b / plain_run(plain.model, x, y, b)
+
+    suite_block(), plain_block()  # compile and warm up both, untimed
+    ours, theirs, lat_suite, lat_bare = [], [], [], []
+    for block in range(blocks):
+        for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
+            (ours if method == "suite" else theirs).append(
+                suite_block() if method == "suite" else plain_block()
+            )
+        if not native:  # the latency diagnostic against a bare loop, same order swap
+            for method in ("suite", "bare") if block % 2 == 0 else ("bare", "suite"):
+                if method == "suite":
+                    timed = time_train_function(suite.model)
+                    log = timed.log
+                    suite.model.fit(
+                        x,
+                        y,
+                        batch_size=b,
+                        epochs=1,
+                        shuffle=False,
+                        verbose=0,
+                        callbacks=synchronous_callbacks(),
+                    )
+                    timed.restore()
+                    lat_suite += log.seconds[2:]
+                else:
+                    lat_bare += bk.bare_steps(plain.model, x, y, b)[2:]
+    return TimingCheck(
+        backend=cfg.backend,
+        model=cfg.model,
+        impl=cfg.impl,
+        steps_per_block=steps,
+        blocks=blocks,
+        chunk_steps=chunk,
+        suite_examples_per_s=float(np.median(ours)),
+        plain_examples_per_s=float(np.median(theirs)),
+        throughput_ratio=paired_ratio(ours, theirs),
+        latency_suite=summarize(lat_suite) if len(lat_suite) > 1 else None,
+        latency_bare=summarize(lat_bare) if len(lat_bare) > 1 else None,
+    )

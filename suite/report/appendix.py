@@ -1,0 +1,179 @@
+"""The report's sections after the per-device ones: scaling over devices, execution
+modes (sweeps), gradient equivalence, weights across backends and notebook recipes."""
+
+from __future__ import annotations
+
+from suite.core.platform import BACKENDS
+from suite.core.recipes import RECIPES
+from suite.core.schemas import transfers_pass
+from suite.report.grads import VERDICT_NOTE, grads_notes, grads_tables
+from suite.report.layout import Section, Table, ratio_text
+from suite.report.tables import recipe_rows, transfer_table
+
+GRADS_NOTE = (
+    "Same weights, same batch: each backend's logits, loss and gradients with its own "
+    "autodiff, every pair compared and each backend against float64 numpy references. "
+    "*pass*: logits, loss and every gradient within max|a−b|/max|b| ≤ 1e-4, cosine ≥ "
+    "1 − 1e-6 and, element by element, |a−b| ≤ 1e-3 (|b| + 0.01 max|b|) in float32 "
+    "(1e-10, 1 − 1e-12, 1e-9 in float64). *compiled step* rows check the code that is "
+    "timed: one step of Keras' own compiled train function (what `fit()` runs; XLA on JAX "
+    "and TensorFlow), SGD, dropout off, its applied gradient read back as (W0 − W1)/lr, "
+    "compared across backends and, as *compiled vs eager*, with the same backend's "
+    "autodiff above. The weight trajectories are information only: "
+    "float32 rounding differences grow with training by design, so no bound is claimed. "
+    + VERDICT_NOTE
+)
+
+
+def grads_section(g: dict) -> Section:
+    return Section(
+        "Gradient equivalence",
+        2,
+        [GRADS_NOTE, *grads_notes(g)[:2]],
+        tables=[Table(h, rows, title) for title, h, rows in grads_tables(g)],
+        figures=["grads_heatmap", "trajectory"],
+    )
+
+
+SCALING_NOTE = (
+    "Data-parallel training with each backend's own engine (JAX `keras.distribution."
+    "DataParallel`, TensorFlow `MirroredStrategy` with Keras `fit()`, torch "
+    "`DistributedDataParallel` in a torch loop following Keras' guide: not `fit()`), the "
+    "global batch split into equal shards. *Ratio* is N-device throughput over 1-device "
+    "throughput with the same settings and loop (torch: its DDP loop on one rank), "
+    "*efficiency* is ratio ÷ N; the 95% interval is paired by round where both trained "
+    "in the same rounds (`compare --devices N` runs both), else a Welch interval over runs "
+    "(seeds). These groups are never ranked against single-device ones."
+)
+
+CPU_SCALING = (
+    "On a CPU the N devices are virtual (XLA host devices, TensorFlow logical devices, N "
+    "gloo processes) sharing the same cores: this measures the engines' overhead, not "
+    "speed-up, and efficiency below 1 is expected."
+)
+
+
+def scaling_section(rows: list[dict], key: str) -> Section:
+    body = [
+        [
+            r["model"],
+            r["backend"],
+            str(r["devices"]),
+            r["engine"],
+            f"{r['throughput_1']:,.0f}",
+            f"{r['throughput_n']:,.0f}",
+            ratio_text(r["ratio"]),
+            ratio_text(r["efficiency"]),
+            f"{r['runs'][0]} / {r['runs'][1]}",
+        ]
+        for r in rows
+    ]
+    headers = [
+        "model",
+        "backend",
+        "devices",
+        "engine",
+        "1 device, examples/s",
+        "N devices, examples/s",
+        "ratio N÷1",
+        "efficiency",
+        "runs (1 / N)",
+    ]
+    notes = [SCALING_NOTE] + ([CPU_SCALING] if key.startswith("cpu") else [])
+    return Section("Scaling over devices", 3, notes, tables=[Table(headers, body)])
+
+
+def sweeps_section(sweeps: list[dict]) -> Section:
+    def ratio(o):
+        if not o:
+            return "-"
+        if o["ci"][0] is None:
+            return f"{o['ratio']:.2f} (no CI)"
+        words = " (indistinguishable here)" if o["verdict"] == "indistinguishable" else ""
+        return f"{o['ratio']:.2f} [{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]{words}"
+
+    return Section(
+        "Keras vs native, and each backend's best mode",
+        2,
+        paragraphs=[
+            "`sweep` trains every execution mode of one backend side by side in rounds, "
+            "as `compare` trains backends, so each ratio here is a time ratio with a 95% "
+            "CI paired by round. *Margin*: the runner-up Keras mode's time ÷ the winner's. "
+            "*Keras ÷ native*: the best Keras mode's time ÷ the best native mode's (> 1: "
+            "Keras is slower; < 1: the native baseline is the weaker program)."
+        ],
+        tables=[
+            Table(
+                [
+                    "backend",
+                    "model",
+                    "best Keras mode",
+                    "margin over runner-up",
+                    "best native mode",
+                    "Keras ÷ native",
+                ],
+                [
+                    [
+                        s["backend"],
+                        s["model"],
+                        s["best_keras"] or "-",
+                        (f"{s['margin']['runner_up']}: " + ratio(s["margin"]))
+                        if s.get("margin")
+                        else "-",
+                        s["best_native"] or "-",
+                        ratio(s["overhead"]),
+                    ]  # fmt: skip
+                    for s in sweeps
+                ],
+            )
+        ],
+    )
+
+
+PORTABILITY_NOTE = (
+    "Keras 3 writes `.weights.h5` in one format on every backend. Each backend trained "
+    "every model for one epoch on the first {n:,} training images from the shared initial "
+    "weights and saved them; every other backend loaded the file into a fresh model and "
+    "predicted the 10,000 test images. *pass*: every logit within {rtol:g} × max(1, "
+    "max|logit|) of the saving backend's own prediction (float32 sums taken in another "
+    "order differ by a few roundings; a label can then change only at a near tie)."
+)
+
+RECIPES_NOTE = (
+    "The source notebooks' own recipes (model, task, initialisation, loss, SGD settings, "
+    "batch order), trained with Keras `fit()` on each backend: `python -m suite recipes` "
+    "lists them, `python -m suite recipes --compare` runs them. Final test (3-vs-7: "
+    "validation) accuracy; in brackets the gap to the notebook's printed figure in points. "
+    "Every backend starts from the same numpy-drawn weights."
+)
+
+
+def portability_section(blob: dict) -> Section:
+
+    rows = blob["transfers"]
+    failed = [r for r in rows if r.verdict != "pass"]
+    verdict = (
+        f"All {len(rows)} transfers pass: weights saved on any backend predict the same "
+        "on the others."
+        if transfers_pass(rows)
+        else f"{len(failed)} of {len(rows)} transfers fail: "
+        + ", ".join(f"{r.model} {r.source}→{r.target}" for r in failed)
+        + "."
+    )
+    note = PORTABILITY_NOTE.format(n=blob["train_examples"], rtol=blob["logit_rtol"])
+    return Section(
+        "Weights across backends", 2, [note, verdict], tables=[Table(*transfer_table(rows))]
+    )
+
+
+def recipes_section(results: list) -> Section:
+
+    backends = [b for b in BACKENDS if any(r.backend == b for r in results)]
+    rows = recipe_rows(results, backends)
+    notes = [
+        f"`{name}` ({RECIPES[name].notebook[:3]}): {RECIPES[name].differences}."
+        for name in dict.fromkeys(r[0] for r in rows)
+        if RECIPES[name].differences
+    ]
+    table = Table(["recipe", "epochs", "notebook", *backends], rows)
+    return Section("Notebook recipes", 2, [RECIPES_NOTE], bullets=notes, tables=[table])

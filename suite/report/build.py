@@ -1,0 +1,147 @@
+"""Everything the report shows, as plain data: ``build_report`` reads the folders
+(``collect``), groups the runs and computes every table, sentence and figure input."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from suite.core.schemas import grads_pass
+from suite.core.stats import waiting_cpu_share
+from suite.report.collect import collect
+from suite.report.export import csv_rows, grads_csv_rows
+from suite.report.groups import group, model_groups, round_throughputs
+from suite.report.tables import (
+    accuracy_rows,
+    machine_peak,
+    native_rows,
+    ratio_rows,
+    scaling_rows,
+    speed_rows,
+)
+from suite.report.text import recommendation, speed_sentence
+
+
+def _device(key: str, cells: dict) -> dict:
+    keys = model_groups(cells)
+    speed = {k: speed_rows(cells, *k) for k in keys}
+    return {
+        "key": key,
+        "models": list(dict.fromkeys(m for m, _ in keys)),
+        "groups": keys,
+        "accuracy": accuracy_rows(cells, speed),
+        "speed": speed,
+        "native": native_rows(cells),
+        "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
+        "ratios": ratio_rows(speed),
+        "rounds": _rounds(cells, keys),
+        "environment": _environment(cells),
+        "histories": _histories(cells),
+        "scaling": scaling_rows(cells),
+        "misclassified": _misclassified(cells),
+    }
+
+
+def build_report(folders: list[Path]) -> dict:
+    """Everything the report shows, as plain data."""
+    c = collect(folders)
+    devices = [_device(key, cells) for key, cells in group(c.runs).items()]
+    grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
+    grads_ok = None if grads is None else grads_pass(grads)
+    for d in devices:
+        d["recommendation"] = recommendation(d, grads_ok)
+    ratios = {
+        (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
+    }
+    return {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "folders": [str(f) for f in folders],
+        "n_runs": len(c.runs),
+        "skipped": c.skipped,
+        "devices": devices,
+        "grads": grads,
+        "sweeps": c.sweeps,
+        "csv": csv_rows(c.runs, ratios),
+        "grads_csv": grads_csv_rows(grads),
+        "recipes": c.recipes,
+        "portability": max(c.portability, key=lambda p: str(p.get("created")), default=None),
+        "waiting_cpu_share": waiting_cpu_share(c.rounds),
+    }
+
+
+def _environment(cells) -> list[list[str]]:
+    r = next(iter(cells.values()))[0].environment
+    rows = [
+        ["python", r.get("python")],
+        ["keras", r.get("keras")],
+        ["cpu", r.get("cpu")],
+        ["cores (logical)", r.get("cpu_cores_logical")],
+        ["os", r.get("os")],
+    ]
+    seen = {}
+    for runs in cells.values():
+        env = runs[0].environment
+        seen[env["backend"]] = (
+            env.get("framework"),
+            env.get("settings", {}).get("intra_op_threads"),
+        )
+    rows += [
+        [f"{b}: versions, threads", ", ".join(f"{k} {x}" for k, x in (v or {}).items()) + f"; {t}"]
+        for b, (v, t) in sorted(seen.items())
+    ]
+    peak, by = machine_peak(cells)
+    if peak:
+        rows.append(["% of peak denominator", f"{peak:.1f} GFLOP/s: best float32 matmul, via {by}"])
+    if "cpu_theoretical_peak" in r:  # results written before it was recorded lack it
+        rows += [["theoretical float32 peak", peak_text(r["cpu_theoretical_peak"], peak)]]
+    return [[str(a), str(b)] for a, b in rows]
+
+
+def peak_text(theory: dict | None, measured: float | None) -> str:
+    """The theoretical peak beside the measured one, and what it means when the
+    measured rate beats it (the cores run above the clock the kernel reports)."""
+    if not theory:
+        return "not derivable here (unknown vector units or clock)"
+    text = f"{theory['gflops']:.1f} GFLOP/s = {theory['derivation']}"
+    if measured and measured > theory["gflops"]:
+        text += (
+            f"; the measured matmul ({measured:.1f}) beats it, so the cores run above the "
+            "reported clock (boost): read this as a floor of the true peak"
+        )
+    elif measured:
+        text += f"; the measured matmul reaches {measured / theory['gflops']:.0%} of it"
+    return text
+
+
+def _histories(cells) -> dict:
+    """(backend, model) -> [(cumulative train seconds, test accuracy)] of the first seed."""
+    out = {}
+    for (b, m, impl, _), runs in cells.items():
+        ok = [r for r in runs if r.status == "ok" and r.history]
+        if impl == "keras" and ok and (b, m) not in out:
+            t, pts = 0.0, []
+            for h in ok[0].history:
+                t += h.train_seconds
+                pts.append((t, h.test_accuracy))
+            out[(b, m)] = pts
+    return out
+
+
+def _misclassified(cells) -> dict:
+    return {
+        (b, m): runs[0].misclassified[:8]
+        for (b, m, impl, _), runs in cells.items()
+        if impl == "keras" and runs[0].status == "ok"
+    }
+
+
+def _rounds(cells, keys) -> dict:
+    """(model, variant) -> backend -> per-round throughputs (examples/s), for the figure."""
+    out = {}
+    for model, var in keys:
+        for (b, m, impl, v), runs in cells.items():
+            if m == model and v == var and impl == "keras":
+                vals = [t for r in runs if r.status == "ok" for t in round_throughputs(r).values()]
+                if vals:
+                    out.setdefault((model, var), {})[b] = vals
+    return out

@@ -1,0 +1,105 @@
+"""The report's CSV files: one flat row per cell and per gradient comparison, units in
+the column names, for pandas."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from suite.report.groups import device_key, variant
+
+
+def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
+    """One flat row per cell, for pandas; units in the column names. ``ratios`` maps
+    (device, backend, model, variant) to that cell group's ratio row."""
+    rows = []
+    for r in runs:
+        q = (ratios or {}).get(
+            (device_key(r), r.config["backend"], r.config["model"], variant(r.config))
+        )
+        c, lat = r.config, r.latency_ms
+        env = r.environment
+        rows.append(
+            {
+                "device": device_key(r),
+                "device_kind": env.get("device", {}).get("kind"),
+                "device_name": env.get("device", {}).get("name"),
+                "cpu_model": env.get("cpu"),
+                "cpu_cores": env.get("cpu_cores_logical"),
+                "hostname": env.get("hostname"),
+                "keras_version": env.get("keras"),
+                "framework_versions": " ".join(
+                    f"{k}=={v}" for k, v in (env.get("framework") or {}).items()
+                ),
+                "backend": c["backend"],
+                "model": c["model"],
+                "impl": c.get("impl", "keras"),
+                "seed": c["seed"],
+                "status": r.status,
+                "epochs": c["epochs"],
+                "batch_size": c["batch_size"],
+                "optimizer": c.get("optimizer"),
+                "learning_rate": c.get("learning_rate"),
+                "train_examples": c.get("train_examples"),
+                "jit": c["jit"],
+                "data_format": c["data_format"],
+                "test_accuracy_fraction": r.final_test_accuracy,
+                "throughput_examples_per_s": r.throughput_examples_per_s,
+                "throughput_ms_per_step": r.ms_per_step,
+                "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
+                "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
+                "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
+                "chunks": len(r.chunks),
+                "chunk_steps": r.chunk_steps,
+                "latency_median_ms": lat.median if lat else None,
+                "latency_p10_ms": lat.p10 if lat else None,
+                "latency_p90_ms": lat.p90 if lat else None,
+                "first_step_ms": r.first_step_ms,
+                "fit_setup_s": r.fit_setup_s,
+                "cpu_seconds_per_wall_s": r.cpu_per_wall,
+                "time_to_accuracy_s": r.time_to_accuracy_s,
+                "train_time_s": r.total_train_seconds,
+                "peak_rss_bytes": r.peak_rss_bytes,
+                "schedule": r.schedule,
+                "run_id": r.run_id,
+                "cell": r.cell,
+            }
+        )
+    return rows
+
+
+def grads_csv_rows(grads: dict | None) -> list[dict]:
+    """One flat row per gradient comparison (backend pairs and numpy references)."""
+    if not grads:
+        return []
+    rows = []
+    for kind, items in (("pair", grads["pairs"]), ("reference", grads["reference"])):
+        for p in items:
+            rows.append(
+                {
+                    "comparison": kind,
+                    "model": p["model"],
+                    "dtype": p["dtype"],
+                    "judged_as": p["judged_as"],
+                    "a": p.get("a", p.get("backend")),
+                    "b": p.get("b", "numpy"),
+                    "loss_abs_diff": p["loss"]["max_abs"],
+                    "logits_rel_diff": p["logits"]["rel"],
+                    "grads_max_abs_diff": p["overall"]["max_abs"],
+                    "grads_rel_diff": p["overall"]["rel"],
+                    "grads_cosine": p["overall"]["cosine"],
+                    "worst_variable_rel_diff": p["worst_variable_rel"],
+                    "verdict": p["status"],
+                }
+            )
+    return rows
+
+
+def csv_text(report: dict, key: str = "csv") -> str:
+    buf = io.StringIO()
+    rows = report[key]
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,79 @@
+"""Results grouped the way they may be compared: by device and machine, then by
+backend, model, implementation and variant (every other setting), one run per seed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models import MODELS
+from suite.core.config import variant_text
+
+
+def device_key(run: dict) -> str:
+    """Results are only ranked against others from the same device and machine."""
+    env = run.environment
+    dev = env.get("device", {})
+    return (
+        f"{dev.get('kind', '?')}: {dev.get('name', '?')} on {env.get('cpu', '?')} "
+        f"({env.get('cpu_cores_logical', '?')} cores, {env.get('hostname', '?')})"
+    )
+
+
+def variant(config: dict) -> str:
+    """A result's variant (``RunConfig.variant``), from its config as read back."""
+    return variant_text(config)
+
+
+def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
+    """device key -> (backend, model, impl, variant) -> runs, one per seed: a newer
+    result for the same seed replaces an older one (e.g. after ``--force``)."""
+    groups: dict[str, dict[tuple, dict[int, dict]]] = {}
+    for r in sorted(runs, key=lambda r: r.environment.get("timestamp", "")):
+        c = r.config
+        key = (c["backend"], c["model"], c.get("impl", "keras"), variant(c))
+        groups.setdefault(device_key(r), {}).setdefault(key, {})[c["seed"]] = r
+    return {d: {k: list(v.values()) for k, v in cells.items()} for d, cells in groups.items()}
+
+
+def model_groups(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[tuple[str, str]]:
+    """(model, variant) pairs present, in registry order."""
+    keys = {(m, v) for (_, m, i, v) in cells if i == impl}
+    return sorted(keys, key=lambda k: (model_order(k[0]), k[1]))
+
+
+def ok_runs(runs: list) -> list:
+    return [r for r in runs if r.status == "ok"]
+
+
+def round_throughputs(run: dict) -> dict[tuple, float]:
+    """(schedule, round) -> examples/s of that chunk, for chunks trained in rounds."""
+    batch = run.config["batch_size"]
+    return {
+        (run.schedule, c.round): c.steps * batch / c.seconds
+        for c in run.chunks
+        if c.round is not None and c.seconds > 0
+    }
+
+
+def cells_for(cells, model, var, impl="keras") -> dict[str, list]:
+    return {
+        b: ok_runs(runs)
+        for (b, m, i, v), runs in cells.items()
+        if m == model and v == var and i == impl and ok_runs(runs)
+    }
+
+
+def median_or_none(values, scale: float = 1.0):
+    v = [x for x in values if x is not None]
+    return float(np.median(v)) * scale if v else None
+
+
+def train_flops(model: str) -> int:
+    """Training FLOPs per example from the registry (0 for a model not in it)."""
+    return MODELS[model].train_flops_per_example if model in MODELS else 0
+
+
+def model_order(model: str) -> int:
+    """Registry order, models not in the registry last."""
+    names = list(MODELS)
+    return names.index(model) if model in names else len(names)

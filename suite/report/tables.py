@@ -1,0 +1,300 @@
+"""The report's tables as rows of plain data: speed, accuracy, scaling, Keras ÷
+native, recipes and weights across backends. Pure functions over grouped results."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from suite.core.recipes import RECIPES
+from suite.core.stats import (
+    Ratio,
+    clustered_rates,
+    drift,
+    paired_difference,
+    speed_verdict,
+    unpaired_ratio,
+)
+from suite.report.groups import (
+    cells_for,
+    median_or_none,
+    model_groups,
+    model_order,
+    ok_runs,
+    round_throughputs,
+    train_flops,
+    variant,
+)
+
+SPEED_THRESHOLD = 0.05  # rank two backends only when they differ by more than this
+
+ACCURACY_MARGIN = 0.002  # paired accuracy differences within ±0.2 points are "equivalent"
+
+
+def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
+    """Time ratio of backend b to backend f (> 1: b is slower): paired by round where
+    the two trained side by side in the same schedule, else unpaired over runs."""
+    tb, tf = {}, {}
+    for r in runs_b:
+        tb.update(round_throughputs(r))
+    for r in runs_f:
+        tf.update(round_throughputs(r))
+    paired = clustered_rates(tf, tb)
+    if paired is not None:
+        return paired
+    return unpaired_ratio(
+        [r.throughput_examples_per_s for r in runs_f],
+        [r.throughput_examples_per_s for r in runs_b],
+    )
+
+
+def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras") -> list[dict]:
+    """Per backend: training throughput (plain fit(), chunked), its time ratio to the
+    fastest with a 95% CI from paired rounds, the verdict, the drift it saw, and
+    beside them the step-latency diagnostic, compile time, time to target, memory."""
+    per = cells_for(cells, model, var, impl)
+    per = {b: runs for b, runs in per.items() if all(r.throughput_examples_per_s for r in runs)}
+    if not per:
+        return []
+    geo = {
+        b: float(np.exp(np.mean([np.log(r.throughput_examples_per_s) for r in runs])))
+        for b, runs in per.items()
+    }
+    fastest = max(geo, key=geo.get)
+    rows = []
+    for b in sorted(per, key=lambda b: -geo[b]):
+        runs = per[b]
+        ratio = None if b == fastest else speed_ratio(runs, per[fastest])
+        rounds = [v for r in runs for v in round_throughputs(r).values()]
+        lat = [r.latency_ms.median for r in runs if r.latency_ms]
+        r0 = runs[0]
+        batch = r0.config["batch_size"]
+        reached = [r for r in runs if r.time_to_accuracy_s is not None]
+        rows.append(
+            {
+                "backend": b,
+                "model": model,
+                "variant": var,
+                "impl": impl,
+                "examples_per_s": geo[b],
+                "ms_per_step": batch / geo[b] * 1e3,
+                "ratio": ratio,
+                "verdict": "fastest" if b == fastest else speed_verdict(ratio, SPEED_THRESHOLD),
+                "rounds": len(rounds),
+                "drift": drift(rounds) if rounds else None,
+                "seeds": len(runs),
+                "gflops_per_s": train_flops(model) * geo[b] / 1e9,
+                "peak_gflops": machine_peak(cells)[0],
+                "cpu_per_wall": median_or_none([r.cpu_per_wall for r in runs]),
+                "latency_ms": median_or_none(lat),
+                "latency_p10_ms": median_or_none([r.latency_ms.p10 for r in runs if r.latency_ms]),
+                "latency_p90_ms": median_or_none([r.latency_ms.p90 for r in runs if r.latency_ms]),
+                "first_step_ms": median_or_none([r.first_step_ms for r in runs]),
+                "time_to_accuracy_s": median_or_none([r.time_to_accuracy_s for r in reached]),
+                "reached": len(reached),
+                "peak_rss_mb": median_or_none([r.peak_rss_bytes for r in runs], 1 / 2**20),
+            }
+        )
+    return rows
+
+
+def machine_peak(cells: dict[tuple, list[dict]]) -> tuple[float | None, str | None]:
+    """One "% of peak" denominator for a device group: the best float32 2048x2048 matmul
+    rate any backend reached on this machine (each run measures its own at start), and
+    which backend reached it. Dividing each backend by its own rate, measured at a
+    different moment, would make the percentages incomparable."""
+    best = max(
+        (
+            (r.environment.get("settings", {}).get("matmul_peak_gflops") or 0.0, b)
+            for (b, _, _, _), runs in cells.items()
+            for r in runs
+        ),
+        default=(0.0, None),
+    )
+    return (best[0], best[1]) if best[0] else (None, None)
+
+
+def native_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
+    """Per model group and backend trained both ways: Keras' time per example over the
+    native implementation's on the same backend (> 1: Keras is slower), paired by round
+    where both trained in the same rounds (``compare --native``)."""
+    out = []
+    for model, var in model_groups(cells):
+        keras, native = cells_for(cells, model, var), cells_for(cells, model, var, "native")
+        for b in sorted(set(keras) & set(native)):
+            q = speed_ratio(keras[b], native[b])
+            out.append(
+                {
+                    "backend": b,
+                    "model": model,
+                    "variant": var,
+                    "ratio": q,
+                    "verdict": speed_verdict(q, SPEED_THRESHOLD),
+                }
+            )
+    return out
+
+
+def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
+    """Per backend and model with results on 1 and on N > 1 devices and otherwise the
+    same settings (loop included): throughput ratio N÷1 and scaling efficiency =
+    ratio / N, with a 95% interval paired by round where both trained in the same
+    rounds (``compare --devices N``), else a Welch interval over runs (seeds)."""
+    by: dict[tuple, dict[int, list]] = {}
+    for (backend, model, impl, _), runs in cells.items():
+        ok = ok_runs(runs)
+        if impl != "keras" or not ok:
+            continue
+        n = int(ok[0].config.get("devices") or 1)
+        base = variant({**ok[0].config, "devices": 1})
+        by.setdefault((backend, model, base), {}).setdefault(n, []).extend(ok)
+    rows = []
+    for (backend, model, base), per_n in by.items():
+        if 1 not in per_n:
+            continue
+        one = [r.throughput_examples_per_s for r in per_n[1]]
+        for n in sorted(k for k in per_n if k > 1):
+            many = [r.throughput_examples_per_s for r in per_n[n]]
+            ratio = speed_ratio(per_n[1], per_n[n])  # throughput N ÷ 1, paired by round
+            eff = Ratio(
+                ratio.ratio / n,
+                None if ratio.low is None else ratio.low / n,
+                None if ratio.high is None else ratio.high / n,
+                ratio.n,
+                ratio.method,
+            )
+            engine = per_n[n][0].environment.get("settings", {}).get("data_parallel", {})
+            rows.append(
+                {
+                    "backend": backend,
+                    "model": model,
+                    "devices": n,
+                    "throughput_1": float(np.exp(np.mean(np.log(one)))),
+                    "throughput_n": float(np.exp(np.mean(np.log(many)))),
+                    "ratio": ratio,
+                    "efficiency": eff,
+                    "runs": (len(one), len(many)),
+                    "engine": engine.get("engine", "?"),
+                    "variant": base,
+                }
+            )
+    return sorted(rows, key=lambda r: (model_order(r["model"]), r["backend"], r["devices"]))
+
+
+def accuracy_rows(
+    cells: dict[tuple, list[dict]], speed: dict[tuple, list[dict]], impl: str = "keras"
+) -> list[dict]:
+    """Per cell: mean ± std of final test accuracy over seeds, against the target, and
+    the paired (same seed) difference to the fastest backend with CI and TOST.
+    ``speed`` maps (model, variant) to its ``speed_rows``, whose first row is the fastest."""
+    rows = []
+    for model, var in model_groups(cells, impl):
+        per = {
+            b: runs for (b, m, i, v), runs in cells.items() if m == model and v == var and i == impl
+        }
+        fastest = speed.get((model, var))
+        ref = fastest[0]["backend"] if fastest else None
+        for b, runs in sorted(per.items()):
+            ok = ok_runs(runs)
+            accs = [r.final_test_accuracy for r in ok]
+            target = runs[0].model.get("target_accuracy")
+            diff = None
+            if ref and b != ref:
+                mine = {r.config["seed"]: r.final_test_accuracy for r in ok}
+                theirs = {r.config["seed"]: r.final_test_accuracy for r in ok_runs(per[ref])}
+                seeds = sorted(set(mine) & set(theirs))
+                if seeds:
+                    diff = paired_difference(
+                        [mine[s] for s in seeds], [theirs[s] for s in seeds], ACCURACY_MARGIN
+                    )
+            rows.append(
+                {
+                    "backend": b,
+                    "model": model,
+                    "variant": var,
+                    "impl": impl,
+                    "n": len(accs),
+                    "mean": float(np.mean(accs)) if accs else None,
+                    "std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+                    "target": target,
+                    "reached": bool(accs) and target is not None and float(np.mean(accs)) >= target,
+                    "failed": sum(r.status != "ok" for r in runs),
+                    "epochs": runs[0].config.get("epochs"),
+                    "reference": ref,
+                    "difference": diff,
+                }
+            )
+    return rows
+
+
+def ratio_rows(speed: dict[tuple, list[dict]]) -> list[dict]:
+    """Per cell group and backend: the throughput ratio to the fastest and its CI (CSV),
+    from the (model, variant) -> ``speed_rows`` mapping."""
+    out = []
+    for (model, var), rows in speed.items():
+        for r in rows:
+            q = r["ratio"]
+            out.append(
+                {
+                    "model": model,
+                    "variant": var,
+                    "backend": r["backend"],
+                    "throughput_examples_per_s": r["examples_per_s"],
+                    "time_ratio_to_fastest": q.ratio if q else 1.0,
+                    "time_ratio_ci_low": q.low if q else None,
+                    "time_ratio_ci_high": q.high if q else None,
+                    "rounds": r["rounds"],
+                    "verdict": r["verdict"],
+                }
+            )
+    return out
+
+
+def recipe_rows(results: list, backends: list[str]) -> list[list[str]]:
+    """Per recipe: the notebook's figure and each backend's final accuracy in percent (the
+    mean and range over seeds when several), with the mean's gap to the notebook in
+    points when the run had the recipe's own epochs."""
+    rows = []
+    for name, recipe in RECIPES.items():
+        mine = [r for r in results if r.recipe == name]
+        if not mine:
+            continue
+        epochs = max(r.epochs for r in mine)
+        row = [name, str(epochs), f"{recipe.published:.2%}" if recipe.published else "—"]
+        for b in backends:
+            acc = [r.final_accuracy for r in mine if r.backend == b and r.epochs == epochs]
+            if not acc:
+                row.append("—")
+                continue
+            text = f"{np.mean(acc):.2%}"
+            if recipe.published and epochs == recipe.epochs:
+                text += f" ({100 * (np.mean(acc) - recipe.published):+.2f})"
+            if len(acc) > 1:
+                text += f", {len(acc)} seeds {min(acc):.2%}–{max(acc):.2%}"
+            row.append(text)
+        rows.append(row)
+    return rows
+
+
+def transfer_table(rows: list) -> tuple[list[str], list[list[str]]]:
+    header = [
+        "model",
+        "saved on",
+        "loaded on",
+        "max |Δ logit|",
+        "tolerance",
+        "labels differ",
+        "verdict",
+    ]
+    body = [
+        [
+            r.model,
+            r.source,
+            r.target,
+            f"{r.max_abs_logit_diff:.2e}",
+            f"{r.tolerance:.1e}",
+            f"{r.labels_differ} / {r.images}",
+            r.verdict,
+        ]
+        for r in rows
+    ]
+    return header, body

@@ -1,0 +1,77 @@
+"""Data-parallel training over 2 virtual CPU devices on every backend: the replica
+check passes, its must-fail case fails, and `run --devices 2` trains."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from suite.core.platform import BACKENDS, child_env, visible_cpus
+
+pytestmark = [
+    pytest.mark.cross,
+    pytest.mark.skipif(len(visible_cpus()) < 2, reason="2 virtual devices need 2 cores"),
+]
+
+
+def suite(*args, timeout=900):
+    return subprocess.run(
+        [sys.executable, "-m", "suite", *args],
+        capture_output=True, text=True, env=child_env(), timeout=timeout,
+    )  # fmt: skip
+
+
+def verdicts(stdout):
+    rows = [
+        line.split() for line in stdout.splitlines() if line.split()[:1] in ([b] for b in BACKENDS)
+    ]
+    return {(r[0], r[1]): r[-1] for r in rows}
+
+
+def test_two_devices_train_like_one_on_every_backend():
+    proc = suite("parallel-check", "--models", "softmax", "cnn", "--steps", "3")
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout
+    found = verdicts(proc.stdout)
+    assert found == {(b, m): "pass" for b in BACKENDS for m in ("softmax", "cnn")}
+
+
+def test_a_replica_on_the_wrong_shard_fails_the_check():
+    proc = suite("parallel-check", "--models", "mlp", "--steps", "3", "--fault", "wrong-shard")
+    assert proc.returncode == 1, proc.stderr[-3000:] + proc.stdout
+    assert verdicts(proc.stdout) == {(b, "mlp"): "FAIL" for b in BACKENDS}
+    torch = suite("parallel-check", "--models", "mlp", "--steps", "3", "--fault", "unaveraged",
+                  "--backends", "torch")  # fmt: skip
+    assert torch.returncode == 1, torch.stderr[-3000:] + torch.stdout
+    assert verdicts(torch.stdout) == {("torch", "mlp"): "FAIL"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_on_two_devices(backend, tmp_path):
+    out = tmp_path / "out"
+    proc = suite(
+        "run", "--backend", backend, "--model", "softmax", "--devices", "2", "--epochs", "1",
+        "--train-examples", "1280", "--test-examples", "1000", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = out.rglob("*.json")
+    result = json.loads(path.read_text())
+    assert result["status"] == "ok" and result["config"]["devices"] == 2
+    engine = result["environment"]["settings"]["data_parallel"]["engine"]
+    want = {"jax": "DataParallel", "tensorflow": "MirroredStrategy"}
+    assert engine == want.get(backend, "DistributedDataParallel")
+    assert result["final_test_accuracy"] > 0.5
+
+
+def test_bad_device_counts(tmp_path):
+    out = tmp_path / "never"
+    for args, words in [
+        (["--devices", "0"], "--devices 0: give at least 1 device"),
+        (["--devices", "99"], "--devices 99: this machine has"),
+        (["--backend", "torch", "--devices", "2", "--steps-per-execution", "2"],
+         "--steps-per-execution 2"),
+    ]:  # fmt: skip
+        backend = [] if "--backend" in args else ["--backend", "jax"]
+        proc = suite("run", *backend, *args, "--out", str(out), timeout=300)
+        assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+        assert not out.exists()

@@ -1,0 +1,109 @@
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "suite", *args], capture_output=True, text=True, **kw
+    )
+
+
+def test_models_table():
+    proc = run("models")
+    assert proc.returncode == 0
+    assert re.search(r"cnn\s+225,034\s+5,262,080\s+15,396,864\s+99.0%", proc.stdout)
+    assert "softmax" in proc.stdout and "89,610" in proc.stdout
+
+
+COMMAND_NAMES = [
+    "compare", "models", "data", "run", "timing-check", "grads", "sweep", "recipes",
+    "portability", "parallel-check", "report", "diff",
+]  # fmt: skip
+
+
+def test_help_lists_commands():
+    """Every command is listed, each on a line of its own in the COMMAND list (a word
+    inside another command's help text does not count)."""
+    proc = run("--help")
+    assert proc.returncode == 0
+    listed = [
+        line.split()[0]
+        for line in proc.stdout.splitlines()
+        if line.startswith("    ") and not line.startswith("     ")
+    ]
+    assert listed == COMMAND_NAMES
+
+
+def test_every_command_help_states_defaults_and_renders_cleanly():
+    from suite.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if type(a).__name__ == "_SubParsersAction"]
+    for name, parser in sub.choices.items():
+        text = parser.format_help()
+        assert "%%" not in text, name  # descriptions are not %-formatted; help strings are
+        for action in parser._actions:
+            if action.help and action.dest != "help" and action.option_strings:
+                says = "default" in action.help or "required" in action.help
+                assert says, f"{name} {action.option_strings[0]}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_line = re.search(r"^# run the tests\n(.+)$", readme, re.M).group(1).strip()
+    assert test_line in ci.splitlines()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--steps", "0"], ["--steps must be at least 8", "--steps 0"]),
+        (["--blocks", "0"], ["--blocks at least 2", "--blocks 0"]),
+    ],
+)
+def test_timing_check_refuses_impossible_blocks(args, words):
+    proc = run("timing-check", "--backend", "jax", *args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+
+
+@pytest.mark.parametrize("epochs", ["0", "1001"])
+def test_compare_refuses_impossible_epochs(tmp_path, epochs):
+    proc = run("compare", "--epochs", epochs, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"--epochs {epochs}" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_out_refused_everywhere(tmp_path):
+    for command in (["compare"], ["grads"], ["report", str(tmp_path)]):
+        proc = run(*command, "--out", "", cwd=tmp_path)
+        assert proc.returncode == 2 and "--out is empty" in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closed_pipe_prints_no_traceback():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "suite", "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_version_and_program_name():
+    from suite.cli import program_name
+
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("python -m suite 0.")
+    assert program_name("/usr/local/bin/keras-suite") == "keras-suite"
+    assert program_name("/x/suite/__main__.py") == "python -m suite"
+    assert run("--help").stdout.split("positional arguments:")[1].split()[1] == "compare"

@@ -1,0 +1,164 @@
+"""Bad input to `suite run`: one line, exit code 2, no result file."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from suite.core.platform import BACKENDS, FRAMEWORK_LOG, is_installed
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "suite", "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def assert_refused(proc, out, *words):
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.strip().splitlines() if not FRAMEWORK_LOG.match(ln)]
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0]
+    assert not out.exists()  # nothing is created before the input is known to be good
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--backend", "mxnet"], ["unknown backend", "torch, jax, tensorflow"]),
+        (["--model", "resnet"], ["unknown model"]),
+        (["--epochs", "0"], ["--epochs must be positive"]),
+        (["--batch-size", "-1"], ["--batch-size must be positive"]),
+        (["--lr", "0"], ["--lr must be positive"]),
+        (["--lr", "inf"], ["--lr must be a finite number"]),
+        (["--lr", "1e400"], ["--lr must be a finite number"]),
+        (["--seeds", "-1"], ["--seeds -1", "0..4294967295"]),
+        (["--seeds", "4294967296"], ["--seeds 4294967296", "0..4294967295"]),
+        (["--seeds", "0", "0"], ["--seeds 0 0", "each seed once"]),
+        (["--chunk-steps", "-3"], ["--chunk-steps must not be negative"]),
+        (["--chunk-steps", "10", "--steps-per-execution", "4"], ["--chunk-steps 10", "multiple"]),
+    ],
+)
+def test_bad_settings(backend, tmp_path, args, words):
+    out = tmp_path / "out"
+    argv = ["--backend", backend, *args] if "--backend" not in args else args
+    assert_refused(run(*argv, "--out", str(out)), out, *words)
+
+
+def test_empty_out_is_refused(backend, tmp_path):
+    proc = run("--backend", backend, "--out", "", cwd=tmp_path)
+    assert_refused(proc, tmp_path / "nothing", "--out is empty")
+    assert list(tmp_path.iterdir()) == []  # not even into the current folder
+
+
+def test_unwritable_out(backend, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run("--backend", backend, "--out", str(blocker / "results"))
+    assert_refused(proc, blocker / "results", "not writable")
+
+
+def test_gpu_without_gpu(backend, tmp_path):
+    if os.environ.get("SUITE_DEVICE") == "gpu":
+        pytest.skip("a GPU env: the GPU is expected to be there")
+    out = tmp_path / "out"
+    proc = run("--backend", backend, "--device", "gpu", "--model", "softmax", "--out", str(out))
+    assert_refused(proc, out, "--device gpu", "no", "GPU")
+
+
+def test_framework_not_installed(tmp_path):
+    missing = [b for b in BACKENDS if not is_installed(b)]
+    if not missing:
+        pytest.skip("all three frameworks are installed in this environment")
+    out = tmp_path / "out"
+    proc = run("--backend", missing[0], "--out", str(out))
+    assert_refused(proc, out, f"{missing[0]} is not installed", f"tox -e {missing[0]}-cpu")
+
+
+def test_smoke_run_prints_table_and_writes(backend, tmp_path):
+    out = tmp_path / "out"
+    proc = run(
+        "--backend",
+        backend,
+        "--model",
+        "softmax",
+        "--epochs",
+        "1",
+        "--train-examples",
+        "640",
+        "--test-examples",
+        "1000",
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = list(out.rglob("*.json"))
+    assert len(files) == 1 and files[0].name.startswith(f"{backend}-cpu-softmax-keras-seed0-")
+    assert "throughput examples/s" in proc.stdout and "latency ms" in proc.stdout
+    assert "epoch 1/1" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--recipe", "lenet"], ["--recipe 'lenet' is not a recipe", "fastai-3v7"]),
+        (["--recipe", "fastai-3v7", "--lr", "0.5"], ["--lr cannot be combined with --recipe"]),
+        (["--recipe", "d2l-softmax", "--model", "cnn"], ["--model cannot be combined"]),
+        (["--recipe", "d2l-softmax", "--epochs", "0"], ["--epochs must be positive"]),
+        (["--evaluate-only"], ["--evaluate-only", "give --load-weights"]),
+        (
+            ["--load-weights", "missing.weights.h5"],
+            ["--load-weights missing.weights.h5", "no such"],
+        ),
+    ],
+)
+def test_bad_recipe_and_weights_flags(backend, tmp_path, args, words):
+    out = tmp_path / "out"
+    assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+
+
+@pytest.fixture(scope="module")
+def saved_softmax(tmp_path_factory):
+    """A real softmax .weights.h5, saved by a short run on this backend."""
+    import keras
+
+    out = tmp_path_factory.mktemp("saved")
+    proc = run(
+        "--backend", keras.backend.backend(), "--model", "softmax", "--epochs", "1",
+        "--train-examples", "640", "--test-examples", "500", "--save-weights", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return next(out.rglob("*.weights.h5"))
+
+
+def test_loaded_weights_evaluate_the_same(backend, saved_softmax):
+    result = json.loads(next(saved_softmax.parent.glob("*.json")).read_text())
+    proc = run(
+        "--backend", backend, "--model", "softmax", "--load-weights", str(saved_softmax),
+        "--evaluate-only", "--test-examples", "500",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"test accuracy {result['final_test_accuracy']:.2%}" in proc.stdout
+
+
+def test_bad_weights_files(backend, tmp_path, saved_softmax):
+    out = tmp_path / "out"
+    truncated = tmp_path / "cut.weights.h5"
+    truncated.write_bytes(saved_softmax.read_bytes()[:2000])
+    not_hdf5 = tmp_path / "text.weights.h5"
+    not_hdf5.write_text("hello")
+    cases = [
+        (["--model", "mlp", "--load-weights", str(saved_softmax)], ["another model's weights"]),
+        (["--model", "cnn", "--load-weights", str(saved_softmax)], ["cannot be loaded", "cnn"]),
+        (["--model", "softmax", "--load-weights", str(truncated)], ["truncated"]),
+        (["--model", "softmax", "--load-weights", str(not_hdf5)], ["not an HDF5 file"]),
+    ]
+    for args, words in cases:
+        assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)

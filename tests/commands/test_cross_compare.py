@@ -1,0 +1,63 @@
+"""`suite compare` end to end on a small slice: three backends, report, then resume."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from suite.core.platform import FRAMEWORK_LOG, child_env
+
+
+@pytest.mark.cross
+def test_compare_small_matrix_then_resume(mnist, tmp_path):
+    env = child_env()
+    cmd = [
+        sys.executable,
+        "-m",
+        "suite",
+        "compare",
+        "--models",
+        "softmax",
+        "--quick",
+        "--native",
+        "--train-examples",
+        "1024",
+        "--out",
+        str(tmp_path / "cmp"),
+    ]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
+    assert first.returncode in (0, 1), first.stderr[-3000:]
+    assert "6 cells (0 already done)" in first.stderr  # 3 backends x (Keras, native)
+    # a quiet console: no framework log line, and it ends with its time and the report
+    assert not [ln for ln in first.stderr.splitlines() if FRAMEWORK_LOG.match(ln)]
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("compare done in ") and last.endswith("report.html")
+    report = tmp_path / "cmp" / "report"
+    names = {p.name for p in report.iterdir()}
+    assert names == {"report.md", "report.html", "report.csv", "report-grads.csv"}
+    grads_csv = (report / "report-grads.csv").read_text().splitlines()
+    assert grads_csv[0].startswith("comparison,model,dtype") and len(grads_csv) > 3
+    md = (report / "report.md").read_text()
+    assert "Which backend should I use?" in md and "Gradient equivalence" in md
+    results = [p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"]
+    assert len(results) == 6
+    # the three backends trained side by side: the same rounds, one schedule
+    runs = [json.loads(p.read_text()) for p in results]
+    rounds = {
+        (r["config"]["backend"], r["config"]["impl"]): [c["round"] for c in r["chunks"]]
+        for r in runs
+    }
+    assert len({tuple(v) for v in rounds.values()}) == 1 and len(rounds["jax", "keras"]) >= 2
+    assert len({r["schedule"] for r in runs}) == 1
+    log = json.loads(next((tmp_path / "cmp" / "runs").rglob("rounds.json")).read_text())
+    turns = log["schedules"][0]["turns"]
+    firsts = [[t["backend"] for t in turns if t["round"] == i][0] for i in (1, 2, 3)]
+    assert len(set(firsts)) > 1  # the order alternates between rounds
+    assert "time ratio" in md and "examples/s" in md and "Keras ÷ native" in md
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert "6 cells (6 already done)" in second.stderr, second.stderr[-2000:]
+    assert (
+        len([p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"])
+        == 6
+    )

@@ -1,0 +1,51 @@
+import pytest
+
+from suite.core.config import RunConfig, validate
+from suite.core.errors import SuiteError
+
+
+def cfg(**kw):
+    return RunConfig(**{"backend": "jax", "model": "mlp", **kw})
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"model": "resnet"}, "unknown model"),
+        ({"epochs": 0}, "--epochs must be positive"),
+        ({"batch_size": -5}, "--batch-size must be positive"),
+        ({"learning_rate": 0.0}, "--lr must be positive"),
+        ({"device": "tpu"}, "--device 'tpu'"),
+        ({"jit": "maybe"}, "--jit"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+        ({"train_examples": 100, "batch_size": 128}, "not one full batch"),
+        ({"test_examples": 20000}, "MNIST has"),
+        ({"chunk_steps": 10, "steps_per_execution": 4}, "--chunk-steps 10 is not a multiple"),
+        (  # torch's native loop is eager (the CLI test of this needs torch installed)
+            {"backend": "torch", "impl": "native", "steps_per_execution": 4},
+            "--steps-per-execution 4 with --impl native",
+        ),
+    ],
+)
+def test_impossible_settings_are_refused(kw, message):
+    with pytest.raises(SuiteError, match=message):
+        validate(cfg(**kw), check_install=False)
+
+
+def test_unknown_backend():
+    with pytest.raises(SuiteError, match="unknown backend 'mxnet'"):
+        validate(cfg(backend="mxnet"))
+
+
+def test_resolved_fills_recipe_and_threads():
+    r = validate(cfg(), check_install=False)
+    assert (r.epochs, r.batch_size, r.learning_rate, r.optimizer) == (12, 64, 1e-3, "adam")
+    assert r.schedule == "cosine"
+    assert r.threads >= 1
+
+
+def test_cell_name_changes_with_settings():
+    a, b = cfg(), cfg(batch_size=256)
+    assert a.cell_name() != b.cell_name()
+    assert a.cell_name() == cfg(batch_size=64).cell_name()  # the recipe's value, spelled out
+    assert a.cell_name().startswith("jax-cpu-mlp-keras-seed0-")

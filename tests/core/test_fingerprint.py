@@ -1,0 +1,57 @@
+"""The theoretical peak derived from /proc/cpuinfo text (pure; no frameworks)."""
+
+import pytest
+
+from suite.core.fingerprint import theoretical_peak
+from suite.report.build import peak_text
+
+ZEN4 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+cpu MHz\t\t: 2596.130
+flags\t\t: fpu fma avx avx2 avx512f
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu MHz\t\t: 2596.130
+"""
+
+
+def intel(flags: str) -> str:
+    return (
+        f"vendor_id : GenuineIntel\ncpu family : 6\nmodel : 85\ncpu MHz : 2000.0\nflags : {flags}\n"
+    )
+
+
+def test_zen4_by_hand():
+    # 2 cores x 2.59613 GHz x (2 FLOPs per FMA x 8 lanes x 2 pipes) = 166.15 GFLOP/s
+    peak = theoretical_peak(ZEN4, 2)
+    assert peak["gflops"] == pytest.approx(166.2)
+    assert "32 float32 FLOPs/cycle" in peak["derivation"] and "2 cores" in peak["derivation"]
+
+
+def test_intel_from_flags():
+    assert theoretical_peak(intel("fma avx2 avx512f"), 4)["gflops"] == pytest.approx(512.0)
+    assert theoretical_peak(intel("fma avx2"), 4)["gflops"] == pytest.approx(256.0)
+
+
+@pytest.mark.parametrize(
+    "text, cores",
+    [
+        (intel("sse4_2 avx"), 2),  # no FMA: no derivation
+        (ZEN4.replace("cpu MHz\t\t: 2596.130\n", "", 1).replace("cpu MHz", "x"), 2),  # no clock
+        (ZEN4.replace("AuthenticAMD", "HygonGenuine"), 2),  # a vendor not in the table
+        (ZEN4, None),  # cores unknown
+        ("", 2),
+    ],
+)
+def test_refuses_to_guess(text, cores):
+    assert theoretical_peak(text, cores) is None
+
+
+def test_measured_above_theory_is_explained():
+    theory = {"gflops": 166.2, "derivation": "d"}
+    assert "boost" in peak_text(theory, 196.0) and "floor" in peak_text(theory, 196.0)
+    assert "59% of it" in peak_text(theory, 98.0)
+    assert "not derivable" in peak_text(None, 98.0)

@@ -1,0 +1,137 @@
+import math
+
+import numpy as np
+import pytest
+
+from suite.core.stats import coefficient_of_variation, median_ci, summarize, time_to_target
+
+
+def test_summary_hand_worked():
+    # ms: 1 2 3 4 10. Linear percentiles: p10 = 1 + 0.4*(2-1), p25 = 2, p75 = 4,
+    # p90 = 4 + 0.6*(10-4). Sample std = sqrt((9+4+1+0+36)/4) = sqrt(12.5).
+    s = summarize([0.001, 0.002, 0.003, 0.004, 0.010])
+    assert s.n == 5
+    assert s.median == pytest.approx(3.0)
+    assert s.mean == pytest.approx(4.0)
+    assert s.iqr == pytest.approx(2.0)
+    assert s.p10 == pytest.approx(1.4)
+    assert s.p90 == pytest.approx(7.6)
+    assert s.cv == pytest.approx(math.sqrt(12.5) / 4)
+    assert 1.0 <= s.ci_low <= 3.0 <= s.ci_high <= 10.0
+
+
+def test_median_ci_constant_and_repeatable():
+    assert median_ci([2.0] * 10) == (2.0, 2.0)
+    values = [1, 5, 2, 8, 3, 3, 9, 4, 4, 6]
+    assert median_ci(values) == median_ci(values)
+    low, high = median_ci(values)
+    assert low < 4.0 < high
+
+
+def test_ci_narrows_with_more_samples():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    small = rng.normal(10, 1, 20)
+    large = rng.normal(10, 1, 2000)
+    w_small = np.subtract(*median_ci(small)[::-1])
+    w_large = np.subtract(*median_ci(large)[::-1])
+    assert w_large < w_small / 4
+
+
+def test_summarize_empty_is_an_error():
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def test_cv_hand_worked():
+    # mean 10, sample std sqrt((1+1)/1)/... for 9, 11: std = sqrt(2), cv = sqrt(2)/10
+    assert coefficient_of_variation([9.0, 11.0]) == pytest.approx(math.sqrt(2) / 10)
+
+
+def test_time_to_target():
+    assert time_to_target([2.0, 3.0, 4.0], [0.90, 0.95, 0.99], 0.95) == (5.0, 2)
+    assert time_to_target([2.0, 3.0], [0.90, 0.91], 0.95) == (None, None)
+    assert time_to_target([2.0], [0.96], 0.95) == (2.0, 1)
+
+
+def test_paired_ratio_cancels_drift_that_sequential_runs_suffer():
+    """Two backends, B truly 1.5x slower. The machine slows by 30% halfway through.
+    In rounds (A and B alternate within each round) the per-round ratio stays 1.5;
+    run one after the other (all of A, then all of B) B eats the slow half alone."""
+    from suite.core.stats import paired_ratio, speed_verdict, unpaired_ratio
+
+    rng = np.random.default_rng(0)
+    n, true = 16, 1.5
+    machine = np.where(np.arange(n) < n // 2, 1.0, 1.3)  # the slow patch, in time order
+    noise = lambda: 1 + 0.02 * rng.standard_normal(n)  # noqa: E731
+    # rounds: both backends see the same machine state in round i
+    a_time, b_time = machine * noise(), true * machine * noise()
+    paired = paired_ratio(1 / a_time, 1 / b_time)  # throughput a / throughput b = time ratio
+    assert paired.low < true < paired.high and speed_verdict(paired) == "slower"
+    # one after another: A's chunks fill the first half of the time line, B's the second
+    seq = np.where(np.arange(2 * n) < n, 1.0, 1.3)
+    a_seq, b_seq = seq[:n] * noise(), true * seq[n:] * noise()
+    unpaired = unpaired_ratio(1 / a_seq, 1 / b_seq)
+    assert not (unpaired.low < true < unpaired.high)  # biased: it reports ~1.95
+    assert unpaired.ratio == pytest.approx(true * 1.3, rel=0.03)
+
+
+def test_paired_ratio_hand_worked():
+    from suite.core.stats import paired_ratio
+
+    r = paired_ratio([2.0, 8.0], [1.0, 2.0])  # ratios 2 and 4: geometric mean sqrt(8)
+    assert r.ratio == pytest.approx(8**0.5) and r.n == 2
+    # log ratios ln2, ln4: mean 1.5 ln2, sd ln2/sqrt2, t(0.975, 1) = 12.706
+    half = 12.7062047 * (np.log(2) / np.sqrt(2)) / np.sqrt(2)
+    assert r.low == pytest.approx(np.exp(1.5 * np.log(2) - half), rel=1e-6)
+    assert r.high == pytest.approx(np.exp(1.5 * np.log(2) + half), rel=1e-6)
+    with pytest.raises(ValueError):
+        paired_ratio([1.0], [1.0, 2.0])
+
+
+def test_speed_verdict_needs_ci_and_threshold():
+    from suite.core.stats import Ratio, speed_verdict
+
+    assert speed_verdict(Ratio(1.30, 1.20, 1.40, 8, "")) == "slower"
+    assert speed_verdict(Ratio(1.03, 1.01, 1.05, 8, "")) == "indistinguishable"  # < 5%
+    assert speed_verdict(Ratio(1.30, 0.90, 1.90, 8, "")) == "indistinguishable"  # CI has 1
+    assert speed_verdict(Ratio(1.30, None, None, 1, "")) == "indistinguishable"  # no CI
+    assert speed_verdict(Ratio(0.70, 0.65, 0.75, 8, "")) == "faster"
+
+
+def test_paired_difference_tost():
+    from suite.core.stats import paired_difference
+
+    same = paired_difference([0.9802, 0.9799, 0.9811], [0.9800, 0.9800, 0.9810], margin=0.002)
+    assert same.equivalent and same.low < 0 < same.high
+    far = paired_difference([0.990, 0.991, 0.989], [0.980, 0.981, 0.979], margin=0.002)
+    assert far.equivalent is False and far.mean == pytest.approx(0.01)
+    noisy = paired_difference([0.99, 0.97, 0.98], [0.97, 0.99, 0.98], margin=0.002)
+    assert noisy.equivalent is False  # no difference on average, but too noisy to show it
+    one = paired_difference([0.99], [0.98], margin=0.002)
+    assert one.equivalent is None and one.low is None
+
+
+def test_runs_as_units_cover_what_rounds_within_each_run_miss():
+    from suite.core.stats import WITHIN_ONE_RUN, clustered_rates
+
+    rng = np.random.default_rng(1)
+    # 4 runs; each run's machine state moves the true ratio 2.0 by -12%..+12% for all of
+    # its 10 rounds (a phase that outlasts the run), rounds within a run vary by 1%
+    offsets = [0.88, 1.12, 0.94, 1.06]
+    fast, slow = {}, {}
+    for run, off in enumerate(offsets):
+        for rnd in range(10):
+            fast[(f"r{run}", rnd)] = 1000.0
+            slow[(f"r{run}", rnd)] = 1000.0 / (2.0 * off * rng.lognormal(0, 0.01))
+    one_run = {k: v for k, v in fast.items() if k[0] == "r0"}
+    r0 = clustered_rates(one_run, {k: slow[k] for k in one_run})
+    assert r0.method == WITHIN_ONE_RUN and not r0.low <= 2.0 <= r0.high  # must reject
+    r = clustered_rates(fast, slow)
+    assert "runs as units (4 runs)" in r.method and r.low < 2.0 < r.high
+    from suite.core.stats import paired_rates
+
+    pooled = paired_rates(fast, slow)  # every round as if independent: far too narrow
+    assert np.log(pooled.high / pooled.low) < np.log(r.high / r.low) / 3
+    assert clustered_rates({("a", 0): 1.0}, {("a", 0): 2.0}) is None

@@ -1,0 +1,29 @@
+"""compare's plan: resume, epochs, the cells it trains."""
+
+from dataclasses import replace
+
+from report_fixtures import make_run
+
+from suite.core.results import write_result
+from suite.measure.compare import finished_cells, pending, plan_cells
+
+
+def test_compare_resume_skips_finished_cells(tmp_path):
+    cells = plan_cells(["jax", "torch"], ["softmax", "mlp"], [0], "cpu", quick=True)
+    assert len(cells) == 4
+    runs = tmp_path / "runs" / "x"
+    done = make_run("jax", "softmax", 0, 1.0, 0.9)
+    done = replace(done, cell=cells[0].cell_name())
+    write_result(runs / f"{cells[0].cell_name()}.json", done)
+    bad = replace(done, cell=cells[1].cell_name(), status="failed")
+    write_result(runs / f"{cells[1].cell_name()}.json", bad)
+    todo = pending(cells, finished_cells(tmp_path / "runs"), force=False)
+    assert [c.cell_name() for c in todo] == [c.cell_name() for c in cells[1:]]
+    assert len(pending(cells, finished_cells(tmp_path / "runs"), force=True)) == 4
+
+
+def test_compare_epochs_override_new_cells():
+    quick = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True)
+    longer = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True, epochs=8)
+    assert quick[0].resolved().epochs == 1 and longer[0].resolved().epochs == 8
+    assert quick[0].cell_name() != longer[0].cell_name()  # a 1-epoch result is not reused

@@ -1,0 +1,41 @@
+"""`suite sweep` end to end on a slice, under the backend tox selected: every mode in
+its own worker, all trained side by side in rounds, ratios paired by round."""
+
+import json
+import subprocess
+import sys
+
+from suite.core.platform import child_env
+from suite.report.build import build_report
+from suite.report.sections import sections
+
+
+def test_sweep_trains_modes_in_rounds(backend, mnist, tmp_path):
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "suite", "sweep", "--backend", backend, "--model", "softmax"]
+    cmd += ["--train-examples", "8192", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run_dir,) = out.iterdir()
+    sweep = json.loads((run_dir / f"sweep-{backend}-softmax.json").read_text())
+    assert sweep["schema_version"] == 2
+    modes = {m["mode"]: m for m in sweep["modes"]}
+    assert {"default", "jit=on", "jit=off", "impl=native"} <= set(modes)
+    if backend == "torch":  # Keras' torch trainer refuses it: recorded, not dropped
+        assert modes["steps_per_execution=8"]["status"] == "failed"
+    rounds = json.loads((run_dir / "rounds.json").read_text())
+    (schedule,) = rounds["schedules"]
+    chunk_rounds = {t["backend"]: set() for t in schedule["turns"]}
+    for t in schedule["turns"]:
+        if t["kind"] == "chunk":
+            chunk_rounds[t["backend"]].add(t["round"])
+    assert chunk_rounds["default"] & chunk_rounds["impl=native"]  # side by side
+    # several Keras modes and native modes train correctly on every backend, so both
+    # the winner's margin and Keras ÷ native exist, paired by round
+    for key in ("margin", "overhead"):
+        assert sweep[key] is not None, key
+        assert "paired" in sweep[key]["ci_kind"] and sweep[key]["rounds"] >= 2
+    assert f"runner-up {sweep['margin']['runner_up']}" in proc.stdout
+    report = build_report([out])
+    titles = [s.title for s in sections(report)]
+    assert "Keras vs native, and each backend's best mode" in titles

@@ -1,0 +1,46 @@
+"""`diff`: real changes flagged, noise not."""
+
+import subprocess
+import sys
+
+import pytest
+from report_fixtures import make_run
+
+from suite.core.results import write_result
+from suite.report.diff import diff_rows
+
+
+def test_diff_flags_20_percent_slowdown_not_2_percent():
+    old = [make_run("jax", "mlp", s, 1.0, 0.970, spread=0.01) for s in range(3)]
+    new_slow = [make_run("jax", "mlp", s, 1.2, 0.970, spread=0.01) for s in range(3)]
+    new_same = [make_run("jax", "mlp", s, 1.02, 0.970, spread=0.01) for s in range(3)]
+    slow = diff_rows((old), (new_slow))
+    assert len(slow) == 1 and slow[0]["step_flag"] == "slower"
+    assert slow[0]["time_ratio"].ratio == pytest.approx(1.2, abs=0.02)
+    same = diff_rows((old), (new_same))
+    assert same[0]["step_flag"] == "" and not same[0]["acc_flag"]
+    worse = [make_run("jax", "mlp", s, 1.0, 0.95, spread=0.01) for s in range(3)]
+    assert diff_rows((old), (worse))[0]["acc_flag"]
+
+
+def test_diff_with_one_run_a_side_flags_only_beyond_vm_drift():
+    old = [make_run("jax", "mlp", 0, 1.0, 0.97)]
+    assert (
+        diff_rows((old), ([make_run("jax", "mlp", 0, 1.2, 0.97)]))[0]["step_flag"] == ""
+    )  # 20%, no CI: within the drift seen between identical runs
+    assert diff_rows((old), ([make_run("jax", "mlp", 0, 1.5, 0.97)]))[0]["step_flag"] == "slower"
+
+
+def test_diff_command_prints_the_table(tmp_path):
+    for name, ms in (("old", 1.0), ("new", 1.5)):
+        for seed in range(2):
+            r = make_run("jax", "mlp", seed, ms, 0.97, spread=0.01)
+            write_result(tmp_path / name / f"{r.cell}.json", r)
+    proc = subprocess.run(
+        [sys.executable, "-m", "suite", "diff", str(tmp_path / "old"), str(tmp_path / "new")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "new/old time [95% CI]" in proc.stdout and "slower" in proc.stdout
+    assert "1 of 1 cells changed beyond noise" in proc.stdout

@@ -1,0 +1,72 @@
+"""report.html in a real browser: headless Chromium (Debian's package, which .ci/run
+installs) driven by Playwright, at 1024 px, on a small results folder built here."""
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from report_fixtures import make_run
+
+from suite.core.results import write_result
+from suite.report.render import write_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)"),
+]
+
+
+def _results(folder: Path) -> None:
+    for model, ms in (("softmax", 0.3), ("mlp", 0.8), ("cnn", 20.0)):
+        for backend, f in (("jax", 1.0), ("tensorflow", 1.6), ("torch", 2.5)):
+            for seed in range(2):
+                r = make_run(backend, model, seed, ms * f, 0.95 + 0.001 * seed)
+                # misclassified test images, for the gallery
+                write_result(folder / f"{r.cell}.json", replace(r, misclassified=[[7, 1], [9, 2]]))
+
+
+def test_report_page_in_chromium(mnist, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    _results(tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "report")
+    page_url = (tmp_path / "report" / "report.html").resolve().as_uri()
+    requests, errors = [], []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 800})
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_url, wait_until="load")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        tables = page.evaluate(
+            "[...document.querySelectorAll('table')].map(t => t.querySelectorAll('th').length)"
+        )
+        images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
+        first_heading = page.evaluate("document.querySelector('h3').textContent")
+        shot = Path(os.environ.get("SUITE_SCREENSHOT", tmp_path / "report.png"))
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert overflow <= 0, f"{overflow} px of horizontal scroll at 1024 px"
+    assert tables and all(n > 0 for n in tables), tables  # every table has header cells
+    assert len(images) >= 3 and all(c and w > 0 for c, w, _ in images), images
+    assert all(not alt.startswith(("throughput_", "accuracy_time_")) for _, _, alt in images)
+    assert first_heading == "Which backend should I use?"  # the answer comes first
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert errors == []
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,81 @@
+"""Small result folders built in the tests: runs whose chunks trained in rounds, with a
+shared slow patch of the machine (the report tests' material)."""
+
+import zlib
+
+import numpy as np
+
+from suite.core.config import RunConfig, validate
+from suite.core.results import ChunkRecord, EpochRecord, RunResult, write_result
+from suite.report.collect import collect
+from suite.report.groups import group
+
+
+def make_run(
+    backend, model, seed, ms, acc, host="box", n=12, spread=0.02, status="ok", schedule="s1"
+):
+    """A result whose chunks ran in rounds 1..n of ``schedule``; each round's machine
+    speed (a shared factor, seeded by round) hits every backend of that round alike."""
+    cfg = validate(RunConfig(backend=backend, model=model, seed=seed), check_install=False)
+    rng = np.random.default_rng(zlib.crc32(f"{backend}{model}{seed}{ms}".encode()))
+    machine = 1 + 0.3 * (np.arange(n) >= n // 2)  # a 30% slow patch, shared by all
+    steps = 20
+    chunks = [
+        ChunkRecord(
+            1,
+            steps,
+            steps * ms / 1e3 * machine[i] * (1 + spread * rng.standard_normal()),
+            0.0,
+            4,
+            i + 1,
+            0.3,
+        )
+        for i in range(n)
+    ]
+    seconds = sum(c.seconds for c in chunks)
+    batch = cfg.batch_size
+    return RunResult(
+        run_id="r1",
+        cell=cfg.cell_name(),
+        status=status,
+        config={**cfg.__dict__},
+        model={"params": 1, "flops_per_example": 1000, "target_accuracy": 0.9},
+        environment={
+            "backend": backend,
+            "cpu": "TestCPU",
+            "cpu_cores_logical": 2,
+            "hostname": host,
+            "device": {"kind": "cpu", "name": "cpu"},
+            "framework": {backend: "1.0"},
+            "settings": {"intra_op_threads": 2},
+            "python": "3.11",
+            "keras": "3.15",
+            "os": "linux",
+        },
+        throughput_examples_per_s=n * steps * batch / seconds,
+        ms_per_step=seconds / (n * steps) * 1e3,
+        chunks=chunks,
+        chunk_steps=steps,
+        schedule=f"{schedule}/{model}/seed{seed}",
+        first_step_ms=500.0,
+        history=[EpochRecord(1, 0.3, 0.2, acc, 10.0, 100)],
+        final_test_accuracy=acc,
+        time_to_accuracy_s=10.0,
+        peak_rss_bytes=2**30,
+        misclassified=[[0, 3]],
+    )
+
+
+def write_results_dir(tmp_path):
+    d = tmp_path / "results" / "run1"
+    for seed in range(3):
+        for backend, ms in (("jax", 1.0), ("torch", 1.2), ("tensorflow", 1.0)):
+            r = make_run(backend, "mlp", seed, ms, 0.97 + 0.001 * seed)
+            write_result(d / f"{r.cell}.json", r)
+    (d / "broken.json").write_text("{ not json")
+    (d / "other.json").write_text('{"schema": "someone-else/v9"}')
+    return tmp_path / "results"
+
+
+def cells_of(folder):
+    return next(iter(group(collect([folder]).runs).values()))
