@@ -31,7 +31,7 @@ from suite.core.platform import check_backend, pin_cpus
 # default, so torch's configure turns it on. Autotuning runs on a new shape's first call,
 # in the warm-up steps, before any throughput chunk; each result records conv_autotune.
 
-# The contract every per-backend module (suite/backends/<backend>.py) fulfils: function
+# The contract every per-framework runtime module (suite/frameworks/<backend>/runtime.py) fulfils: function
 # name -> parameter names, in order. Keras abstracts the rest; tests/test_contract.py
 # reads the three modules with ast (no framework import) and fails when one drifts.
 CONTRACT: dict[str, tuple[str, ...]] = {
@@ -50,8 +50,8 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "matmul_gflops": ("n", "repeats"),
 }
 
-# The same for suite/native/<backend>.py: module functions, and the methods of the
-# class that ``build`` returns (see suite.native.NativeModel).
+# The same for suite/frameworks/<backend>/native.py: module functions, and the methods of the
+# class that ``build`` returns (see suite.frameworks.shared.NativeModel).
 NATIVE_CONTRACT: dict[str, tuple[str, ...]] = {"build": ("name", "weights", "cfg")}
 
 NATIVE_METHODS: dict[str, tuple[str, ...]] = {

@@ -15,7 +15,7 @@ ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 
 class NativeModel(Protocol):
-    """What every per-framework native model provides (``suite.train`` uses only this)."""
+    """What every per-framework native model provides (``suite.training`` uses only this)."""
 
     compiled: bool  # whether its train step runs compiled (jit / tf.function / compile)
 
@@ -34,7 +34,7 @@ class NativeModel(Protocol):
 
     def drain(self) -> None:
         """Wait until every queued step has finished on the device: the same wait a
-        Keras cell gets from ``suite.backends``' ``drain`` before a clock is read."""
+        Keras cell gets from its runtime's ``drain`` before a clock is read."""
 
 
 def cosine_rate(base: float, step: int, total: int) -> float:

@@ -47,7 +47,7 @@ class WorkerDied(Exception):
 
 
 class Worker:
-    """One ``python -m suite.worker`` process: a backend, loaded once, taking turns."""
+    """One ``python -m suite.rounds.worker`` process: a backend, loaded once, taking turns."""
 
     def __init__(
         self,

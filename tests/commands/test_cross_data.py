@@ -11,10 +11,10 @@ from suite.core.platform import BACKENDS, child_env
 CHILD = """
 import hashlib, json, sys
 import numpy as np
-from suite.backends import select_backend
+from suite.frameworks import select_backend
 select_backend(sys.argv[1])
 import keras
-from suite.data import epoch_batches, load_mnist, preprocess
+from suite.core.data import epoch_batches, load_mnist, preprocess
 m = load_mnist()
 digests = []
 for epoch in range(2):

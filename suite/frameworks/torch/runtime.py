@@ -19,7 +19,7 @@ def configure(device: str, threads: int, allow_tf32: bool = False) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
     torch.set_float32_matmul_precision("high" if allow_tf32 else "highest")
-    # the suite's autotune policy (see suite/backends/__init__.py): on, as TF and XLA are
+    # the suite's autotune policy (see suite/frameworks/__init__.py): on, as TF and XLA are
     # by default; cuDNN's benchmark mode is off by default in torch
     torch.backends.cudnn.benchmark = device == "gpu"
     if device == "gpu" and not torch.cuda.is_available():
