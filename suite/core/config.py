@@ -65,7 +65,7 @@ class RunConfig:
     test_examples: int = TEST_IMAGES
     impl: str = "keras"
     load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
-    devices: int = 1  # data-parallel replicas (suite.frameworks.<backend>.parallel); the global batch is split
+    devices: int = 1  # data-parallel replicas (frameworks/<backend>/parallel.py), batch split
     loop: str = "fit"  # "fit": Keras' own; "torch-ddp": torch's DDP loop (torch, any devices)
 
     def resolved(self) -> RunConfig:

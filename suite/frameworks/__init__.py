@@ -31,9 +31,10 @@ from suite.core.platform import check_backend, pin_cpus
 # default, so torch's configure turns it on. Autotuning runs on a new shape's first call,
 # in the warm-up steps, before any throughput chunk; each result records conv_autotune.
 
-# The contract every per-framework runtime module (suite/frameworks/<backend>/runtime.py) fulfils: function
-# name -> parameter names, in order. Keras abstracts the rest; tests/test_contract.py
-# reads the three modules with ast (no framework import) and fails when one drifts.
+# The contract every runtime module (suite/frameworks/<backend>/runtime.py) fulfils:
+# function name -> parameter names, in order. Keras abstracts the rest;
+# tests/frameworks/test_contract.py reads the three modules with ast (no framework
+# import) and fails when one drifts.
 CONTRACT: dict[str, tuple[str, ...]] = {
     "configure": ("device", "threads", "allow_tf32"),  # -> settings in effect
     "seed": ("seed",),

@@ -48,7 +48,7 @@ def _row(mode: dict, r, base) -> dict:
     accuracy not degraded and, for Keras modes, its first epoch's training loss close to
     the default mode's. A native loop logs each chunk's last loss where Keras logs the
     chunk's mean, so native modes are held to accuracy alone (their steps are checked
-    against Keras' in tests/test_native.py)."""
+    against Keras' in tests/frameworks/test_native.py)."""
     ok = r.status == "ok" and r.ms_per_step is not None
     first, base_first = _first_loss(r), _first_loss(base)
     native = r.config["impl"] != "keras"
