@@ -46,18 +46,19 @@ def run_child(
     prefix: str = "",
     env: dict | None = None,
     check: bool = True,
+    show: Callable[[str], bool] | None = None,
 ) -> int:
     """Run ``cmd`` to its end. Its stderr, noise left out, streams to ``log`` (with
-    ``prefix``) as it comes, or is kept back when ``log`` is None. A non-zero exit is
-    SuiteError("``what`` failed: <the child's last line>") when ``check``; else its
-    exit code is returned."""
+    ``prefix``) as it comes, only the lines ``show`` accepts when given, or is kept back
+    when ``log`` is None. A non-zero exit is SuiteError("``what`` failed: <the child's
+    last line>") when ``check``; else its exit code is returned."""
     proc = subprocess.Popen(
         cmd, env=child_env() if env is None else env, stderr=subprocess.PIPE, text=True
     )
     last = "?"
     for line in quiet(proc.stderr):
         last = line
-        if log is not None:
+        if log is not None and (show is None or show(line)):
             log(prefix + line)
     code = proc.wait()
     if code and check:

@@ -36,6 +36,12 @@ def test_streamed_lines_reach_the_log_with_a_prefix_and_no_noise():
     assert seen == ["  [jax] [jax] working", "  [jax] the real reason"]
 
 
+def test_show_picks_the_lines_worth_streaming():
+    seen = []
+    run_child([sys.executable, "-c", NOISY, "0"], "x", seen.append, show=lambda s: s[0] == "[")
+    assert seen == ["[jax] working"]
+
+
 def test_check_false_returns_the_exit_code():
     assert run_child([sys.executable, "-c", NOISY, "5"], "x", check=False) == 5
 

@@ -43,7 +43,9 @@ def _child_arrays(request: GradsRequest, backends: list[str], log) -> dict[str, 
         def child(b):
             cmd = python_module("suite.checks.grads.child", "--backend", b)
             cmd += ["--request", str(request_path), "--out", str(Path(tmp) / f"{b}.npz")]
-            run_child(cmd, f"grads child for {b}", log)
+            # its progress lines only (framework warnings stay out; a failure still
+            # reports the child's last line)
+            run_child(cmd, f"grads child for {b}", log, show=lambda s: s.startswith(f"[{b}]"))
 
         with ThreadPoolExecutor(max_workers=len(backends) or 1) as pool:
             for job in [pool.submit(child, b) for b in backends]:
