@@ -5,7 +5,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from suite.core.config import RunConfig, validate
 from suite.core.data import preprocess
 from suite.training.build import build_compiled_model
 from suite.training.cell import run_cell
@@ -34,19 +33,8 @@ def test_first_step_loss_matches_keras(small_config, backend, mnist, model):
         assert step_loss == pytest.approx(k_loss, rel=1e-5)
 
 
-def test_native_run_writes_result(backend, mnist):
-    cfg = validate(
-        RunConfig(
-            backend=backend,
-            model="mlp",
-            impl="native",
-            epochs=1,
-            batch_size=64,
-            train_examples=640,
-            test_examples=500,
-            warmup_steps=2,
-        )
-    )
+def test_native_run_writes_result(small_config, backend, mnist):
+    cfg = small_config(impl="native", train_examples=640)
     result, _ = run_cell(cfg, mnist, "t", prepare(cfg))
     assert result.status == "ok", result.error
     assert result.config["impl"] == "native" and result.cell.startswith(f"{backend}-cpu-mlp-native")
@@ -146,20 +134,11 @@ def test_sweep_margin_is_paired_by_round_and_says_when_it_cannot_tell():
 
 
 @pytest.mark.parametrize("model", ["softmax", "mlp"])
-def test_native_adam_steps_track_keras(backend, mnist, model):
+def test_native_adam_steps_track_keras(small_config, backend, mnist, model):
     """Same weights, same batch, four Adam steps (constant lr): the losses agree."""
     from suite import frameworks
 
-    cfg = validate(
-        RunConfig(
-            backend=backend,
-            model=model,
-            epochs=1,
-            batch_size=64,
-            train_examples=256,
-            schedule="constant",
-        )
-    )
+    cfg = small_config(model=model, train_examples=256, schedule="constant")
     x = preprocess(mnist.x_train[:64])
     y = mnist.y_train[:64].astype(np.int32)
     keras_step = frameworks.current().make_train_step(build_compiled_model(cfg), x, y)
@@ -172,13 +151,11 @@ def test_native_adam_steps_track_keras(backend, mnist, model):
     np.testing.assert_allclose(running, keras_losses, rtol=2e-4)
 
 
-def test_native_multi_step_call_equals_single_steps(backend, mnist):
+def test_native_multi_step_call_equals_single_steps(small_config, backend, mnist):
     """k steps in one compiled call (steps_per_execution) train exactly as k calls."""
     if backend == "torch":
         pytest.skip("torch's native loop is eager: one step per call")
-    cfg = validate(
-        RunConfig(backend=backend, model="mlp", epochs=1, batch_size=32, train_examples=256)
-    )
+    cfg = small_config(batch_size=32, train_examples=256)
     x = preprocess(mnist.x_train[:128])
     y = mnist.y_train[:128].astype(np.int32)
     one = NativeTrainer(replace(cfg, impl="native")).model
