@@ -114,11 +114,15 @@ class Worker:
             return 0.0
 
     def close(self) -> None:
+        """Ask the worker to leave, and end its input: it leaves after its current unit
+        of work (a chunk, or a set-up with compilation), or is killed after 60 s."""
         try:
             self.send(protocol.EXIT)
+            self.proc.stdin.close()
             self.proc.wait(timeout=60)
-        except (WorkerDied, subprocess.TimeoutExpired):
+        except (WorkerDied, OSError, subprocess.TimeoutExpired):
             self.proc.kill()
+            self.proc.wait()
 
 
 @contextlib.contextmanager

@@ -26,10 +26,14 @@ class PipeBaton:
         self.inp, self.out = inp, out
 
     def wait(self) -> dict:
+        """The next message. The end of input (the coordinator is gone) or ``EXIT``, also
+        in the middle of a cell (the coordinator is closing, e.g. after Ctrl-C), ends
+        the worker between two units of work: nothing half-done is written."""
         line = self.inp.readline()
-        if not line:  # the coordinator is gone
+        message = protocol.decode(line) if line else protocol.EXIT
+        if message == protocol.EXIT:
             raise SystemExit(0)
-        return protocol.decode(line)
+        return message
 
     def done(self, info: dict) -> None:
         self.out.write(protocol.encode(info))
@@ -69,10 +73,8 @@ def serve(
     baton = PipeBaton(sys.stdin, protocol_out)
     baton.done({"kind": protocol.READY, "pid": os.getpid()})
     applied = None
-    while True:
+    while True:  # until EXIT, which ends the process from inside baton.wait()
         message = baton.wait()
-        if message == protocol.EXIT:
-            return 0
         cfg = validate(RunConfig(**message["config"]), check_install=False)
         turns = Turns(baton, holding=True)
         turns.message = message

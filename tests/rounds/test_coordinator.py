@@ -92,3 +92,6 @@ def test_messages_round_trip_and_a_closed_pipe_ends_the_worker():
     assert protocol.decode(out.getvalue()) == {"kind": "chunk"}
     with pytest.raises(SystemExit):
         baton.wait()  # end of input: the coordinator is gone
+    exiting = PipeBaton(io.StringIO(protocol.encode(protocol.EXIT)), io.StringIO())
+    with pytest.raises(SystemExit):
+        exiting.wait()  # EXIT ends the worker wherever it waits, also mid-cell
