@@ -100,11 +100,11 @@ def new_run_dir(out: Path) -> Path:
     raise SuiteError(f"cannot create a new run folder in {out}")
 
 
-def check_writable(out: str | Path, flag: str = "--out") -> Path:
+def check_writable(out: str | Path) -> Path:
     """Fail early, before any training and without creating anything, if results
     cannot be written under ``out`` (the ``--out`` the user typed). Returns it as a Path."""
     if not str(out).strip():
-        raise SuiteError(f"{flag} is empty; name a results folder (e.g. {flag} results)")
+        raise SuiteError("--out is empty; name a results folder (e.g. --out results)")
     path = Path(out)
     existing = path
     while not existing.exists() and existing != existing.parent:
@@ -117,5 +117,5 @@ def check_writable(out: str | Path, flag: str = "--out") -> Path:
     elif not os.access(existing, os.W_OK | os.X_OK):
         problem = f"{existing} is not writable"
     if problem:
-        raise SuiteError(f"{flag} {out} is not writable ({problem}); choose another folder")
+        raise SuiteError(f"--out {out} is not writable ({problem}); choose another folder")
     return path

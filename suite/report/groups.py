@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from models import MODELS
-from suite.core.config import variant_text
+from suite.core.config import variant_text as variant  # a result's RunConfig.variant()
 
 
 def device_key(run: dict) -> str:
@@ -17,11 +17,6 @@ def device_key(run: dict) -> str:
         f"{dev.get('kind', '?')}: {dev.get('name', '?')} on {env.get('cpu', '?')} "
         f"({env.get('cpu_cores_logical', '?')} cores, {env.get('hostname', '?')})"
     )
-
-
-def variant(config: dict) -> str:
-    """A result's variant (``RunConfig.variant``), from its config as read back."""
-    return variant_text(config)
 
 
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
