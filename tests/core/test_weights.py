@@ -57,3 +57,41 @@ def test_normal_rules():
 def test_unknown_rule_is_refused():
     with pytest.raises(SuiteError, match="unknown initialisation"):
         make_initial_weights({"d/kernel": (2, 2)}, 0, "xavier")
+
+
+def test_keras_default_rule_for_recurrent_attention_and_normalisation():
+    shapes = {
+        "lstm/cell/kernel": (28, 512),
+        "lstm/cell/recurrent_kernel": (128, 512),
+        "lstm/cell/bias": (512,),
+        "gru/cell/recurrent_kernel": (16, 48),
+        "gru/cell/bias": (48,),
+        "att/query/kernel": (64, 4, 16),
+        "bn/gamma": (8,),
+        "bn/beta": (8,),
+        "bn/moving_mean": (8,),
+        "bn/moving_variance": (8,),
+        "pos/embeddings": (16, 64),
+    }
+    w = make_initial_weights(shapes, 3)
+    # orthogonal recurrent kernel: its rows are orthonormal (128 x 512, rows < cols)
+    u = w["lstm/cell/recurrent_kernel"].astype(np.float64)
+    assert np.allclose(u @ u.T, np.eye(128), atol=1e-5)
+    # LSTM forget gate (the second quarter) starts at one, the other gates at zero
+    bias = w["lstm/cell/bias"]
+    assert np.all(bias[128:256] == 1) and np.all(bias[:128] == 0) and np.all(bias[256:] == 0)
+    assert np.all(w["gru/cell/bias"] == 0)  # a GRU (3 gates) has no forget bias
+    # attention kernels use Keras' einsum fans: 64 in, 4 heads x 16 out
+    assert np.abs(w["att/query/kernel"]).max() <= np.sqrt(6 / (64 + 64))
+    assert np.abs(w["att/query/kernel"]).max() > np.sqrt(6 / (256 + 1024))
+    assert np.all(w["bn/gamma"] == 1) and np.all(w["bn/moving_variance"] == 1)
+    assert np.all(w["bn/beta"] == 0) and np.all(w["bn/moving_mean"] == 0)
+    e = w["pos/embeddings"]
+    assert np.abs(e).max() <= 0.05 and e.std() > 0.02
+
+
+def test_keras_default_rule_rejects_a_non_orthogonal_draw():
+    """The orthogonality check above can fail: a plain glorot draw of the same shape
+    is not orthonormal."""
+    w = make_initial_weights({"x/kernel": (128, 512)}, 3)["x/kernel"].astype(np.float64)
+    assert not np.allclose(w @ w.T, np.eye(128), atol=1e-5)
