@@ -174,7 +174,7 @@ MODELS: dict[str, ModelSpec] = {
     "vit": ModelSpec(
         name="vit",
         module="models.vit",
-        description="ViT: 16 patches of 7x7 -> 2 blocks (4-head attention 64, MLP 128) -> Dense(10)",
+        description="ViT: 16 7x7 patches, 2 blocks (4-head attention, MLP 128) -> Dense(10)",
         params=71_946,
         flops_per_example=_VIT_FORWARD,
         train_flops_per_example=_train(_VIT_FORWARD, 2 * 16 * 49 * 64),
@@ -186,7 +186,7 @@ MODELS: dict[str, ModelSpec] = {
     "resnet": ModelSpec(
         name="resnet",
         module="models.resnet",
-        description="ResNet: stride-2 stem 32, 2 residual blocks (32, 64) with BatchNorm -> Dense(10)",
+        description="ResNet: stride-2 stem, 2 residual blocks with BatchNorm -> Dense(10)",
         params=77_866,
         flops_per_example=_RESNET_FORWARD,
         train_flops_per_example=_train(_RESNET_FORWARD, _RESNET_STEM),
