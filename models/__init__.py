@@ -52,6 +52,9 @@ class ModelSpec:
     # compare --quick trains this many examples per cell (None: all 60,000), so that the
     # heavy workloads keep the quick run within its time budget
     quick_examples: int | None = None
+    # written again in each framework (suite/frameworks/<backend>/native.py), so --impl
+    # native and compare --native can time it without Keras
+    native: bool = False
 
     def build(self, **kwargs):
         """Build a fresh ``keras.Model`` (kwargs go to the model's ``build``)."""
@@ -122,6 +125,7 @@ MODELS: dict[str, ModelSpec] = {
         recipe=Recipe("adam", 5e-3, 128, 8),
         target_accuracy=0.920,
         variable_shapes=_dense_shapes([("logits", 784, 10)]),
+        native=True,
     ),
     "mlp": ModelSpec(
         name="mlp",
@@ -135,6 +139,7 @@ MODELS: dict[str, ModelSpec] = {
         variable_shapes=_dense_shapes(
             [("hidden1", 784, 100), ("hidden2", 100, 100), ("logits", 100, 10)]
         ),
+        native=True,
     ),
     "cnn": ModelSpec(
         name="cnn",
@@ -153,6 +158,7 @@ MODELS: dict[str, ModelSpec] = {
             "conv2/bias": (64,),
             **_dense_shapes([("hidden", 1600, 128), ("logits", 128, 10)]),
         },
+        native=True,
     ),
     "lstm": ModelSpec(
         name="lstm",

@@ -32,7 +32,10 @@ CHOICES = {
     "impl": IMPLS,
     "loop": LOOPS,
 }
-FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}  # where a flag is not --field-name
+FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}
+# models whose input layout can be channels_first: the CNN builds its convolutions so;
+# the dense models flatten whatever layout comes
+CHANNELS_FIRST = ("softmax", "mlp", "cnn")  # where a flag is not --field-name
 
 
 def flag(field: str) -> str:
@@ -159,6 +162,17 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError(
             f"--chunk-steps {cfg.chunk_steps} is not a multiple of --steps-per-execution "
             f"{cfg.steps_per_execution}: a timed chunk must be whole executions"
+        )
+    spec = get_model(cfg.model)
+    if cfg.impl == "native" and not spec.native:
+        natives = ", ".join(m for m, s in MODELS.items() if s.native)
+        raise SuiteError(
+            f"--impl native: model {cfg.model} has no native implementation (those: {natives})"
+        )
+    if cfg.data_format == "channels_first" and cfg.model not in CHANNELS_FIRST:
+        raise SuiteError(
+            f"--data-format channels_first: model {cfg.model} is built channels_last only "
+            f"(channels_first: {', '.join(CHANNELS_FIRST)})"
         )
     if cfg.load_weights is not None and cfg.impl != "keras":
         raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")

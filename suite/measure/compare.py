@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from models import get_model
 from suite.core.config import RunConfig, validate
 from suite.core.data import TRAIN_IMAGES
 from suite.core.errors import SuiteError
@@ -38,8 +39,15 @@ def plan_cells(
 ) -> list[RunConfig]:
     """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
     scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
-    ``epochs`` overrides the recipes' (and --quick's 1)."""
+    ``epochs`` overrides the recipes' (and --quick's 1). A quick run trains the heavy
+    workloads on their first ``quick_examples`` images (the registry's), so that it keeps
+    its time budget; the report shows each cell's training examples."""
     epochs = epochs or (QUICK["epochs"] if quick else None)
+
+    def examples(m):
+        limit = get_model(m).quick_examples if quick else None
+        return min(train_examples, limit) if limit else train_examples
+
     counts = [1, devices] if devices > 1 else [1]
 
     def cell(b, m, s, impl, n):
@@ -50,7 +58,7 @@ def plan_cells(
             seed=s,
             device=device,
             epochs=epochs,
-            train_examples=train_examples,
+            train_examples=examples(m),
             chunk_steps=chunk_steps,
             impl=impl,
             devices=n,
@@ -64,6 +72,7 @@ def plan_cells(
         for n in counts
         if impl == "keras" or n == 1  # native baselines run on one device
         for m in models
+        if impl == "keras" or get_model(m).native
         for s in seeds
     ]
 

@@ -22,6 +22,7 @@ from suite.core.results import load_result
 from suite.core.schemas import SWEEP as SCHEMA
 from suite.core.schemas import SWEEP_VERSION as SCHEMA_VERSION
 from suite.core.stats import Ratio, paired_rates, speed_verdict, unpaired_ratio
+from models import get_model
 from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds
 
 FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may differ)
@@ -33,7 +34,10 @@ def sweep_modes(model: str, backend: str) -> list[dict]:
     modes = [{}, {"jit": "on"}, {"jit": "off"}]
     if model == "cnn":
         modes.append({"data_format": "channels_first"})
-    modes += [{"steps_per_execution": 8}, {"impl": "native"}, {"impl": "native", "jit": "on"}]
+    modes.append({"steps_per_execution": 8})
+    if not get_model(model).native:
+        return modes
+    modes += [{"impl": "native"}, {"impl": "native", "jit": "on"}]
     if backend != "torch":  # torch's native loop is eager: one step per call
         modes += [{"impl": "native", "steps_per_execution": 8}]
     return modes

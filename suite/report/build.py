@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from suite.core.data import TRAIN_IMAGES
 from suite.core.schemas import grads_pass
 from suite.core.stats import waiting_cpu_share
 from suite.report.collect import collect
@@ -39,6 +40,7 @@ def _device(key: str, cells: dict) -> dict:
         "histories": _histories(cells),
         "scaling": scaling_rows(cells),
         "misclassified": _misclassified(cells),
+        "subsets": _subsets(cells),
     }
 
 
@@ -124,6 +126,17 @@ def _histories(cells) -> dict:
                 t += h.train_seconds
                 pts.append((t, h.test_accuracy))
             out[(b, m)] = pts
+    return out
+
+
+def _subsets(cells) -> dict[str, int]:
+    """model -> training images per cell, for models trained on fewer than all of
+    MNIST's (compare --quick does so for the heavy workloads, --train-examples for all)."""
+    out = {}
+    for (_, m, _, _), runs in cells.items():
+        n = min(r.config.get("train_examples", TRAIN_IMAGES) for r in runs)
+        if n < TRAIN_IMAGES:
+            out[m] = min(n, out.get(m, n))
     return out
 
 

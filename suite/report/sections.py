@@ -188,10 +188,20 @@ def _accuracy(d: dict, i: int) -> Section:
         ]
         for a in d["accuracy"]
     ]
+    subsets = d.get("subsets") or {}
+    note = [ACCURACY_NOTE]
+    if subsets:
+        trained = ", ".join(f"{m} {n:,}" for m, n in subsets.items())
+        note.append(
+            f"Trained on the first of MNIST's 60,000 training images only ({trained} per "
+            "cell; `compare --quick` does so for the heavy workloads to keep its time "
+            "budget): these accuracies are not their recipes' and say nothing about the "
+            "targets."
+        )
     return Section(
         "Accuracy (final test accuracy, paired by seed)",
         3,
-        [ACCURACY_NOTE],
+        note,
         bullets=[f"{m}: {accuracy_sentence(d['accuracy'], m, v)}" for m, v in d["groups"]],
         tables=[Table(ACCURACY_HEADERS, rows)],
         figures=[f"accuracy_time_{i}"],

@@ -33,7 +33,7 @@ def assert_refused(proc, out, *words):
     "args, words",
     [
         (["--backend", "mxnet"], ["unknown backend", "torch, jax, tensorflow"]),
-        (["--model", "resnet"], ["unknown model"]),
+        (["--model", "densenet"], ["unknown model"]),
         (["--epochs", "0"], ["--epochs must be positive"]),
         (["--batch-size", "-1"], ["--batch-size must be positive"]),
         (["--lr", "0"], ["--lr must be positive"]),

@@ -11,7 +11,9 @@ def cfg(**kw):
 @pytest.mark.parametrize(
     "kw, message",
     [
-        ({"model": "resnet"}, "unknown model"),
+        ({"model": "densenet"}, "unknown model"),
+        ({"model": "lstm", "impl": "native"}, "model lstm has no native implementation"),
+        ({"model": "vit", "data_format": "channels_first"}, "vit is built channels_last only"),
         ({"epochs": 0}, "--epochs must be positive"),
         ({"batch_size": -5}, "--batch-size must be positive"),
         ({"learning_rate": 0.0}, "--lr must be positive"),
@@ -49,3 +51,11 @@ def test_cell_name_changes_with_settings():
     assert a.cell_name() != b.cell_name()
     assert a.cell_name() == cfg(batch_size=64).cell_name()  # the recipe's value, spelled out
     assert a.cell_name().startswith("jax-cpu-mlp-keras-seed0-")
+
+
+def test_workloads_accepted_with_their_own_settings():
+    """The refusals above are specific: the same models with settings they do support,
+    and the native/channels_first settings with models that have them, pass."""
+    validate(cfg(model="lstm"), check_install=False)
+    validate(cfg(model="resnet", data_format="channels_last"), check_install=False)
+    validate(cfg(model="cnn", impl="native", data_format="channels_first"), check_install=False)

@@ -81,7 +81,7 @@ def test_load_rejects_malformed(tmp_path, text, message):
         ({"environment": []}, "must be objects"),
         ({"throughput_examples_per_s": 10**400}, "throughput_examples_per_s is not a finite"),
         ({"final_test_accuracy": "high"}, "final_test_accuracy is not a finite"),
-        ({"config_model": "resnet"}, "unknown model 'resnet'"),
+        ({"config_model": "densenet"}, "unknown model 'densenet'"),
         ({"config_backend": "$x^2$"}, "unknown backend '$x^2$'"),
         ({"chunks": [{"steps": 3}]}, "chunks must be objects"),
     ],

@@ -27,3 +27,21 @@ def test_compare_epochs_override_new_cells():
     longer = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True, epochs=8)
     assert quick[0].resolved().epochs == 1 and longer[0].resolved().epochs == 8
     assert quick[0].cell_name() != longer[0].cell_name()  # a 1-epoch result is not reused
+
+
+def test_quick_trains_heavy_workloads_on_their_subset_only():
+    quick = plan_cells(["jax"], ["mlp", "lstm", "resnet"], [0], "cpu", quick=True)
+    assert [c.train_examples for c in quick] == [60_000, 12_800, 12_800]
+    full = plan_cells(["jax"], ["lstm"], [0], "cpu", quick=False)
+    assert full[0].train_examples == 60_000  # a full run trains every image
+    smaller = plan_cells(["jax"], ["lstm"], [0], "cpu", quick=True, train_examples=1_024)
+    assert smaller[0].train_examples == 1_024  # --train-examples lower still wins
+
+
+def test_native_baselines_only_for_models_that_have_one():
+    cells = plan_cells(["jax"], ["mlp", "vit"], [0], "cpu", quick=True, impls=("keras", "native"))
+    assert [(c.model, c.impl) for c in cells] == [
+        ("mlp", "keras"),
+        ("vit", "keras"),
+        ("mlp", "native"),
+    ]
