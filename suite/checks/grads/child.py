@@ -31,6 +31,9 @@ def _fresh_model(name: str, dtype: str, weights: dict):
     keras.config.set_dtype_policy(dtype)  # the global policy is cached at first use
     model = get_model(name).build()
     load_weights(model, weights, dtype=dtype)
+    for layer in model.layers:  # training mode (as fit() runs: BatchNorm on the batch's
+        if isinstance(layer, keras.layers.Dropout):  # statistics), dropout off
+            layer.rate = 0.0
     return model
 
 
@@ -113,9 +116,6 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, "float32", weights)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dropout):
-            layer.rate = 0.0
     model.compile(
         optimizer=keras.optimizers.SGD(COMPILED_LR),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

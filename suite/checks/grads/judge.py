@@ -10,7 +10,7 @@ import numpy as np
 
 from suite.checks.grads.diffs import Diff, compare_arrays, compare_gradients, verdict
 from suite.checks.grads.references import explain_by_kinks, mlp_reference, softmax_reference
-from suite.core.schemas import COMPILED, NA
+from suite.core.schemas import COMPILED, NA, TOLERANCE
 
 
 def _section(arrays: dict, prefix: str) -> dict:
@@ -21,7 +21,7 @@ def _judge(
     ga: dict, gb: dict, logits_a, logits_b, loss_a: float, loss_b: float, judged_as: str
 ) -> dict:
     """Gradient, logits and loss diffs of side a against side b, and the plain verdict."""
-    per_var, overall, problems = compare_gradients(ga, gb)
+    per_var, overall, problems = compare_gradients(ga, gb, TOLERANCE[judged_as]["rel"])
     logits = compare_arrays(logits_a, logits_b)
     loss_rel = abs(loss_a - loss_b) / abs(loss_b) if loss_b else float("inf")
     loss = Diff(abs(loss_a - loss_b), loss_rel, 1.0, loss_rel)

@@ -131,20 +131,25 @@ def enable_float64() -> None:
 
 def make_loss_and_grads(model):
     """(x, y) -> (loss, logits, [grad per trainable variable]) with ``jax.value_and_grad``
-    over ``stateless_call``, jitted. Dropout is inactive (``training=False``)."""
+    over ``stateless_call``, jitted. Training mode, as ``fit()``
+    runs it: BatchNormalization normalises with the batch's statistics and updates its
+    moving ones; dropout layers drop at their rate (the gradient check sets it to 0)."""
     import keras
 
     def loss_fn(trainable, non_trainable, x, y):
-        logits, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+        logits, moved = model.stateless_call(trainable, non_trainable, x, training=True)
         per_example = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-        return jax.numpy.mean(per_example), logits  # keras.ops.mean would compute in float32
+        # keras.ops.mean would compute in float32
+        return jax.numpy.mean(per_example), (logits, moved)
 
     grad_fn = jax.jit(jax.value_and_grad(loss_fn, has_aux=True))
 
     def loss_and_grads(x, y):
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
-        (loss, logits), grads = grad_fn(trainable, non_trainable, x, y)
+        (loss, (logits, moved)), grads = grad_fn(trainable, non_trainable, x, y)
+        for v, value in zip(model.non_trainable_variables, moved, strict=True):
+            v.assign(value)  # moving statistics, as the other backends' eager calls update
         return loss, logits, grads
 
     return loss_and_grads

@@ -123,12 +123,14 @@ def enable_float64() -> None:
 
 def make_loss_and_grads(model):
     """(x, y) -> (loss, logits, [grad per trainable variable]) with ``tf.GradientTape``.
-    Dropout is inactive (``training=False``)."""
+    Training mode, as ``fit()``
+    runs it: BatchNormalization normalises with the batch's statistics and updates its
+    moving ones; dropout layers drop at their rate (the gradient check sets it to 0)."""
     import keras
 
     def loss_and_grads(x, y):
         with tf.GradientTape() as tape:
-            logits = model(tf.convert_to_tensor(x), training=False)
+            logits = model(tf.convert_to_tensor(x), training=True)
             per_example = keras.losses.sparse_categorical_crossentropy(
                 tf.convert_to_tensor(y), logits, from_logits=True
             )

@@ -118,13 +118,15 @@ def enable_float64() -> None:
 
 def make_loss_and_grads(model):
     """(x, y) -> (loss, logits, [grad per trainable variable]) with ``loss.backward()``.
-    Dropout is inactive (``training=False``)."""
+    Training mode, as ``fit()``
+    runs it: BatchNormalization normalises with the batch's statistics and updates its
+    moving ones; dropout layers drop at their rate (the gradient check sets it to 0)."""
     import keras
 
     def loss_and_grads(x, y):
         for v in model.trainable_variables:
             v.value.grad = None
-        logits = model(keras.ops.convert_to_tensor(x), training=False)
+        logits = model(keras.ops.convert_to_tensor(x), training=True)
         per_example = keras.losses.sparse_categorical_crossentropy(
             keras.ops.convert_to_tensor(y), logits, from_logits=True
         )
