@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from models import get_model
 from suite.core.config import RunConfig, validate
 from suite.core.files import write_json
 from suite.core.results import load_result
 from suite.core.schemas import SWEEP as SCHEMA
 from suite.core.schemas import SWEEP_VERSION as SCHEMA_VERSION
 from suite.core.stats import Ratio, paired_rates, speed_verdict, unpaired_ratio
-from models import get_model
 from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds
 
 FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may differ)
