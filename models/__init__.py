@@ -24,6 +24,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from models import brought
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -41,14 +43,14 @@ class ModelSpec:
     name: str
     module: str  # imported on first build, so listing the registry needs no keras
     description: str
-    params: int
-    flops_per_example: int  # forward pass, one multiply-add = 2 FLOPs
+    params: int | None  # None: a brought model, counted once built
+    flops_per_example: int | None  # forward pass, one multiply-add = 2 FLOPs
     # one training step: forward + weight gradients (as many FLOPs as the forward) +
     # input gradients of every layer but the first (no framework computes the first)
-    train_flops_per_example: int
+    train_flops_per_example: int | None
     recipe: Recipe
-    target_accuracy: float  # test accuracy, fraction
-    variable_shapes: dict  # Keras variable path -> shape, for weights made without keras
+    target_accuracy: float | None  # test accuracy, fraction; None: none set (brought)
+    variable_shapes: dict | None  # Keras variable path -> shape, for weights made without keras
     # compare --quick trains this many examples per cell (None: all 60,000), so that the
     # heavy workloads keep the quick run within its time budget
     quick_examples: int | None = None
@@ -56,8 +58,18 @@ class ModelSpec:
     # native and compare --native can time it without Keras
     native: bool = False
 
+    @property
+    def brought(self) -> bool:
+        """A model a user brings (``MODULE:FUNCTION``), not one of the registry's."""
+        return self.name not in MODELS
+
     def build(self, **kwargs):
-        """Build a fresh ``keras.Model`` (kwargs go to the model's ``build``)."""
+        """Build a fresh ``keras.Model`` (kwargs go to the model's ``build``; a brought
+        model's FUNCTION gets input_shape and num_classes only)."""
+        if self.brought:
+            function = brought.load_function(brought.parse(self.name))
+            shape, classes = kwargs.get("input_shape", (28, 28, 1)), kwargs.get("num_classes", 10)
+            return function(shape, classes)
         return importlib.import_module(self.module).build(**kwargs)
 
 
@@ -212,12 +224,33 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+# a brought model trains with this unless its flags say otherwise: Keras' default Adam
+# rate, the batch of the CNN and the workloads, and 3 epochs
+BROUGHT_RECIPE = Recipe("adam", 1e-3, 128, 3)
+
+
 def get_model(name: str) -> ModelSpec:
-    """Look a model up by name; the error names the valid choices."""
-    try:
+    """Look a model up by name, or describe a brought one (``MODULE:FUNCTION``); the error
+    names the valid choices. A brought model's size and FLOPs are counted once built."""
+    if name in MODELS:
         return MODELS[name]
-    except KeyError:
-        raise KeyError(f"unknown model {name!r}; choose from {', '.join(MODELS)}") from None
+    if brought.is_reference(name):
+        ref = brought.parse(name)  # ValueError names a malformed reference
+        return ModelSpec(
+            name=name,
+            module=ref.target,
+            description=f"brought: {ref.text}",
+            params=None,
+            flops_per_example=None,
+            train_flops_per_example=None,
+            recipe=BROUGHT_RECIPE,
+            target_accuracy=None,
+            variable_shapes=None,
+        )
+    raise KeyError(
+        f"unknown model {name!r}; choose from {', '.join(MODELS)}, or bring one as "
+        "MODULE:FUNCTION or path/to/file.py:FUNCTION"
+    )
 
 
 # layers whose work the counting rule leaves out (normalisation, lookups, adds), though

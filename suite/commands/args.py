@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
+from pathlib import Path
 
 from models import MODELS
-from suite.core.config import CHOICES, RunConfig, validate
+from suite.core.children import python_module, run_child
+from suite.core.config import CHOICES, RunConfig, check_model, validate
 from suite.core.data import TRAIN_IMAGES
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
@@ -41,7 +43,13 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
         ),
         "model": (
             ["--model"],
-            dict(default="all", metavar="NAME", help=f"{_or([*MODELS, 'all'])} (default: all)"),
+            dict(
+                default="all",
+                metavar="NAME",
+                help=f"{_or([*MODELS, 'all'])}, or a model you bring: MODULE:FUNCTION or "
+                "path/to/file.py:FUNCTION, FUNCTION(input_shape, num_classes) returning an "
+                "uncompiled keras.Model (default: all)",
+            ),
         ),
         "device": (
             ["--device"],
@@ -173,6 +181,64 @@ def check_names(kind: str, given: list[str], allowed) -> None:
     for name in given:
         if name not in allowed:
             raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+
+
+def check_models(given: list[str], flag: str = "--models") -> None:
+    """Registry names or brought models (MODULE:FUNCTION whose source is there)."""
+    for name in given:
+        check_model(name, flag)
+
+
+def brought_models(
+    names: list[str], seeds: list[int], backend: str, out: Path, in_process: bool = False
+) -> dict[str, tuple[str, str]]:
+    """For each brought model among ``names``: built once on ``backend`` and checked, its
+    initial weights saved per seed under OUT/brought (``suite.training.brought``), before
+    any cell trains. Returns name given -> (workload name with its source hash, folder of
+    its weights). A model that fails a check is one line (SuiteError); nothing is written."""
+    from models import brought
+
+    prepared = {}
+    for name in names:
+        if not brought.is_reference(name):
+            continue
+        ref = brought.parse(name)
+        pinned = brought.Reference(ref.target, ref.function, brought.current_hash(ref))
+        into = out / "brought" / f"{brought.slug(ref.text)}-{pinned.source_hash}"
+        if in_process:
+            from suite.training.brought import prepare
+
+            prepare(name, seeds, into, backend)
+        else:
+            seed_args = [str(s) for s in seeds]
+            cmd = python_module(
+                "suite.training.brought",
+                "--backend",
+                backend,
+                "--model",
+                name,
+                "--seeds",
+                *seed_args,
+                "--into",
+                str(into),
+            )
+            lines: list[str] = []
+            if run_child(cmd, f"--model {name}", log=lines.append, check=False):
+                raise SuiteError(lines[-1] if lines else f"--model {name}: could not be built")
+        log(f"{name}: built on {backend} and checked; initial weights in {into}")
+        prepared[name] = (pinned.name, str(into))
+    return prepared
+
+
+def with_brought(cfgs: list[RunConfig], prepared: dict[str, tuple[str, str]]) -> list[RunConfig]:
+    """The cells of brought models under their pinned names, with their weights folder."""
+    out = []
+    for cfg in cfgs:
+        if cfg.model in prepared:
+            name, folder = prepared[cfg.model]
+            cfg = validate(replace(cfg, model=name, init_dir=folder), check_install=False)
+        out.append(cfg)
+    return out
 
 
 def check_train_examples(n: int, low: int = 1, flag: str = "--train-examples") -> None:

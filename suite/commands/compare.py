@@ -71,7 +71,7 @@ def add_parser(sub) -> None:
 
 def check(args) -> None:
     shared.check_names("backend", args.backends, BACKENDS)
-    shared.check_names("model", args.models, MODELS)
+    shared.check_models(args.models)
     shared.check_seeds(args.seeds)
     bad = [s for s in args.seeds if not 0 <= s < SEED_LIMIT]
     if bad:
@@ -121,11 +121,19 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         backends, args.models, seeds, args.device, args.quick, args.train_examples,
         args.chunk_steps, impls, args.devices, args.epochs,
     )  # fmt: skip
+    # a brought model is built and checked once, its weights saved, before any worker
+    cells = shared.with_brought(cells, shared.brought_models(args.models, seeds, backends[0], out))
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
-    failed = _grads(backends, args.models, args.quick, out)
-    if not args.quick:  # --quick stays a few minutes; `portability` runs it on its own
-        failed |= _portability(backends, args.models, out, args.data)
+    registry = [m for m in args.models if m in MODELS]
+    if len(registry) < len(args.models):
+        log(
+            "grads and portability cover the registry's models only so far: "
+            "skipped for brought ones"
+        )
+    failed = _grads(backends, registry, args.quick, out) if registry else False
+    if not args.quick and registry:  # --quick stays a few minutes; `portability` runs alone
+        failed |= _portability(backends, registry, out, args.data)
     report = build_report([out])
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")

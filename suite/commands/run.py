@@ -143,6 +143,9 @@ def handle(args) -> int:
     applied = prepare(first)
     if args.evaluate_only:  # writes nothing: a file that does not fit fails as it loads
         return _evaluate_loaded(configs, shared.load_data(args.data))
+    seeds = sorted({c.seed for c in configs})  # a brought model: built, checked, weights saved
+    brought = shared.brought_models([args.model], seeds, first.backend, out, in_process=True)
+    configs = shared.with_brought(configs, brought)
     for cfg in configs:  # a weights file that does not fit fails now, before any folder
         if cfg.load_weights:
             build_compiled_model(cfg)

@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, replace
 
-from models import MODELS, get_model
+from models import MODELS, brought, get_model
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.errors import SuiteError
 from suite.core.platform import check_backend, visible_cpus
@@ -70,6 +70,9 @@ class RunConfig:
     load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
     devices: int = 1  # data-parallel replicas (frameworks/<backend>/parallel.py), batch split
     loop: str = "fit"  # "fit": Keras' own; "torch-ddp": torch's DDP loop (torch, any devices)
+    # a brought model's shared initial weights: a folder of seed{S}.weights.h5, one per
+    # seed, built once on one backend and loaded on every backend (suite.training.brought)
+    init_dir: str | None = None
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -106,7 +109,8 @@ class RunConfig:
     def cell_name(self) -> str:
         devices = f"-x{self.devices}" if self.devices > 1 else ""
         return (
-            f"{self.backend}-{self.device}{devices}-{self.model}-{self.impl}-seed{self.seed}-"
+            f"{self.backend}-{self.device}{devices}-{brought.slug(self.model)}-{self.impl}-"
+            f"seed{self.seed}-"
             f"{self.key()}"
         )
 
@@ -115,8 +119,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     """Raise SuiteError on any impossible setting; return the resolved config."""
     if check_install:
         check_backend(cfg.backend)
-    if cfg.model not in MODELS:
-        raise SuiteError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)} or all")
+    check_model(cfg.model)
     for field, allowed in CHOICES.items():
         if getattr(cfg, field) not in allowed:
             raise SuiteError(
@@ -186,6 +189,22 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     return r
 
 
+def check_model(name: str, flag: str = "--model") -> None:
+    """A registry name, or a brought model whose reference parses and whose source is
+    there (and unchanged, when the name pins its hash)."""
+    if name in MODELS:
+        return
+    if not brought.is_reference(name):
+        raise SuiteError(
+            f"unknown model {name!r}; choose from {', '.join(MODELS)} or all, or bring one "
+            "as MODULE:FUNCTION or path/to/file.py:FUNCTION"
+        )
+    try:
+        brought.check_source(brought.parse(name))
+    except ValueError as e:
+        raise SuiteError(f"{flag} {name}: {e}") from None
+
+
 def check_devices(cfg, cpu_count: int) -> None:
     """Refuse impossible data-parallel settings before anything starts."""
     n = cfg.devices
@@ -230,7 +249,7 @@ def _check_torch_loop(cfg) -> None:
 
 # Run settings outside the variant text, the cell key and the report's grouping, per
 # field: older results lack them, so at these defaults they are left out
-VARIANT_NEW = {"load_weights": None, "devices": 1, "loop": "fit"}
+VARIANT_NEW = {"load_weights": None, "devices": 1, "loop": "fit", "init_dir": None}
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
 NOT_VARIANT = ("backend", "model", "seed", "device", "impl", "warmup_steps", "latency_steps")

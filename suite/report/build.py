@@ -41,6 +41,7 @@ def _device(key: str, cells: dict) -> dict:
         "scaling": scaling_rows(cells),
         "misclassified": _misclassified(cells),
         "subsets": _subsets(cells),
+        "failures": _failures(cells),
     }
 
 
@@ -126,6 +127,19 @@ def _histories(cells) -> dict:
                 t += h.train_seconds
                 pts.append((t, h.test_accuracy))
             out[(b, m)] = pts
+    return out
+
+
+def _failures(cells) -> list[tuple[str, str, str]]:
+    """(backend, model, the framework's message on one line) of every cell that could not
+    run: a brought model may use a layer or op one backend lacks."""
+    out = []
+    for (b, m, _, _), runs in cells.items():
+        for r in runs:
+            if r.status == "failed":
+                first = ((r.error or "").strip().splitlines() or ["no message"])[0][:240]
+                if (b, m, first) not in out:
+                    out.append((b, m, first))
     return out
 
 

@@ -63,9 +63,10 @@ def median_or_none(values, scale: float = 1.0):
     return float(np.median(v)) * scale if v else None
 
 
-def train_flops(model: str) -> int:
-    """Training FLOPs per example from the registry (0 for a model not in it)."""
-    return MODELS[model].train_flops_per_example if model in MODELS else 0
+def train_flops(model: str) -> int | None:
+    """Training FLOPs per example from the registry (None for a model not in it: a
+    brought model's are not counted)."""
+    return MODELS[model].train_flops_per_example if model in MODELS else None
 
 
 def model_order(model: str) -> int:

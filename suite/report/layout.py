@@ -56,6 +56,8 @@ def pct(v) -> str:
 
 def gflops(r: dict) -> str:
     """Achieved GFLOP/s and its share of the machine's best large-matmul rate."""
+    if r.get("gflops_per_s") is None:
+        return "not counted"
     if not r.get("peak_gflops"):
         return f"{r['gflops_per_s']:.2f}"
     return f"{r['gflops_per_s']:.2f} ({r['gflops_per_s'] / r['peak_gflops']:.1%})"

@@ -118,8 +118,12 @@ def _answer(d: dict) -> Section:
         for r in rows
     ]
     table = Table(HEADLINE, headline, "At a glance: every backend and model")
+    failed = [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
     return Section(
-        "Which backend should I use?", 3, bullets=list(d["recommendation"]), tables=[table]
+        "Which backend should I use?",
+        3,
+        bullets=[*d["recommendation"], *failed],
+        tables=[table],
     )
 
 

@@ -82,7 +82,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "rounds": len(rounds),
                 "drift": drift(rounds) if rounds else None,
                 "seeds": len(runs),
-                "gflops_per_s": train_flops(model) * geo[b] / 1e9,
+                "gflops_per_s": flops * geo[b] / 1e9 if (flops := train_flops(model)) else None,
                 "peak_gflops": machine_peak(cells)[0],
                 "cpu_per_wall": median_or_none([r.cpu_per_wall for r in runs]),
                 "latency_ms": median_or_none(lat),

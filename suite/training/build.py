@@ -6,6 +6,7 @@ evaluation every cell uses, in numpy."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -27,7 +28,8 @@ def seed_everything(seed: int) -> None:
 
 
 def build_model(cfg: RunConfig):
-    """The cell's model with the shared initial weights (or --load-weights), uncompiled."""
+    """The cell's model with the shared initial weights (numpy-drawn for the registry's,
+    a brought model's saved ones, or --load-weights), uncompiled."""
     spec = get_model(cfg.model)
     kwargs = {"data_format": cfg.data_format} if cfg.model == "cnn" else {}
     shape = (1, 28, 28) if cfg.data_format == "channels_first" else (28, 28, 1)
@@ -35,6 +37,8 @@ def build_model(cfg: RunConfig):
     model = spec.build(input_shape=shape, **kwargs)
     if cfg.load_weights:
         load_keras_weights(model, cfg.load_weights)
+    elif cfg.init_dir:  # a brought model: the weights it was built with, saved per seed
+        load_keras_weights(model, Path(cfg.init_dir) / f"seed{cfg.seed}.weights.h5", "--model")
     else:
         load_weights(model, initial_weights_for(model, cfg.seed))
     return model

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from models import get_model
+from models import forward_flops, get_model
 from suite import frameworks
 from suite.core.chunks import latency_plan, plan_chunk_steps, split_steps
 from suite.core.config import RunConfig
@@ -44,6 +44,19 @@ def cell_data(cfg: RunConfig, mnist: Mnist) -> CellData:
         mnist.y_train[: cfg.train_examples].astype(np.int32),
         preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format),
         mnist.y_test[: cfg.test_examples].astype(np.int64),
+    )
+
+
+def fit_input(data: CellData, input_shape) -> CellData:
+    """The images reshaped to what the model's Input asks for ((28, 28, 1), (28, 28),
+    (784,), ...): a brought model takes MNIST in its own layout."""
+    shape = tuple(input_shape[1:])
+    if data.x_train.shape[1:] == shape:
+        return data
+    return replace(
+        data,
+        x_train=data.x_train.reshape((len(data.x_train), *shape)),
+        x_test=data.x_test.reshape((len(data.x_test), *shape)),
     )
 
 
@@ -192,6 +205,11 @@ def run_cell(
         data = cell_data(cfg, mnist)
         trainer = make_trainer(cfg, mnist)
         model = trainer.model
+        if base["model"]["params"] is None:  # a brought model: counted now it is built
+            base["model"].update(
+                params=int(model.count_params()), flops_per_example=forward_flops(model)
+            )
+        data = fit_input(data, model.input_shape)
         env["settings"].update(trainer.resolved)
         t, history, predicted = _train(cfg, trainer, data, turns, progress)
         result = _summarise(cfg, base, env, t, history)
@@ -226,11 +244,13 @@ def _summarise(cfg: RunConfig, base: dict, env: dict, t: Training, history: list
     seconds, steps = sum(r.seconds for r in chunks), sum(r.steps for r in chunks)
     throughput = steps * cfg.batch_size / seconds if seconds > 0 else None
     steady = t.latency.seconds[t.warm :]
-    tta, ete = time_to_target(
-        [h.train_seconds for h in history],
-        [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],
-        spec.target_accuracy,
-    )
+    tta = ete = None
+    if spec.target_accuracy is not None:  # a brought model has no target
+        tta, ete = time_to_target(
+            [h.train_seconds for h in history],
+            [h.test_accuracy if h.test_accuracy is not None else -1 for h in history],
+            spec.target_accuracy,
+        )
     last = history[-1] if history else None
     return RunResult(
         **base,
@@ -242,7 +262,9 @@ def _summarise(cfg: RunConfig, base: dict, env: dict, t: Training, history: list
         chunks=chunks,
         chunk_steps=t.chunk,
         cpu_per_wall=sum(r.cpu_seconds for r in chunks) / seconds if seconds > 0 else None,
-        gflops_per_s=spec.train_flops_per_example * throughput / 1e9 if throughput else None,
+        gflops_per_s=spec.train_flops_per_example * throughput / 1e9
+        if throughput and spec.train_flops_per_example
+        else None,
         latency_ms=summarize(steady) if len(steady) >= 2 else None,
         latency_steps_ms=[s * 1e3 for s in steady],
         warmup_ms=[s * 1e3 for s in t.latency.seconds[: t.warm]],

@@ -1,0 +1,63 @@
+"""A model the user brings (``--model MODULE:FUNCTION`` or ``file.py:FUNCTION``): every
+bad one is one line naming --model, exit code 2 and nothing written; a good one trains."""
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cli_run import assert_refused, run
+
+MODELS = Path(__file__).parents[1] / "data" / "brought_models.py"
+
+
+@pytest.mark.parametrize(
+    "reference, words",
+    [
+        ("no/such/file.py:build", ["--model no/such/file.py:build", "no such file"]),
+        ("no_such_module_xyz:build", ["module 'no_such_module_xyz' cannot be found"]),
+        ("file.py", ["unknown model"]),
+        ("{models}:1abc", ["not MODULE:FUNCTION"]),
+        ("{models}:missing", ["has no function 'missing'"]),
+        ("{models}:NOT_CALLABLE", ["has no function 'NOT_CALLABLE'"]),
+        ("{models}:raises", ["the function raised RuntimeError: this layer needs a GPU"]),
+        ("{models}:not_a_model", ["returned a Dense, not a keras.Model"]),
+        ("{models}:three_classes", ["output shape (None, 3)", "one logit per class"]),
+        ("{models}:wrong_input", ["(32, 32, 3) cannot hold a 28x28"]),
+    ],
+)
+def test_bad_brought_model_is_one_line(backend, tmp_path, reference, words):
+    out = tmp_path / "out"
+    model = reference.format(models=MODELS)
+    proc = run("--backend", backend, "--model", model, "--out", str(out))
+    assert_refused(proc, out, *words)
+    if "{models}" in reference and "1abc" not in reference:
+        assert "--model" in proc.stderr
+
+
+def test_brought_model_trains_with_its_input_layout(backend, tmp_path):
+    """good() takes (784,) vectors: the images are reshaped to fit; the result names
+    the model with its source hash and counts its size and FLOPs."""
+    out = tmp_path / "out"
+    model = f"{MODELS}:good"
+    proc = run(
+        "--backend", backend, "--model", model, "--epochs", "1", "--train-examples", "512",
+        "--test-examples", "200", "--batch-size", "64", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (card,) = out.glob("brought/*/card.json")
+    card = json.loads(card.read_text())
+    assert card["params"] == 7_850 and card["flops_per_example"] == 15_680
+    (result,) = [p for p in out.glob("*/*.json")]
+    blob = json.loads(result.read_text())
+    assert blob["config"]["model"] == f"{model}#{card['source_hash']}"
+    assert blob["model"]["params"] == 7_850 and blob["status"] == "ok"
+    assert blob["model"]["target_accuracy"] is None and blob["time_to_accuracy_s"] is None
+
+
+def test_changed_source_is_refused(backend, tmp_path):
+    """A pinned name whose source changed since is refused, not trained as the old one."""
+    source = tmp_path / "mine.py"
+    source.write_text(MODELS.read_text())
+    out = tmp_path / "out"
+    proc = run("--backend", backend, "--model", f"{source}:good#00000000", "--out", str(out))
+    assert_refused(proc, out, "source changed since the run started")

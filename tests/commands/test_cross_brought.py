@@ -1,0 +1,68 @@
+"""A brought model (examples/rowconv.py) through `suite compare --quick` on every
+backend: built once, the same initial weights everywhere, named with its source hash in
+the results and the report; and one that a backend cannot run is a failed cell there
+while the others go on."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from suite.core.platform import child_env
+
+ROOT = Path(__file__).parents[2]
+
+
+def compare(tmp_path, model, *extra):
+    cmd = [
+        sys.executable, "-m", "suite", "compare", "--quick", "--models", model,
+        "--train-examples", "1280", "--out", str(tmp_path / "cmp"), *extra,
+    ]  # fmt: skip
+    return subprocess.run(
+        cmd, capture_output=True, text=True, env=child_env(), timeout=1200, cwd=ROOT
+    )
+
+
+@pytest.mark.cross
+def test_compare_quick_with_a_brought_model(mnist, tmp_path):
+    proc = compare(tmp_path, "examples/rowconv.py:build")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (card_path,) = (tmp_path / "cmp" / "brought").glob("*/card.json")
+    card = json.loads(card_path.read_text())
+    name = f"examples/rowconv.py:build#{card['source_hash']}"
+    runs = [
+        json.loads(p.read_text())
+        for p in (tmp_path / "cmp" / "runs").rglob("*.json")
+        if p.name != "rounds.json"
+    ]
+    assert sorted(r["config"]["backend"] for r in runs) == ["jax", "tensorflow", "torch"]
+    assert {r["config"]["model"] for r in runs} == {name}
+    assert {r["status"] for r in runs} == {"ok"}
+    assert {r["model"]["params"] for r in runs} == {card["params"]}
+    # the same start on every backend: equal first-step losses of the same batches
+    first = [r["history"][0]["train_loss"] for r in runs]
+    assert np.ptp(first) < 1e-3 * abs(first[0])
+    md = (tmp_path / "cmp" / "report" / "report.md").read_text()
+    assert name in md
+    assert "brought ones" in proc.stderr  # grads/portability said what they skipped
+
+
+@pytest.mark.cross
+def test_a_backend_that_cannot_run_it_fails_alone(mnist, tmp_path):
+    source = tmp_path / "torchless.py"
+    source.write_text(
+        "import keras\n"
+        "def build(input_shape, num_classes):\n"
+        "    inputs = keras.Input(shape=input_shape)\n"
+        "    x = keras.layers.Flatten()(inputs)\n"
+        "    if keras.backend.backend() == 'torch':\n"
+        "        raise NotImplementedError('no such op on torch')\n"
+        "    return keras.Model(inputs, keras.layers.Dense(num_classes)(x))\n"
+    )
+    proc = compare(tmp_path, f"{source}:build", "--backends", "jax", "torch")
+    assert proc.returncode == 1, proc.stderr[-3000:]  # a failed cell, the rest done
+    md = (tmp_path / "cmp" / "report" / "report.md").read_text()
+    assert "torch could not run" in md and "no such op on torch" in md
