@@ -205,3 +205,39 @@ def test_float64_is_decided_from_the_computation_itself():
     assert not computed_in_float64(side(7e-7), "mlp")
     assert not computed_in_float64(side(1e-16, same=False), "mlp")  # a float32 array came back
     assert not computed_in_float64({}, "mlp")  # float64 never ran
+
+
+@pytest.mark.parametrize(
+    "response, float64",
+    [
+        (3e-11, True),  # the nudge carried through in float64
+        (0.0, False),  # a layer rounded the input to float32: the nudge vanished
+        (1.8e-7, False),  # an inner layer in float32 (JAX's LSTM): a float32-size jump
+        (None, True),  # a file from before the nudge: the last-layer check alone
+    ],
+)
+def test_float64_inner_layers_judged_by_the_nudge(response, float64):
+    from suite.checks.grads.judge import computed_in_float64
+
+    pre = "lstm/float64/precision/"
+    side = {pre + "last_layer_rel_error": np.asarray(1e-16), pre + "all_arrays_in_dtype": True}
+    if response is not None:
+        side[pre + "perturbation_response"] = np.asarray(response)
+    assert computed_in_float64(side, "lstm") is float64
+
+
+def test_a_vanishing_gradient_is_judged_on_the_whole_gradients_scale():
+    """An attention key bias: zero in exact arithmetic, rounding noise on each side, so
+    its own max|b| is no scale; below the tolerance times the whole gradient's max on
+    both sides it is judged on the whole gradient's scale. Must-fail: the same noise on
+    a variable that is not small on both sides, and a small gradient against a large one."""
+    big = np.linspace(-1.0, 1.0, 50)
+    a = {"k/kernel": big, "k/bias": np.array([1e-9, -2e-9])}
+    b = {"k/kernel": big, "k/bias": np.array([-1e-9, 3e-9])}
+    per_var, overall, problems = compare_gradients(a, b, TOLERANCE["float32"]["rel"])
+    assert verdict([*per_var.values(), overall], problems, "float32")
+    plain, overall, problems = compare_gradients(a, b)  # without the rule: its own scale
+    assert not verdict([*plain.values(), overall], problems, "float32")
+    wrong = {**b, "k/bias": np.array([0.5, -0.5])}  # a real gradient on one side
+    per_var, overall, problems = compare_gradients(a, wrong, TOLERANCE["float32"]["rel"])
+    assert not verdict([*per_var.values(), overall], problems, "float32")

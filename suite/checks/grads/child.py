@@ -50,8 +50,12 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
 
     model = _fresh_model(name, dtype, weights)
     loaded = model_weights(model)
+    # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
+    # what the compiled step's logits, from the compiled predict function, compare with
+    inference = _numpy([model(x.astype(dtype), training=False)])[0]
     loss, logits, grads = frameworks.current().make_loss_and_grads(model)(x.astype(dtype), y)
     out = {"loss": np.asarray(_numpy([loss])[0]), "logits": _numpy([logits])[0]}
+    out["inference_logits"] = inference
     for v, g in zip(model.trainable_variables, _numpy(grads), strict=True):
         out[f"grad/{v.path}"] = g
     for path, value in loaded.items():
@@ -60,7 +64,26 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
         all(a.dtype == np.dtype(dtype) for k, a in out.items() if not k.startswith("loaded/"))
     )
     out["precision/last_layer_rel_error"] = np.asarray(last_layer_error(model, x.astype(dtype)))
+    out["precision/perturbation_response"] = np.asarray(perturbation_response(model, x, dtype))
     return out
+
+
+PERTURBATION = 1e-10  # relative: far below float32's resolution, far above float64's
+
+
+def perturbation_response(model, x: np.ndarray, dtype: str) -> float:
+    """How the logits answer a relative perturbation of PERTURBATION in the input: about
+    that size (times the model's sensitivity) where every layer computes in float64; 0
+    where a layer rounds the input to float32 (the perturbation vanishes), or a jump of
+    float32 size (~1e-7) where an inner layer does and some rounding flips. Inference
+    mode, so BatchNorm's moving statistics stay as they are."""
+    import keras
+
+    signs = np.random.default_rng(0).choice([-1.0, 1.0], size=x.shape)
+    nudged = x.astype(np.float64) * (1 + PERTURBATION * signs)
+    a = keras.ops.convert_to_numpy(model(x.astype(dtype), training=False)).astype(np.float64)
+    b = keras.ops.convert_to_numpy(model(nudged.astype(dtype), training=False)).astype(np.float64)
+    return float(np.abs(a - b).max() / np.abs(a).max())
 
 
 def last_layer_error(model, x: np.ndarray) -> float:

@@ -84,6 +84,11 @@ def _not_applicable(row: dict, dtype: str) -> dict:
 
 
 FLOAT64_REL_ERROR = 1e-12  # float32 arithmetic shows about 1e-7 here, float64 about 1e-16
+# the logits' answer to a 1e-10 relative nudge of the input (the child's
+# perturbation_response): inside this band every layer carried it in float64; 0 (a
+# layer rounded the input to float32) or a float32-size jump (an inner layer did) is
+# outside. The inner layers the last-layer check cannot see (an LSTM's recurrence).
+PERTURBATION_RESPONSE = (1e-14, 1e-8)
 
 
 def computed_in_float64(arrays: dict, model: str) -> bool:
@@ -94,11 +99,20 @@ def computed_in_float64(arrays: dict, model: str) -> bool:
     if pre + "last_layer_rel_error" not in arrays:
         return False
     same = bool(arrays[pre + "all_arrays_in_dtype"])
-    return same and float(arrays[pre + "last_layer_rel_error"]) <= FLOAT64_REL_ERROR
+    response = arrays.get(pre + "perturbation_response")  # absent in older files
+    inner = (
+        response is None or PERTURBATION_RESPONSE[0] < float(response) < PERTURBATION_RESPONSE[1]
+    )
+    return same and inner and float(arrays[pre + "last_layer_rel_error"]) <= FLOAT64_REL_ERROR
+
+
+def _maybe_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def float64_precision(arrays: dict, models, dtypes) -> dict:
-    """Per backend and model: (last-layer relative error, all arrays float64), for the record."""
+    """Per backend and model: (last-layer relative error, all arrays float64, the logits'
+    response to a 1e-10 input nudge), for the record."""
     if "float64" not in dtypes:
         return {}
     return {
@@ -106,6 +120,7 @@ def float64_precision(arrays: dict, models, dtypes) -> dict:
             m: (
                 float(arr[f"{m}/float64/precision/last_layer_rel_error"]),
                 bool(arr[f"{m}/float64/precision/all_arrays_in_dtype"]),
+                _maybe_float(arr.get(f"{m}/float64/precision/perturbation_response")),
             )
             for m in models
         }
