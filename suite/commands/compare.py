@@ -12,6 +12,8 @@ from suite.commands import args as shared
 from suite.commands import grads, portability
 from suite.commands.args import log
 from suite.core.config import DEVICES, SEED_LIMIT
+from suite.core.data import TEST_IMAGES
+from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
 
@@ -90,8 +92,12 @@ def handle(args) -> int:
     check(args)
     out = check_writable(args.out)
     started = time.perf_counter()
-    mnist = shared.load_data(args.data)  # fetched once here; the workers read the cache
+    mnist = shared.load_data(args.data, datasets=True)  # once here; the workers read the cache
     log(f"MNIST from {mnist.source}")
+    if is_dataset(args.data):  # the cells train on it; MNIST stays the checks' data
+        args.dataset, args.data = args.data, None
+    else:
+        args.dataset = None
     if args.data:  # the checks' children read it from there too
         os.environ["SUITE_MNIST"] = args.data
     code, report = run_compare(args, out)
@@ -117,12 +123,16 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
     seeds = QUICK["seeds"] if args.quick else args.seeds
     impls = ("keras", "native") if args.native else ("keras",)
+    data = shared.dataset_settings(args.dataset, args.models, args.train_examples)
     cells = plan_cells(
-        backends, args.models, seeds, args.device, args.quick, args.train_examples,
-        args.chunk_steps, impls, args.devices, args.epochs,
+        backends, args.models, seeds, args.device, args.quick,
+        data.get("train_examples", args.train_examples), args.chunk_steps, impls,
+        args.devices, args.epochs, dataset=args.dataset,
+        test_examples=data.get("test_examples", TEST_IMAGES),
     )  # fmt: skip
     # a brought model is built and checked once, its weights saved, before any worker
-    cells = shared.with_brought(cells, shared.brought_models(args.models, seeds, backends[0], out))
+    prepared = shared.brought_models(args.models, seeds, backends[0], out, dataset=args.dataset)
+    cells = shared.with_brought(cells, prepared)
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
     registry = [m for m in args.models if m in MODELS]

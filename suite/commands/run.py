@@ -142,9 +142,11 @@ def handle(args) -> int:
 
     applied = prepare(first)
     if args.evaluate_only:  # writes nothing: a file that does not fit fails as it loads
-        return _evaluate_loaded(configs, shared.load_data(args.data))
+        return _evaluate_loaded(configs, shared.load_data(args.data, datasets=True))
     seeds = sorted({c.seed for c in configs})  # a brought model: built, checked, weights saved
-    brought = shared.brought_models([args.model], seeds, first.backend, out, in_process=True)
+    brought = shared.brought_models(
+        [args.model], seeds, first.backend, out, in_process=True, dataset=first.dataset
+    )
     configs = shared.with_brought(configs, brought)
     for cfg in configs:  # a weights file that does not fit fails now, before any folder
         if cfg.load_weights:
@@ -158,7 +160,7 @@ def _train(args, configs, out, applied) -> int:
     from suite.report.terminal import format_results
     from suite.training.cell import run_cell
 
-    mnist = shared.load_data(args.data)
+    mnist = shared.load_data(args.data, datasets=True)
     run_dir = new_run_dir(out)
     first = configs[0]
     log(
@@ -233,7 +235,7 @@ def _run_recipe(args) -> int:
     from suite.core.recipes import recipe_data
     from suite.training.recipe import run_recipe, write_recipe_result
 
-    mnist = shared.load_data(args.data)
+    mnist = shared.load_data(args.data, datasets=True)
     run_dir = new_run_dir(out)
     device = frameworks.current().device_info(args.device)
     for seed in args.seeds:

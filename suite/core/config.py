@@ -73,6 +73,8 @@ class RunConfig:
     # a brought model's shared initial weights: a folder of seed{S}.weights.h5, one per
     # seed, built once on one backend and loaded on every backend (suite.training.brought)
     init_dir: str | None = None
+    # --data npz:PATH or synthetic:SHAPE:CLASSES[:N] (suite.core.datasets); None: MNIST
+    dataset: str | None = None
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -150,7 +152,9 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     for field in ("threads", "warmup_steps", "latency_steps", "chunk_steps"):
         if getattr(cfg, field) < 0:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
-    if cfg.train_examples > TRAIN_IMAGES or cfg.test_examples > TEST_IMAGES:
+    if cfg.dataset is None and (
+        cfg.train_examples > TRAIN_IMAGES or cfg.test_examples > TEST_IMAGES
+    ):
         raise SuiteError(
             f"MNIST has {TRAIN_IMAGES} training and {TEST_IMAGES} test images; lower the limit"
         )
@@ -249,7 +253,13 @@ def _check_torch_loop(cfg) -> None:
 
 # Run settings outside the variant text, the cell key and the report's grouping, per
 # field: older results lack them, so at these defaults they are left out
-VARIANT_NEW = {"load_weights": None, "devices": 1, "loop": "fit", "init_dir": None}
+VARIANT_NEW = {
+    "load_weights": None,
+    "devices": 1,
+    "loop": "fit",
+    "init_dir": None,
+    "dataset": None,
+}
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
 NOT_VARIANT = ("backend", "model", "seed", "device", "impl", "warmup_steps", "latency_steps")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from models import get_model
 from suite.core.config import RunConfig, validate
-from suite.core.data import TRAIN_IMAGES
+from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.errors import SuiteError
 from suite.core.files import new_run_dir
 from suite.core.results import load_result
@@ -36,6 +36,8 @@ def plan_cells(
     impls: tuple[str, ...] = ("keras",),
     devices: int = 1,
     epochs: int | None = None,
+    dataset: str | None = None,
+    test_examples: int = TEST_IMAGES,
 ) -> list[RunConfig]:
     """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
     scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
@@ -59,6 +61,8 @@ def plan_cells(
             device=device,
             epochs=epochs,
             train_examples=examples(m),
+            test_examples=test_examples,
+            dataset=dataset,
             chunk_steps=chunk_steps,
             impl=impl,
             devices=n,

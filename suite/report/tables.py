@@ -195,12 +195,18 @@ def accuracy_rows(
         ref = fastest[0]["backend"] if fastest else None
         for b, runs in sorted(per.items()):
             ok = ok_runs(runs)
+            # synthetic data has no accuracy (None): such runs count for speed only
+            ok = [r for r in ok if r.final_test_accuracy is not None]
             accs = [r.final_test_accuracy for r in ok]
             target = runs[0].model.get("target_accuracy")
             diff = None
             if ref and b != ref:
                 mine = {r.config["seed"]: r.final_test_accuracy for r in ok}
-                theirs = {r.config["seed"]: r.final_test_accuracy for r in ok_runs(per[ref])}
+                theirs = {
+                    r.config["seed"]: r.final_test_accuracy
+                    for r in ok_runs(per[ref])
+                    if r.final_test_accuracy is not None
+                }
                 seeds = sorted(set(mine) & set(theirs))
                 if seeds:
                     diff = paired_difference(

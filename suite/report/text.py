@@ -37,7 +37,10 @@ def speed_sentence(rows: list[dict]) -> str:
 
 def accuracy_sentence(rows: list[dict], model: str, var: str) -> str:
     """Whether the backends' accuracies are equivalent within the margin, paired by seed."""
-    diffs = [r for r in rows if r["model"] == model and r["variant"] == var and r["difference"]]
+    mine = [r for r in rows if r["model"] == model and r["variant"] == var]
+    diffs = [r for r in mine if r["difference"]]
+    if mine and all(r["n"] == 0 for r in mine):
+        return "not applicable (no test accuracy: synthetic data)"
     if not diffs:
         return "no accuracy pairs"
     parts = []

@@ -46,13 +46,13 @@ def _model_error(name: str, what: str) -> SuiteError:
     return SuiteError(f"--model {name}: {what}")
 
 
-def build_checked(name: str, classes: int = MNIST_CLASSES):
+def build_checked(name: str, shape: tuple = MNIST_SHAPE, classes: int = MNIST_CLASSES):
     """FUNCTION(input_shape, num_classes) built and checked: a keras.Model whose input
-    holds a 28x28 image and whose output is one logit per class."""
+    holds one example of ``shape`` and whose output is one logit per class."""
     import keras
 
     try:
-        model = get_model(name).build(input_shape=MNIST_SHAPE, num_classes=classes)
+        model = get_model(name).build(input_shape=tuple(shape), num_classes=classes)
     except ValueError as e:  # the reference itself: file, module, function, source hash
         raise _model_error(name, str(e)) from None
     except Exception as e:
@@ -67,13 +67,14 @@ def build_checked(name: str, classes: int = MNIST_CLASSES):
         raise _model_error(name, f"the model has no single input and output ({e})") from None
     if not isinstance(inputs, tuple) or len(inputs) < 2 or None in inputs[1:]:
         raise _model_error(name, f"its input shape {inputs} is not one fixed image shape")
-    size = 1
+    size, want = 1, 1
     for d in inputs[1:]:
         size *= d
-    if size != 28 * 28:
-        raise _model_error(
-            name, f"its input shape {inputs[1:]} cannot hold a 28x28 MNIST image (784 values)"
-        )
+    for d in shape:
+        want *= d
+    if size != want:
+        what = "a 28x28 MNIST image" if tuple(shape) == MNIST_SHAPE else f"an example of {shape}"
+        raise _model_error(name, f"its input shape {inputs[1:]} cannot hold {what} ({want} values)")
     if not isinstance(outputs, tuple) or len(outputs) != 2 or outputs[-1] != classes:
         raise _model_error(
             name, f"its output shape {outputs} is not (batch, {classes}): one logit per class"
@@ -81,10 +82,19 @@ def build_checked(name: str, classes: int = MNIST_CLASSES):
     return model
 
 
-def prepare(name: str, seeds: list[int], into: Path, backend: str) -> Card:
-    """Check the model and save its initial weights per seed into ``into`` (created whole
-    or not at all; an existing folder of the same source hash and seeds is kept)."""
+def prepare(
+    name: str, seeds: list[int], into: Path, backend: str, dataset: str | None = None
+) -> Card:
+    """Check the model (for MNIST, or for ``dataset``: its example shape and classes) and
+    save its initial weights per seed into ``into`` (created whole or not at all; an
+    existing folder of the same source hash and seeds is kept)."""
+    from suite.core.datasets import load_dataset
     from suite.training.build import seed_everything
+
+    shape, classes = MNIST_SHAPE, MNIST_CLASSES
+    if dataset:
+        data = load_dataset(dataset)
+        shape, classes = data.example_shape, data.classes
 
     ref = brought.parse(name)
     try:
@@ -100,14 +110,14 @@ def prepare(name: str, seeds: list[int], into: Path, backend: str) -> Card:
             f"--model {name}: {into} holds another version or other seeds of it; "
             "use a new --out folder"
         )
-    model = build_checked(pinned.name)
+    model = build_checked(pinned.name, shape, classes)
     tmp = Path(
         tempfile.mkdtemp(prefix=".brought-", dir=into.parent if into.parent.exists() else None)
     )
     try:
         for seed in seeds:
             seed_everything(seed)
-            fresh = build_checked(pinned.name)
+            fresh = build_checked(pinned.name, shape, classes)
             fresh.save_weights(tmp / f"seed{seed}.weights.h5")
         card = Card(
             name=pinned.name,
@@ -134,10 +144,11 @@ def main(argv=None) -> int:
     p.add_argument("--model", required=True)
     p.add_argument("--seeds", type=int, nargs="+", required=True)
     p.add_argument("--into", required=True)
+    p.add_argument("--dataset", help="a --data npz:/synthetic: value (default: MNIST)")
     args = p.parse_args(argv)
     select_backend(args.backend, device="cpu", threads=0)
     try:
-        card = prepare(args.model, args.seeds, Path(args.into), args.backend)
+        card = prepare(args.model, args.seeds, Path(args.into), args.backend, args.dataset)
     except SuiteError as e:
         print(e, file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import numpy as np
 from models import get_model
 from suite import frameworks
 from suite.core.config import RunConfig
+from suite.core.datasets import load_dataset
 from suite.core.weights import initial_weights_for, load_weights
 from suite.training.weights import load_keras_weights
 
@@ -33,6 +34,9 @@ def build_model(cfg: RunConfig):
     spec = get_model(cfg.model)
     kwargs = {"data_format": cfg.data_format} if cfg.model == "cnn" else {}
     shape = (1, 28, 28) if cfg.data_format == "channels_first" else (28, 28, 1)
+    if cfg.dataset and spec.brought:  # a brought model is built for its data
+        data = load_dataset(cfg.dataset)
+        kwargs, shape = {"num_classes": data.classes}, data.example_shape
     seed_everything(cfg.seed)  # dropout masks; initial weights come from numpy below
     model = spec.build(input_shape=shape, **kwargs)
     if cfg.load_weights:

@@ -18,6 +18,7 @@ from suite import frameworks
 from suite.core.chunks import latency_plan, plan_chunk_steps, split_steps
 from suite.core.config import RunConfig
 from suite.core.data import Mnist, epoch_batches, preprocess
+from suite.core.datasets import load_dataset
 from suite.core.fingerprint import fingerprint
 from suite.core.results import ChunkRecord, EpochRecord, RunResult
 from suite.core.stats import summarize, time_to_target
@@ -39,6 +40,11 @@ class CellData:
 
 
 def cell_data(cfg: RunConfig, mnist: Mnist) -> CellData:
+    """MNIST (scaled to [0, 1], in the cell's layout), or the cell's --data dataset."""
+    if cfg.dataset:
+        d = load_dataset(cfg.dataset)
+        n, m = cfg.train_examples, cfg.test_examples
+        return CellData(d.x_train[:n], d.y_train[:n], d.x_test[:m], d.y_test[:m].astype(np.int64))
     return CellData(
         preprocess(mnist.x_train[: cfg.train_examples], cfg.data_format),
         mnist.y_train[: cfg.train_examples].astype(np.int32),
@@ -142,6 +148,8 @@ def _epoch_record(t: Training, data: CellData, epoch: int, mine: list[ChunkRecor
         seconds = _epoch_seconds(mine, steps_per_epoch)
         return EpochRecord(epoch + 1, None, None, None, seconds, steps_per_epoch), None
     test_loss, test_acc, predicted = evaluate(t.trainer.predict, data.x_test, data.y_test)
+    if t.cfg.dataset and not load_dataset(t.cfg.dataset).has_accuracy:
+        test_acc = None  # synthetic labels: an accuracy would mean nothing
     losses = [(r.loss, r.steps) for r in mine if r.loss is not None]
     if losses:
         train_loss = float(sum(v * n for v, n in losses) / sum(n for _, n in losses))

@@ -40,9 +40,10 @@ class Progress:
         elapsed = time.perf_counter() - self.start
         left = self.cfg.epochs - record.epoch
         eta = f", ETA {elapsed / record.epoch * left:.0f}s" if left else ""
+        acc = "n/a" if record.test_accuracy is None else f"{record.test_accuracy:.2%}"
         line = (
             f"{self.prefix} epoch {record.epoch}/{self.cfg.epochs} loss "
-            f"{record.train_loss:.4f} test acc {record.test_accuracy:.2%}, "
+            f"{record.train_loss:.4f} test acc {acc}, "
             f"throughput {speed} (plain fit, chunked){eta}"
         )
         self.stream.write(("\r" if self.tty else "") + line + ("\x1b[K\n" if self.tty else "\n"))

@@ -4,6 +4,7 @@ bad one is one line naming --model, exit code 2 and nothing written; a good one 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_cli_run import assert_refused, run
 
@@ -61,3 +62,72 @@ def test_changed_source_is_refused(backend, tmp_path):
     out = tmp_path / "out"
     proc = run("--backend", backend, "--model", f"{source}:good#00000000", "--out", str(out))
     assert_refused(proc, out, "source changed since the run started")
+
+
+def _npz(tmp_path, **change):
+    rng = np.random.default_rng(0)
+    a = {
+        "x_train": rng.random((256, 8, 8), dtype=np.float32),
+        "y_train": rng.integers(0, 4, 256),
+        "x_test": rng.random((64, 8, 8), dtype=np.float32),
+        "y_test": rng.integers(0, 4, 64),
+        **change,
+    }
+    path = tmp_path / "mine.npz"
+    np.savez(path, **{k: v for k, v in a.items() if v is not None})
+    return f"npz:{path}"
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"x_test": None}, ["lacks x_test"]),
+        ({"y_train": np.zeros(255, int)}, ["y_train has shape (255,)"]),
+        ({"x_train": np.full((256, 8, 8), np.nan, np.float32)}, ["NaN or infinite"]),
+        ({"y_test": -np.ones(64, int)}, ["negative labels"]),
+    ],
+)
+def test_bad_npz_data_is_one_line(backend, tmp_path, change, words):
+    out = tmp_path / "out"
+    data = _npz(tmp_path, **change)
+    proc = run("--backend", backend, "--model", f"{MODELS}:good", "--data", data, "--out", str(out))
+    assert_refused(proc, out, "--data npz:", *words)
+
+
+@pytest.mark.parametrize(
+    "model, data, words",
+    [
+        ("mlp", "synthetic:32x32x3:10", ["model mlp is built for 28x28 images"]),
+        ("mlp", "synthetic:784:12", ["in 12"]),  # labels beyond the registry model's 10
+        ("{models}:good", "synthetic:32x32", ["not synthetic:SHAPE:CLASSES"]),
+    ],
+)
+def test_data_a_model_cannot_take_is_refused(backend, tmp_path, model, data, words):
+    out = tmp_path / "out"
+    proc = run("--backend", backend, "--model", model.format(models=MODELS), "--data", data,
+               "--out", str(out))  # fmt: skip
+    assert_refused(proc, out, f"--data {data}", *words)
+
+
+def test_brought_model_trains_on_its_own_npz_and_on_synthetic_data(backend, tmp_path):
+    """good() is built for each dataset's example shape and classes; synthetic data has
+    no accuracy (null, never a number)."""
+    source = tmp_path / "flat.py"
+    source.write_text(
+        "import keras\n"
+        "def build(input_shape, num_classes):\n"
+        "    inputs = keras.Input(shape=input_shape)\n"
+        "    x = keras.layers.Flatten()(inputs)\n"
+        "    return keras.Model(inputs, keras.layers.Dense(num_classes)(x))\n"
+    )
+    for data, classes, accuracy in [(_npz(tmp_path), 4, True), ("synthetic:5x5x2:3:640", 3, False)]:
+        out = tmp_path / f"out-{classes}"
+        proc = run("--backend", backend, "--model", f"{source}:build", "--data", data,
+                   "--epochs", "1", "--batch-size", "64", "--out", str(out))  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        (result,) = list(out.glob("*/*.json"))
+        blob = json.loads(result.read_text())
+        assert blob["config"]["dataset"] == data and blob["status"] == "ok"
+        features = 64 if classes == 4 else 50
+        assert blob["model"]["params"] == features * classes + classes
+        assert (blob["final_test_accuracy"] is not None) is accuracy

@@ -66,3 +66,31 @@ def test_a_backend_that_cannot_run_it_fails_alone(mnist, tmp_path):
     assert proc.returncode == 1, proc.stderr[-3000:]  # a failed cell, the rest done
     md = (tmp_path / "cmp" / "report" / "report.md").read_text()
     assert "torch could not run" in md and "no such op on torch" in md
+
+
+@pytest.mark.cross
+def test_compare_quick_on_the_users_npz_and_on_synthetic_data(mnist, tmp_path):
+    """The brought model on every backend with --data npz: (a slice of MNIST saved as the
+    user's own arrays, labels 0..9) and --data synthetic: (speed only: no accuracy)."""
+    own = tmp_path / "own.npz"
+    np.savez(
+        own,
+        x_train=mnist.x_train[:1280] / 255.0,
+        y_train=mnist.y_train[:1280],
+        x_test=mnist.x_test[:500] / 255.0,
+        y_test=mnist.y_test[:500],
+    )
+    for data, accuracy in [(f"npz:{own}", True), ("synthetic:28x28:10:1280", False)]:
+        out = tmp_path / data.split(":")[0]
+        proc = compare(out, "examples/rowconv.py:build", "--data", data)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs = [
+            json.loads(p.read_text())
+            for p in (out / "cmp" / "runs").rglob("*.json")
+            if p.name != "rounds.json"
+        ]
+        assert len(runs) == 3 and {r["config"]["dataset"] for r in runs} == {data}
+        accuracies = [r["final_test_accuracy"] for r in runs]
+        assert all((a is not None) is accuracy for a in accuracies)
+        md = (out / "cmp" / "report" / "report.md").read_text()
+        assert ("not applicable (no test accuracy: synthetic data)" in md) is not accuracy
