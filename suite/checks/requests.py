@@ -6,7 +6,7 @@ child needs; the child chooses its backend from the command line, before keras l
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from suite.core.files import write_atomic
@@ -21,6 +21,9 @@ class GradsRequest:
     seed: int
     threads: int
     weights: dict[str, str]  # model -> shared initial weights npz (made by the first child)
+    # brought model -> folder of its initial weights (seed{S}.weights.h5), which the
+    # shared npz is made from (suite.training.brought)
+    init_dirs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

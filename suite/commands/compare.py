@@ -131,17 +131,21 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         test_examples=data.get("test_examples", TEST_IMAGES),
     )  # fmt: skip
     # a brought model is built and checked once, its weights saved, before any worker
-    prepared = shared.brought_models(args.models, seeds, backends[0], out, dataset=args.dataset)
+    weights_seeds = sorted({*seeds, 0})  # 0: the gradient check's
+    prepared = shared.brought_models(
+        args.models, weights_seeds, backends[0], out, dataset=args.dataset
+    )
     cells = shared.with_brought(cells, prepared)
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
     registry = [m for m in args.models if m in MODELS]
     if len(registry) < len(args.models):
-        log(
-            "grads and portability cover the registry's models only so far: "
-            "skipped for brought ones"
-        )
-    failed = _grads(backends, registry, args.quick, out) if registry else False
+        log("portability covers the registry's models only so far: skipped for brought ones")
+    failed = False
+    if not args.dataset:  # the gradient check is on MNIST batches
+        failed = _grads(backends, args.models, args.quick, out, prepared)
+    else:
+        log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
     if not args.quick and registry:  # --quick stays a few minutes; `portability` runs alone
         failed |= _portability(backends, registry, out, args.data)
     report = build_report([out])
@@ -150,7 +154,7 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
     return (1 if bad or failed else 0), report
 
 
-def _grads(backends, models, quick: bool, out: Path) -> bool:
+def _grads(backends, models, quick: bool, out: Path, prepared: dict) -> bool:
     """The gradient check into ``out/grads``; True if it failed."""
     from suite.core.schemas import grads_pass
     from suite.measure.compare import QUICK
@@ -163,7 +167,9 @@ def _grads(backends, models, quick: bool, out: Path) -> bool:
     steps = QUICK["grads_steps"] if quick else grads.STEPS
     log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
     try:
-        report, path = grads.run(models, backends, list(grads.DTYPES), steps, 256, 0, 0, folder)
+        report, path = grads.run(
+            models, backends, list(grads.DTYPES), steps, 256, 0, 0, folder, prepared
+        )
     except Exception as e:  # the check fails; the matrix's results still get their report
         log(f"grads failed: {type(e).__name__}: {e}")
         return True

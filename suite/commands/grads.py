@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from models import MODELS
 from suite.commands import args as shared
 from suite.commands.args import log
 from suite.core.data import TRAIN_IMAGES
@@ -64,7 +63,7 @@ def add_parser(sub) -> None:
 
 
 def check(models, backends, dtypes, steps: int, batch_size: int) -> None:
-    shared.check_names("model", models, MODELS)
+    shared.check_models(models)
     shared.check_names("backend", backends, BACKENDS)
     shared.check_names("dtype", dtypes, DTYPES)
     if not 1 <= batch_size <= TRAIN_IMAGES or steps < 0:
@@ -73,16 +72,25 @@ def check(models, backends, dtypes, steps: int, batch_size: int) -> None:
         raise SuiteError(f"--steps x --batch-size exceeds one epoch of {TRAIN_IMAGES} images")
 
 
-def run(models, backends, dtypes, steps, batch_size, seed, threads, out: Path):
-    """The check as a library call (compare uses it too): (report, path)."""
+def run(models, backends, dtypes, steps, batch_size, seed, threads, out: Path, prepared=None):
+    """The check as a library call (compare uses it too): (report, path). ``prepared``:
+    brought models made ready (``args.brought_models``): name -> (pinned name, folder);
+    those not yet prepared are, into ``out``."""
     from suite.checks.grads.run import run_grads
     from suite.core.data import cache_dir
+    from suite.core.platform import is_installed
 
     threads = threads or os.cpu_count() or 1
     weights = cache_dir() / "weights"
+    first = next((b for b in backends if is_installed(b)), backends[0])
+    todo = [m for m in models if m not in (prepared or {})]
+    prepared = {**(prepared or {}), **shared.brought_models(todo, [seed], first, out)}
+    names = [prepared[m][0] if m in prepared else m for m in models]
+    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
     return run_grads(
-        models, backends, dtypes, steps, batch_size, seed, threads, out, weights, log=log
-    )
+        names, backends, dtypes, steps, batch_size, seed, threads, out, weights, log=log,
+        init_dirs=init_dirs,
+    )  # fmt: skip
 
 
 def handle(args) -> int:

@@ -85,8 +85,9 @@ def grads_notes(report: dict) -> list[str]:
         f"Shared initial weights as loaded: {loaded}",
         "float64 decided from the float64 computation itself: every array it produced is "
         "float64, the model's last Dense layer matches numpy's float64 product within "
-        "1e-12 (relative), and the logits answer a 1e-10 relative nudge of the input by "
-        "1e-14..1e-8 (0 or a float32-size jump: a layer inside ran in float32): "
+        "1e-12 (relative), and the logits answer 1e-10 and 3e-10 relative nudges of the "
+        "input in proportion (ratio 2.9-3.1; 0 or another ratio: a layer inside rounded to "
+        "float32): "
         f"{f64 or 'not run'}",
         VERDICT_NOTE,
     ]
@@ -96,7 +97,7 @@ def _response(rest: list) -> str:
     """The nudge response, where the file has one (files before it lack it)."""
     if not rest or rest[0] is None:
         return ""
-    return f", nudge {rest[0]:.0e}"
+    return f", nudge ratio {rest[0]:.2f}"
 
 
 def format_report(report: dict) -> str:

@@ -210,9 +210,9 @@ def test_float64_is_decided_from_the_computation_itself():
 @pytest.mark.parametrize(
     "response, float64",
     [
-        (3e-11, True),  # the nudge carried through in float64
-        (0.0, False),  # a layer rounded the input to float32: the nudge vanished
-        (1.8e-7, False),  # an inner layer in float32 (JAX's LSTM): a float32-size jump
+        (3.0, True),  # three times the nudge, three times the answer: float64 throughout
+        (0.0, False),  # a layer rounded the input to float32: the nudges vanished
+        (1.0, False),  # an inner layer in float32 (JAX's LSTM): the same float32 jump
         (None, True),  # a file from before the nudge: the last-layer check alone
     ],
 )

@@ -37,6 +37,11 @@ def _fresh_model(name: str, dtype: str, weights: dict):
     return model
 
 
+def fit_input(model, x: np.ndarray) -> np.ndarray:
+    """MNIST images in the layout the model's Input asks for (a brought model's)."""
+    return x.reshape((len(x), *model.input_shape[1:]))
+
+
 def _numpy(tensors) -> list[np.ndarray]:
     import keras
 
@@ -49,6 +54,7 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, dtype, weights)
+    x = fit_input(model, x)
     loaded = model_weights(model)
     # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
     # what the compiled step's logits, from the compiled predict function, compare with
@@ -72,18 +78,23 @@ PERTURBATION = 1e-10  # relative: far below float32's resolution, far above floa
 
 
 def perturbation_response(model, x: np.ndarray, dtype: str) -> float:
-    """How the logits answer a relative perturbation of PERTURBATION in the input: about
-    that size (times the model's sensitivity) where every layer computes in float64; 0
-    where a layer rounds the input to float32 (the perturbation vanishes), or a jump of
-    float32 size (~1e-7) where an inner layer does and some rounding flips. Inference
-    mode, so BatchNorm's moving statistics stay as they are."""
+    """How linearly the logits answer tiny nudges of the input: the response to a nudge
+    three times PERTURBATION over the response to PERTURBATION (same directions). About
+    3 where every layer computes in float64 (the model is linear at that scale); 0, NaN
+    or anything else where a layer rounds to float32 (the nudges vanish, or come out as
+    float32-size jumps). Inference mode, so BatchNorm's moving statistics stay put."""
     import keras
 
     signs = np.random.default_rng(0).choice([-1.0, 1.0], size=x.shape)
-    nudged = x.astype(np.float64) * (1 + PERTURBATION * signs)
-    a = keras.ops.convert_to_numpy(model(x.astype(dtype), training=False)).astype(np.float64)
-    b = keras.ops.convert_to_numpy(model(nudged.astype(dtype), training=False)).astype(np.float64)
-    return float(np.abs(a - b).max() / np.abs(a).max())
+
+    def logits(nudge):
+        z = x.astype(np.float64) * (1 + nudge * signs)
+        return keras.ops.convert_to_numpy(model(z.astype(dtype), training=False)).astype(np.float64)
+
+    base = logits(0.0)
+    small = np.abs(logits(PERTURBATION) - base).max()
+    large = np.abs(logits(3 * PERTURBATION) - base).max()
+    return float(large / small) if small > 0 else 0.0
 
 
 def last_layer_error(model, x: np.ndarray) -> float:
@@ -93,7 +104,9 @@ def last_layer_error(model, x: np.ndarray) -> float:
     matmul does) while still returning float64 arrays."""
     import keras
 
-    last = model.get_layer("logits")
+    last = model.layers[-1]  # the registry's "logits"; a brought model's last layer
+    if not isinstance(last, keras.layers.Dense):
+        return float("nan")  # nothing to check: its float64 is not judged (n/a)
     features = keras.Model(model.inputs, last.input)(x, training=False)
     got = keras.ops.convert_to_numpy(last(features)).astype(np.float64)
     f = keras.ops.convert_to_numpy(features).astype(np.float64)
@@ -116,7 +129,7 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
     step = frameworks.current().make_loss_and_grads(model)
     losses, out = [], {}
     for k, (x, y) in enumerate(batches, 1):
-        loss, _, grads = step(x, y)
+        loss, _, grads = step(fit_input(model, x), y)
         losses.append(float(keras.ops.convert_to_numpy(loss)))
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         if k in record_at:
@@ -139,6 +152,7 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, "float32", weights)
+    x = fit_input(model, x)
     model.compile(
         optimizer=keras.optimizers.SGD(COMPILED_LR),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -154,13 +168,20 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     return out
 
 
-def shared_weights(name: str, path: Path, seed: int) -> dict:
-    """Read the model's shared initial weights; the first backend to need them makes them."""
+def shared_weights(name: str, path: Path, seed: int, init_dir: str | None = None) -> dict:
+    """Read the model's shared initial weights; the first backend to need them makes them
+    (numpy-drawn for the registry's models; a brought model's from its saved weights)."""
     from models import get_model
     from suite.core.weights import initial_weights_for, read_weights_npz, save_weights_npz
+    from suite.training.weights import load_keras_weights, model_weights
 
     if not path.exists():
-        save_weights_npz(path, initial_weights_for(get_model(name).build(), seed))
+        model = get_model(name).build()
+        if init_dir:
+            load_keras_weights(model, Path(init_dir) / f"seed{seed}.weights.h5", "--model")
+            save_weights_npz(path, model_weights(model))
+        else:
+            save_weights_npz(path, initial_weights_for(model, seed))
     return read_weights_npz(path)
 
 
@@ -191,7 +212,7 @@ def main(argv=None) -> int:
     record_at = {k for k in (1, 10, r.steps) if k <= r.steps}
     arrays = {}
     for name in r.models:
-        weights = shared_weights(name, Path(r.weights[name]), r.seed)
+        weights = shared_weights(name, Path(r.weights[name]), r.seed, r.init_dirs.get(name))
         for dtype in r.dtypes:
             print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
             for key, value in gradients(name, dtype, weights, x, y).items():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.brought import slug
 from suite.checks.grads.child import TRAJECTORY_OPTIMIZERS
 from suite.checks.grads.judge import (
     _check_loaded,
@@ -72,8 +73,8 @@ def _pairs(arrays: dict, models, dtypes, steps: int, f64: dict, context: dict) -
         for m in models:
             pair = compare_backends(_compiled(arrays[a]), _compiled(arrays[b]), m, COMPILED, plain)
             pairs.append({"a": a, "b": b, **pair})
-    for b in ran:  # the timed path against the checked path, on one backend
-        for m in models:
+    for b in ran if "float32" in dtypes else ():  # the timed path against the checked
+        for m in models:  # path, on one backend (its float32 eager gradients)
             side = {"a": f"{b} compiled", "b": f"{b} eager"}
             key = f"{m}/float32/logits"
             inference = arrays[b].get(f"{m}/float32/inference_logits", arrays[b].get(key))
@@ -94,14 +95,18 @@ def run_grads(
     out: Path,
     weights_dir: Path,
     log=lambda m: None,
+    init_dirs: dict[str, str] | None = None,
 ) -> tuple[dict, Path]:
-    """Spawn one child per installed backend, compare, write ``out/grads-<time>.json``."""
+    """Spawn one child per installed backend, compare, write ``out/grads-<time>.json``.
+    ``init_dirs``: a brought model's folder of initial weights (its shared weights)."""
     skipped = [b for b in backends if not is_installed(b)]
     for b in skipped:
         log(f"[{b}] not installed: skipped")
     ran = [b for b in backends if b not in skipped]
-    weights = {m: str(weights_dir / f"{m}-seed{seed}.npz") for m in models}
-    request = GradsRequest(models, dtypes, steps, batch_size, seed, threads, weights)
+    weights = {m: str(weights_dir / f"{slug(m)}-seed{seed}.npz") for m in models}
+    request = GradsRequest(
+        models, dtypes, steps, batch_size, seed, threads, weights, dict(init_dirs or {})
+    )
     started = time.time()
     arrays = _child_arrays(request, ran, log)
     shared = {m: read_weights_npz(Path(p)) for m, p in weights.items()}
