@@ -33,6 +33,7 @@ class PortabilityRequest:
     work: str  # the folder the children share
     train_examples: int
     data: str | None
+    init_dirs: dict[str, str] = field(default_factory=dict)  # brought model -> its weights
 
 
 @dataclass(frozen=True)

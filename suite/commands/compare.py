@@ -7,7 +7,6 @@ import os
 import time
 from pathlib import Path
 
-from models import MODELS
 from suite.commands import args as shared
 from suite.commands import grads, portability
 from suite.commands.args import log
@@ -138,16 +137,13 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
     cells = shared.with_brought(cells, prepared)
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
-    registry = [m for m in args.models if m in MODELS]
-    if len(registry) < len(args.models):
-        log("portability covers the registry's models only so far: skipped for brought ones")
     failed = False
     if not args.dataset:  # the gradient check is on MNIST batches
         failed = _grads(backends, args.models, args.quick, out, prepared)
     else:
         log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
-    if not args.quick and registry:  # --quick stays a few minutes; `portability` runs alone
-        failed |= _portability(backends, registry, out, args.data)
+    if not args.quick and not args.dataset:  # --quick stays a few minutes; `portability`
+        failed |= _portability(backends, args.models, out, args.data, prepared)  # runs alone
     report = build_report([out])
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
@@ -178,7 +174,7 @@ def _grads(backends, models, quick: bool, out: Path, prepared: dict) -> bool:
     return not grads_pass(report)
 
 
-def _portability(backends, models, out: Path, data: str | None) -> bool:
+def _portability(backends, models, out: Path, data: str | None, prepared: dict) -> bool:
     """Weights across backends into ``out/portability``; True if it failed."""
     folder = out / "portability"
     if any(folder.glob("portability-*.json")) or len(backends) < 2:
@@ -186,7 +182,7 @@ def _portability(backends, models, out: Path, data: str | None) -> bool:
         return False
     log(f"portability: weights saved and loaded across {', '.join(backends)}")
     try:
-        return not portability.run(models, backends, folder, data, say=log)
+        return not portability.run(models, backends, folder, data, say=log, prepared=prepared)
     except Exception as e:  # as for grads: recorded as a failure, the report still comes
         log(f"portability failed: {type(e).__name__}: {e}")
         return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models import MODELS
 from suite.commands import args as shared
 from suite.commands.args import log
 from suite.core.platform import BACKENDS
@@ -36,9 +35,18 @@ def add_parser(sub) -> None:
     p.set_defaults(func=handle)
 
 
-def run(models, backends, out: Path, data: str | None, train_examples=TRAIN_EXAMPLES, say=print):
+def run(
+    models,
+    backends,
+    out: Path,
+    data: str | None,
+    train_examples=TRAIN_EXAMPLES,
+    say=print,
+    prepared: dict | None = None,
+):
     """The check as a library call (compare uses it too, saying everything to stderr);
-    True when every pair passes."""
+    True when every pair passes. ``prepared``: brought models made ready, name ->
+    (pinned name, weights folder); those not yet prepared are, into ``out``."""
     from suite.checks.portability.run import run_portability
     from suite.core.platform import installed_backends
     from suite.core.schemas import transfers_pass
@@ -46,8 +54,13 @@ def run(models, backends, out: Path, data: str | None, train_examples=TRAIN_EXAM
     from suite.report.terminal import format_table
 
     backends = [b for b in backends if b in installed_backends()]
-    log(f"portability: {', '.join(models)} saved and loaded on {', '.join(backends)}")
-    path, rows = run_portability(models, backends, out, train_examples, data, log)
+    todo = [m for m in models if m not in (prepared or {})]
+    first = backends[0] if backends else "jax"
+    prepared = {**(prepared or {}), **shared.brought_models(todo, [0], first, out)}
+    names = [prepared[m][0] if m in prepared else m for m in models]
+    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
+    log(f"portability: {', '.join(names)} saved and loaded on {', '.join(backends)}")
+    path, rows = run_portability(names, backends, out, train_examples, data, log, init_dirs)
     say(format_table(*transfer_table(rows)))
     say(f"wrote {path}")
     return transfers_pass(rows)
@@ -56,7 +69,7 @@ def run(models, backends, out: Path, data: str | None, train_examples=TRAIN_EXAM
 def handle(args) -> int:
     from suite.core.files import check_writable
 
-    shared.check_names("model", args.models, MODELS)
+    shared.check_models(args.models)
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_train_examples(args.train_examples)
     out = check_writable(args.out)

@@ -188,6 +188,9 @@ class Transfer:
     # where the top two logits are within 2 x tolerance of each other (a near tie)
     labels_differ: int
     verdict: str  # "pass" or "FAIL"
+    # every variable as loaded equal, bit for bit, to the saving backend's (BatchNorm's
+    # moving statistics too); None in files written before it was checked
+    weights_identical: bool | None = None
 
 
 def transfer_from_dict(data: dict) -> Transfer:

@@ -289,8 +289,10 @@ def transfer_table(rows: list) -> tuple[list[str], list[list[str]]]:
         "max |Δ logit|",
         "tolerance",
         "labels differ",
+        "variables equal",
         "verdict",
     ]
+    same = {True: "all", False: "NO", None: "-"}
     body = [
         [
             r.model,
@@ -299,6 +301,7 @@ def transfer_table(rows: list) -> tuple[list[str], list[list[str]]]:
             f"{r.max_abs_logit_diff:.2e}",
             f"{r.tolerance:.1e}",
             f"{r.labels_differ} / {r.images}",
+            same[r.weights_identical],
             r.verdict,
         ]
         for r in rows

@@ -48,6 +48,12 @@ def build_model(cfg: RunConfig):
     return model
 
 
+def as_input(model, x: np.ndarray) -> np.ndarray:
+    """Images in the layout the model's Input asks for (a brought model's own)."""
+    shape = tuple(model.input_shape[1:])
+    return x if x.shape[1:] == shape else x.reshape((len(x), *shape))
+
+
 def build_compiled_model(cfg: RunConfig):
     """The model compiled with the cell's settings; with --devices N, built and compiled
     inside the backend's data-parallel engine (``suite.frameworks.<backend>.parallel``)."""

@@ -217,7 +217,8 @@ def run_cell(
             base["model"].update(
                 params=int(model.count_params()), flops_per_example=forward_flops(model)
             )
-        data = fit_input(data, model.input_shape)
+        if cfg.impl == "keras":  # a brought model's own input layout
+            data = fit_input(data, model.input_shape)
         env["settings"].update(trainer.resolved)
         t, history, predicted = _train(cfg, trainer, data, turns, progress)
         result = _summarise(cfg, base, env, t, history)

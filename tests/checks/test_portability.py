@@ -63,3 +63,16 @@ def test_shape_mismatch_and_malformed_rows_are_refused():
         judge_transfer("mlp", "jax", "torch", LOGITS, LOGITS[:10])
     with pytest.raises(SuiteError, match="malformed"):
         transfer_from_dict({"model": "mlp"})
+
+
+def test_a_variable_that_did_not_travel_fails_even_with_equal_logits():
+    """BatchNorm's moving statistics are compared as loaded, bit for bit: a transfer whose
+    variables differ fails although these logits agree; unchecked (older files) passes."""
+    assert judge_transfer("resnet", "jax", "torch", LOGITS, LOGITS, True).verdict == "pass"
+    assert judge_transfer("resnet", "jax", "torch", LOGITS, LOGITS, False).verdict == "FAIL"
+    assert judge_transfer("resnet", "jax", "torch", LOGITS, LOGITS, None).verdict == "pass"
+    rows = judge_all(
+        {("resnet", "jax", "jax"): LOGITS, ("resnet", "jax", "torch"): LOGITS},
+        {("resnet", "jax", "torch"): False},
+    )
+    assert [r.verdict for r in rows] == ["FAIL"] and not all_pass(rows)

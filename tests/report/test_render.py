@@ -191,6 +191,6 @@ def test_report_shows_recipes_and_portability_and_names_bad_files(tmp_path):
     assert "| fastai-3v7 | 300 | 98.58% | 98.18% (-0.40) | 98.18% (-0.40) |" in md
     # a logit 1e-3 off is 20x the tolerance (1e-5 x 5): that transfer fails, and says so
     assert "1 of 2 transfers fail: softmax jax→torch." in md
-    assert "| softmax | jax | torch | 1.00e-03 | 5.0e-05 | 0 / 3 | FAIL |" in md
+    assert "| softmax | jax | torch | 1.00e-03 | 5.0e-05 | 0 / 3 | - | FAIL |" in md
     assert any("portability-2.json" in s and "malformed" in s for s in report["skipped"])
     assert "Misclassified" not in md  # no training runs, no gallery

@@ -6,6 +6,7 @@ a fresh model and predicts the test set again; ``judge_all`` compares."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from dataclasses import asdict
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.brought import slug
 from suite.checks.portability.judge import LOGIT_RTOL, judge_all
 from suite.checks.requests import PortabilityRequest, write_request
 from suite.core.children import python_module, run_child
@@ -35,21 +37,33 @@ def run_portability(
     train_examples: int,
     data: str | None,
     log,
+    init_dirs: dict[str, str] | None = None,
 ) -> tuple[Path, list[Transfer]]:
-    """Save on every backend, load on every other, judge, write ``portability-<time>.json``."""
+    """Save on every backend, load on every other, judge, write ``portability-<time>.json``.
+    ``init_dirs``: a brought model's folder of initial weights."""
     if len(backends) < 2:
         raise SuiteError("--backends: weights travel between two backends at least")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="portability-") as tmp:
         work = Path(tmp)
         for mode in ("save", "load"):
-            request = PortabilityRequest(mode, models, str(work), train_examples, data)
+            request = PortabilityRequest(
+                mode, models, str(work), train_examples, data, dict(init_dirs or {})
+            )
             for backend in backends:
                 _child(request, backend, work, log)
-        logits = {
-            tuple(p.name.removesuffix(".npy").split("--")): np.load(p) for p in work.glob("*.npy")
+        names = {slug(m): m for m in models}  # files carry the slug; rows the name
+
+        def key(p: Path, suffix: str) -> tuple:
+            model, *sides = p.name.removesuffix(suffix).split("--")
+            return (names.get(model, model), *sides)
+
+        logits = {key(p, ".npy"): np.load(p) for p in work.glob("*.npy")}
+        identical = {
+            key(p, ".json"): json.loads(p.read_text())["identical"]
+            for p in work.glob("*--*--*.json")
         }
-    rows = judge_all(logits)
+    rows = judge_all(logits, identical)
     blob = {
         "schema": PORTABILITY,
         "schema_version": PORTABILITY_VERSION,
