@@ -38,6 +38,9 @@ def handle(args) -> int:
 
     configs = shared.configs(args)  # validated, the backend's framework installed
     out = check_writable(args.out)
+    seeds = sorted({c.seed for c in configs})  # a brought model: built, checked, weights saved
+    prepared = shared.brought_models([args.model], seeds, configs[0].backend, out)
+    configs = shared.with_brought(configs, prepared)
     mnist = shared.load_data(args.data)  # fetched once here; the workers read the cache
     log(f"MNIST from {mnist.source}")
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()

@@ -3,6 +3,9 @@ latency diagnostic against a bare loop, in alternating blocks."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from suite.commands import args as shared
 from suite.commands.args import DEFAULTS, log
 from suite.core.errors import SuiteError
@@ -52,15 +55,23 @@ def handle(args) -> int:
     configs = shared.configs(args)
     select_backend(configs[0].backend, configs[0].device, configs[0].threads)
 
-    from suite.measure.timing_check import check_timing
     from suite.report.terminal import format_timing_checks
     from suite.training.probes import prepare
 
     prepare(configs[0])
     mnist = shared.load_data(args.data)
-    checks = []
-    for cfg in configs:
-        log(f"[{cfg.backend} {cfg.model} {cfg.impl}] {args.blocks} blocks of {args.steps} steps")
-        checks.append(check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks))
+    with tempfile.TemporaryDirectory() as tmp:  # a brought model's weights; nothing is kept
+        prepared = shared.brought_models(
+            [args.model], [c.seed for c in configs], configs[0].backend, Path(tmp), True
+        )
+        configs = shared.with_brought(configs, prepared)
+        checks = [_check(cfg, mnist, args) for cfg in configs]
     print(format_timing_checks(checks))
     return 0
+
+
+def _check(cfg, mnist, args):
+    from suite.measure.timing_check import check_timing
+
+    log(f"[{cfg.backend} {cfg.model} {cfg.impl}] {args.blocks} blocks of {args.steps} steps")
+    return check_timing(cfg, mnist, steps=args.steps, blocks=args.blocks)

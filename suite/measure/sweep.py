@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from models import get_model
+from models.brought import slug
 from suite.core.config import RunConfig, validate
 from suite.core.files import write_json
 from suite.core.results import load_result
@@ -188,4 +189,4 @@ def run_sweep(cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log) -
 
 
 def write_sweep(run_dir: Path, sweep: dict) -> Path:
-    return write_json(run_dir / f"sweep-{sweep['backend']}-{sweep['model']}.json", sweep)
+    return write_json(run_dir / f"sweep-{sweep['backend']}-{slug(sweep['model'])}.json", sweep)

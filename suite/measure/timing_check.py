@@ -24,6 +24,7 @@ from suite import frameworks
 from suite.core.config import RunConfig
 from suite.core.data import Mnist, epoch_batches, preprocess
 from suite.core.stats import Ratio, TimingSummary, paired_ratio, summarize
+from suite.training.build import as_input
 from suite.training.clock import (
     Baton,
     ChunkClock,
@@ -96,6 +97,8 @@ def check_timing(
     y = mnist.y_train[idx].astype(np.int32)
     make = NativeTrainer if cfg.impl == "native" else KerasTrainer
     suite, plain = make(cfg), make(cfg)
+    if cfg.impl != "native":  # a brought model's own input layout
+        x = as_input(suite.model, x)
     chunk = max(steps // chunks, 1)
     steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
     x, y = x[: steps * b], y[: steps * b]

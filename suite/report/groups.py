@@ -7,6 +7,26 @@ import numpy as np
 
 from models import MODELS
 from suite.core.config import variant_text as variant  # a result's RunConfig.variant()
+from suite.core.stats import time_to_target
+
+
+def target_of(run) -> float | None:
+    """The model's target test accuracy: the registry's as it is now (targets are set
+    from measured runs and may be revised after a run), else the one the run recorded
+    (a brought model has none)."""
+    model = run.config["model"]
+    return MODELS[model].target_accuracy if model in MODELS else run.model.get("target_accuracy")
+
+
+def time_to_target_of(run) -> float | None:
+    """Training seconds until the run's test accuracy first reached ``target_of`` it,
+    recomputed from its per-epoch history (so a revised target applies to old runs)."""
+    target = target_of(run)
+    if target is None or not run.history:
+        return None
+    seconds = [h.train_seconds for h in run.history]
+    accuracy = [h.test_accuracy if h.test_accuracy is not None else -1 for h in run.history]
+    return time_to_target(seconds, accuracy, target)[0]
 
 
 def device_key(run: dict) -> str:

@@ -21,6 +21,8 @@ from suite.report.groups import (
     model_order,
     ok_runs,
     round_throughputs,
+    target_of,
+    time_to_target_of,
     train_flops,
     variant,
 )
@@ -68,7 +70,8 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
         lat = [r.latency_ms.median for r in runs if r.latency_ms]
         r0 = runs[0]
         batch = r0.config["batch_size"]
-        reached = [r for r in runs if r.time_to_accuracy_s is not None]
+        tta = {id(r): time_to_target_of(r) for r in runs}
+        reached = [r for r in runs if tta[id(r)] is not None]
         rows.append(
             {
                 "backend": b,
@@ -89,7 +92,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "latency_p10_ms": median_or_none([r.latency_ms.p10 for r in runs if r.latency_ms]),
                 "latency_p90_ms": median_or_none([r.latency_ms.p90 for r in runs if r.latency_ms]),
                 "first_step_ms": median_or_none([r.first_step_ms for r in runs]),
-                "time_to_accuracy_s": median_or_none([r.time_to_accuracy_s for r in reached]),
+                "time_to_accuracy_s": median_or_none([tta[id(r)] for r in reached]),
                 "reached": len(reached),
                 "peak_rss_mb": median_or_none([r.peak_rss_bytes for r in runs], 1 / 2**20),
             }
@@ -198,7 +201,7 @@ def accuracy_rows(
             # synthetic data has no accuracy (None): such runs count for speed only
             ok = [r for r in ok if r.final_test_accuracy is not None]
             accs = [r.final_test_accuracy for r in ok]
-            target = runs[0].model.get("target_accuracy")
+            target = target_of(runs[0])
             diff = None
             if ref and b != ref:
                 mine = {r.config["seed"]: r.final_test_accuracy for r in ok}
