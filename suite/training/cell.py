@@ -22,7 +22,7 @@ from suite.core.datasets import load_dataset
 from suite.core.fingerprint import fingerprint
 from suite.core.results import ChunkRecord, EpochRecord, RunResult
 from suite.core.stats import summarize, time_to_target
-from suite.training.build import evaluate
+from suite.training.build import as_input, evaluate
 from suite.training.clock import Baton, ChunkClock, StepLog, Turns
 from suite.training.probes import peak_rss, reset_peak_rss
 from suite.training.progress import Progress
@@ -50,19 +50,6 @@ def cell_data(cfg: RunConfig, mnist: Mnist) -> CellData:
         mnist.y_train[: cfg.train_examples].astype(np.int32),
         preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format),
         mnist.y_test[: cfg.test_examples].astype(np.int64),
-    )
-
-
-def fit_input(data: CellData, input_shape) -> CellData:
-    """The images reshaped to what the model's Input asks for ((28, 28, 1), (28, 28),
-    (784,), ...): a brought model takes MNIST in its own layout."""
-    shape = tuple(input_shape[1:])
-    if data.x_train.shape[1:] == shape:
-        return data
-    return replace(
-        data,
-        x_train=data.x_train.reshape((len(data.x_train), *shape)),
-        x_test=data.x_test.reshape((len(data.x_test), *shape)),
     )
 
 
@@ -218,7 +205,8 @@ def run_cell(
                 params=int(model.count_params()), flops_per_example=forward_flops(model)
             )
         if cfg.impl == "keras":  # a brought model's own input layout
-            data = fit_input(data, model.input_shape)
+            x_train, x_test = as_input(model, data.x_train), as_input(model, data.x_test)
+            data = replace(data, x_train=x_train, x_test=x_test)
         env["settings"].update(trainer.resolved)
         t, history, predicted = _train(cfg, trainer, data, turns, progress)
         result = _summarise(cfg, base, env, t, history)

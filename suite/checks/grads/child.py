@@ -17,6 +17,7 @@ import numpy as np
 
 from suite.checks.requests import GradsRequest, read_request
 from suite.frameworks import select_backend
+from suite.training.build import as_input
 
 TRAJECTORY_OPTIMIZERS = {"sgd": 0.01, "adam": 1e-3}
 
@@ -37,11 +38,6 @@ def _fresh_model(name: str, dtype: str, weights: dict):
     return model
 
 
-def fit_input(model, x: np.ndarray) -> np.ndarray:
-    """MNIST images in the layout the model's Input asks for (a brought model's)."""
-    return x.reshape((len(x), *model.input_shape[1:]))
-
-
 def _numpy(tensors) -> list[np.ndarray]:
     import keras
 
@@ -54,7 +50,7 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, dtype, weights)
-    x = fit_input(model, x)
+    x = as_input(model, x)
     loaded = model_weights(model)
     # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
     # what the compiled step's logits, from the compiled predict function, compare with
@@ -129,7 +125,7 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
     step = frameworks.current().make_loss_and_grads(model)
     losses, out = [], {}
     for k, (x, y) in enumerate(batches, 1):
-        loss, _, grads = step(fit_input(model, x), y)
+        loss, _, grads = step(as_input(model, x), y)
         losses.append(float(keras.ops.convert_to_numpy(loss)))
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         if k in record_at:
@@ -152,7 +148,7 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, "float32", weights)
-    x = fit_input(model, x)
+    x = as_input(model, x)
     model.compile(
         optimizer=keras.optimizers.SGD(COMPILED_LR),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
