@@ -249,6 +249,11 @@ def _check_torch_loop(cfg) -> None:
         )
     if cfg.jit == "on":
         raise SuiteError(f"{where}: --jit on (torch.compile) is not supported there")
+    if cfg.dataset:
+        raise SuiteError(
+            f"{where} with --data {cfg.dataset}: each rank reads its MNIST shard itself; "
+            "train other data on one device or on JAX or TensorFlow"
+        )
 
 
 # Run settings outside the variant text, the cell key and the report's grouping, per

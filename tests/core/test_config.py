@@ -59,3 +59,15 @@ def test_workloads_accepted_with_their_own_settings():
     validate(cfg(model="lstm"), check_install=False)
     validate(cfg(model="resnet", data_format="channels_last"), check_install=False)
     validate(cfg(model="cnn", impl="native", data_format="channels_first"), check_install=False)
+
+
+def test_torch_data_parallel_refuses_a_dataset():
+    with pytest.raises(SuiteError, match="--devices 2 on torch with --data synthetic:784:10"):
+        validate(
+            cfg(backend="torch", devices=2, batch_size=64, dataset="synthetic:784:10"),
+            check_install=False,
+        )
+    validate(
+        cfg(backend="jax", devices=2, batch_size=64, dataset="synthetic:784:10"),
+        check_install=False,
+    )

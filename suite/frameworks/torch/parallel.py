@@ -128,6 +128,7 @@ def _follow(
     x = preprocess(mnist.x_train[: cfg.train_examples], cfg.data_format)
     y = mnist.y_train[: cfg.train_examples].astype(np.int32)
     replica = _Replica(cfg, rank, port, build, dropout, fault)
+    x = x.reshape((len(x), *replica.model.input_shape[1:]))  # a brought model's own layout
     b = cfg.batch_size
     for epoch in range(cfg.epochs):
         for batch in epoch_batches(len(y), b, cfg.seed, epoch):
