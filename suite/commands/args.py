@@ -175,7 +175,8 @@ def configs(args) -> list[RunConfig]:
     seeds = getattr(args, "seeds", [0])
     check_seeds(seeds)
     settings.update(
-        dataset_settings(getattr(args, "data", None), models, settings["train_examples"],
+        dataset_settings(getattr(args, "data", None), models,
+                         settings.get("train_examples", TRAIN_IMAGES),
                          settings.get("test_examples", TEST_IMAGES))
     )  # fmt: skip
     return [validate(RunConfig(model=m, seed=s, **settings)) for m in models for s in seeds]

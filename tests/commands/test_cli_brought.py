@@ -135,3 +135,26 @@ def test_brought_model_trains_on_its_own_npz_and_on_synthetic_data(backend, tmp_
         features = 64 if classes == 4 else 50
         assert blob["model"]["params"] == features * classes + classes
         assert (blob["final_test_accuracy"] is not None) is accuracy
+
+
+def test_timing_check_and_sweep_take_a_brought_model(backend, tmp_path):
+    if backend != "jax":
+        pytest.skip("the commands' plumbing, checked under jax")
+    import subprocess
+    import sys
+
+    model = f"{MODELS}:good"
+    timing = subprocess.run(
+        [sys.executable, "-m", "suite", "timing-check", "--backend", backend, "--model", model,
+         "--steps", "8", "--blocks", "2"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert timing.returncode == 0, timing.stderr[-2000:]
+    assert f"{model}#" in timing.stdout
+    sweep = subprocess.run(
+        [sys.executable, "-m", "suite", "sweep", "--backend", backend, "--model", model,
+         "--train-examples", "640", "--out", str(tmp_path / "sweep")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    assert len(list((tmp_path / "sweep").glob("*/sweep-*.json"))) == 1
