@@ -122,6 +122,8 @@ def _heatmap(plt, pairs: list[dict]) -> bytes:
 
 def _trajectory(plt, trajectory: list[dict]) -> bytes:
     """One small panel per model: how far the weights drift apart, per pair and optimizer."""
+    from matplotlib import ticker
+
     models = list(dict.fromkeys(t["model"] for t in trajectory))
     fig, axes = _panels(plt, len(models), height=3.2)
     for ax, m in zip(axes, models, strict=True):
@@ -135,6 +137,10 @@ def _trajectory(plt, trajectory: list[dict]) -> bytes:
                 ls="-" if t["optimizer"] == "sgd" else "--",
                 label=f"{t['a']}-{t['b']} {t['optimizer']}",
             )
+        # plain tick labels: math text is off (result names are text), so the log axis'
+        # default TeX labels would print raw
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(f"{m}: weights apart")
         ax.set_xlabel("training step")
         ax.set_ylabel("max relative weight difference")
