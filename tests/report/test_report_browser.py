@@ -70,3 +70,29 @@ def test_report_page_in_chromium(mnist, tmp_path):
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert errors == []
     assert shot.stat().st_size > 10_000
+
+
+def test_report_page_on_a_phone(mnist, tmp_path):
+    """At 390 px (a phone, the page declares its viewport): no page-level horizontal
+    scroll (tables scroll inside themselves, long names wrap), and every figure but the
+    gallery at least 300 px wide."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    _results(tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "report")
+    page_url = (tmp_path / "report" / "report.html").resolve().as_uri()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page.goto(page_url, wait_until="load")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        widths = page.evaluate(
+            "[...document.querySelectorAll('figure:not(.gallery) img')]"
+            ".map(i => i.getBoundingClientRect().width)"
+        )
+        viewport = page.evaluate("document.querySelector('meta[name=viewport]') !== null")
+        browser.close()
+    assert viewport
+    assert overflow <= 0, f"{overflow} px of horizontal scroll at 390 px"
+    assert widths and min(widths) >= 300, widths

@@ -16,9 +16,16 @@ def test_ctrl_c_while_workers_import_keras_is_quiet(backend, mnist, tmp_path):
     out = tmp_path / "cmp"
     cmd = [sys.executable, "-m", "suite", "compare", "--quick", "--backends", backend]
     cmd += ["--models", "softmax", "--train-examples", "2048", "--out", str(out)]
-    # its own process group, as a shell gives a foreground job: Ctrl-C reaches all of it
+    # its own process group, as a shell gives a foreground job: Ctrl-C reaches all of it.
+    # SIGINT at its default there too: a job started in the background by a shell without
+    # job control inherits it ignored, and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True
+        cmd,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     for line in proc.stderr:  # the workers start right after this line
