@@ -270,6 +270,20 @@ def brought_models(
     return prepared
 
 
+def pinned_models(
+    models: list[str], prepared: dict | None, seed: int, backend: str, out: Path
+) -> tuple[list[str], dict[str, str]]:
+    """For the checks (grads, portability): every model's name, a brought one pinned to
+    its source hash, and each brought model's weights folder. Those ``prepared`` already
+    (by ``compare``) are reused; the rest are prepared into ``out``."""
+    prepared = prepared or {}
+    todo = [m for m in models if m not in prepared]
+    prepared = {**prepared, **brought_models(todo, [seed], backend, out)}
+    names = [prepared[m][0] if m in prepared else m for m in models]
+    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
+    return names, init_dirs
+
+
 def with_brought(cfgs: list[RunConfig], prepared: dict[str, tuple[str, str]]) -> list[RunConfig]:
     """The cells of brought models under their pinned names, with their weights folder."""
     out = []

@@ -83,10 +83,7 @@ def run(models, backends, dtypes, steps, batch_size, seed, threads, out: Path, p
     threads = threads or os.cpu_count() or 1
     weights = cache_dir() / "weights"
     first = next((b for b in backends if is_installed(b)), backends[0])
-    todo = [m for m in models if m not in (prepared or {})]
-    prepared = {**(prepared or {}), **shared.brought_models(todo, [seed], first, out)}
-    names = [prepared[m][0] if m in prepared else m for m in models]
-    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
+    names, init_dirs = shared.pinned_models(models, prepared, seed, first, out)
     return run_grads(
         names, backends, dtypes, steps, batch_size, seed, threads, out, weights, log=log,
         init_dirs=init_dirs,

@@ -54,11 +54,8 @@ def run(
     from suite.report.terminal import format_table
 
     backends = [b for b in backends if b in installed_backends()]
-    todo = [m for m in models if m not in (prepared or {})]
     first = backends[0] if backends else "jax"
-    prepared = {**(prepared or {}), **shared.brought_models(todo, [0], first, out)}
-    names = [prepared[m][0] if m in prepared else m for m in models]
-    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
+    names, init_dirs = shared.pinned_models(models, prepared, 0, first, out)
     log(f"portability: {', '.join(names)} saved and loaded on {', '.join(backends)}")
     path, rows = run_portability(names, backends, out, train_examples, data, log, init_dirs)
     say(format_table(*transfer_table(rows)))
