@@ -42,8 +42,8 @@ HTML = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Keras backend comparison</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;padding:0 1em;line-height:1.4;
-overflow-wrap:anywhere}
+body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;padding:0 1em;line-height:1.4}
+p,li,figcaption,h1,h2,h3{overflow-wrap:break-word}
 table{border-collapse:collapse;margin:.5em 0 1.2em;font-size:85%;display:block;max-width:100%;
 overflow-x:auto}
 caption{text-align:left;font-weight:600;padding:.3em 0}
