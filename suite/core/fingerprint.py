@@ -94,6 +94,38 @@ def cpu_peak() -> dict | None:
     return theoretical_peak(text, psutil.cpu_count(logical=False))
 
 
+# the CPU flags that decide which vector kernels the frameworks can use (float32 width,
+# FMA, and the bfloat16/int8 units), in the order a reader compares them
+VECTOR_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_bf16",
+)
+
+
+def vector_flags(cpuinfo: str) -> list[str]:
+    """The ``VECTOR_FLAGS`` present in /proc/cpuinfo's first ``flags`` line."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            present = set(value.split())
+            return [f for f in VECTOR_FLAGS if f in present]
+    return []
+
+
+def cpu_vector_flags() -> list[str] | None:
+    try:
+        return vector_flags(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return None
+
+
 def git_commit() -> str | None:
     root = Path(__file__).resolve().parents[1]
     try:
@@ -129,6 +161,7 @@ def fingerprint(backend: str, device: dict, settings: dict) -> dict:
         "cpu_cores_logical": psutil.cpu_count(logical=True),
         "cpu_cores_physical": psutil.cpu_count(logical=False),
         "cpu_theoretical_peak": cpu_peak(),
+        "cpu_vector_flags": cpu_vector_flags(),
         "memory_bytes": psutil.virtual_memory().total,
         "os": platform.platform(),
         "hostname": platform.node(),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from suite.core.fingerprint import theoretical_peak
+from suite.core.fingerprint import theoretical_peak, vector_flags
 from suite.report.build import peak_text
 
 ZEN4 = """processor\t: 0
@@ -55,3 +55,9 @@ def test_measured_above_theory_is_explained():
     assert "boost" in peak_text(theory, 196.0) and "floor" in peak_text(theory, 196.0)
     assert "59% of it" in peak_text(theory, 98.0)
     assert "not derivable" in peak_text(None, 98.0)
+
+
+def test_vector_flags_in_their_order_and_only_those():
+    text = "processor: 0\nflags\t\t: fpu avx2 sse4_2 avx512f avx512_bf16 avx foo\nflags: amx_tile\n"
+    assert vector_flags(text) == ["sse4_2", "avx", "avx2", "avx512f", "avx512_bf16"]
+    assert vector_flags("processor: 0\n") == []
