@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from suite.core.platform import BACKENDS
 from suite.core.recipes import RECIPES
-from suite.core.schemas import transfers_pass
+from suite.core.schemas import NA, transfers_pass
 from suite.report.grads import VERDICT_NOTE, grads_notes, grads_tables
 from suite.report.layout import Section, Table, ratio_text
 from suite.report.tables import recipe_rows, transfer_table
@@ -25,6 +25,24 @@ GRADS_NOTE = (
 )
 
 
+def grads_summary(g: dict) -> str:
+    """The gradient check in one line: every comparison passes, or which fail."""
+    judged = [p for p in g["pairs"] + g["reference"] if p["status"] != NA]
+    failed = [p for p in judged if not p["pass"]]
+    if not failed:
+        return (
+            f"All {len(judged)} comparisons pass: same weights and batch give the same loss "
+            "and gradients on every backend."
+        )
+    shown = ", ".join(
+        f"{p['model']} {p.get('a', p.get('backend'))} vs {p.get('b', 'numpy')} {p['dtype']} "
+        f"({p['overall']['rel']:.1e})"
+        for p in sorted(failed, key=lambda p: -p["overall"]["rel"])[:4]
+    )
+    more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
+    return f"{len(failed)} of {len(judged)} comparisons FAIL: {shown}{more}."
+
+
 def grads_section(g: dict) -> Section:
     return Section(
         "Gradient equivalence",
@@ -32,6 +50,7 @@ def grads_section(g: dict) -> Section:
         [GRADS_NOTE, *grads_notes(g)[:2]],
         tables=[Table(h, rows, title) for title, h, rows in grads_tables(g)],
         figures=["grads_heatmap", "trajectory"],
+        summary=grads_summary(g),
     )
 
 
@@ -162,7 +181,11 @@ def portability_section(blob: dict) -> Section:
     )
     note = PORTABILITY_NOTE.format(n=blob["train_examples"], rtol=blob["logit_rtol"])
     return Section(
-        "Weights across backends", 2, [note, verdict], tables=[Table(*transfer_table(rows))]
+        "Weights across backends",
+        2,
+        [note],
+        tables=[Table(*transfer_table(rows))],
+        summary=verdict,
     )
 
 

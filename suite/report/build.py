@@ -7,11 +7,16 @@ import datetime
 from pathlib import Path
 
 from suite.core.data import TRAIN_IMAGES
-from suite.core.schemas import grads_pass
 from suite.core.stats import waiting_cpu_share
 from suite.report.collect import collect
-from suite.report.export import csv_rows, grads_csv_rows
-from suite.report.groups import group, model_groups, round_throughputs
+from suite.report.export import (
+    csv_rows,
+    grads_csv_rows,
+    portability_csv_rows,
+    recipes_csv_rows,
+    rounds_csv_rows,
+)
+from suite.report.groups import group, model_groups, model_order, round_throughputs
 from suite.report.tables import (
     accuracy_rows,
     machine_peak,
@@ -20,7 +25,8 @@ from suite.report.tables import (
     scaling_rows,
     speed_rows,
 )
-from suite.report.text import recommendation, speed_sentence
+from suite.report.text import speed_sentence
+from suite.report.verdict import verdict_rows
 
 
 def _device(key: str, cells: dict) -> dict:
@@ -42,6 +48,57 @@ def _device(key: str, cells: dict) -> dict:
         "misclassified": _misclassified(cells),
         "subsets": _subsets(cells),
         "failures": _failures(cells),
+        "title": device_title(next(iter(cells.values()))[0].environment),
+        "conditions": conditions(cells),
+    }
+
+
+def device_title(env: dict) -> str:
+    """The device group's heading in words: "CPU: <model>, N logical cores, host <name>"
+    or "GPU: <name> (host CPU ...)"."""
+    dev = env.get("device", {})
+    cores = f"{env.get('cpu_cores_logical', '?')} logical cores, host {env.get('hostname', '?')}"
+    if dev.get("kind") == "gpu":
+        return f"GPU: {dev.get('name', '?')} (host CPU {env.get('cpu', '?')}, {cores})"
+    return f"CPU: {env.get('cpu', '?')}, {cores}"
+
+
+def conditions(cells: dict) -> dict:
+    """What the device group's numbers depend on, as recorded by its runs: machine,
+    versions, each backend's Keras mode and threads, recipes, run dates."""
+    runs = [r for rs in cells.values() for r in rs]
+    env = runs[0].environment
+    dev = env.get("device", {})
+    backends, recipes = {}, {}
+    for r in sorted(runs, key=lambda r: r.config["backend"]):
+        c, e = r.config, r.environment
+        if c.get("impl", "keras") != "keras":
+            continue
+        backends.setdefault(
+            c["backend"],
+            {
+                "version": next(iter((e.get("framework") or {}).values()), "?"),
+                "jit": e.get("settings", {}).get("jit_compile_resolved"),
+                "steps_per_execution": c.get("steps_per_execution", 1),
+                "threads": e.get("settings", {}).get("intra_op_threads"),
+            },
+        )
+        recipes.setdefault(
+            c["model"],
+            {k: c.get(k) for k in ("batch_size", "optimizer", "learning_rate", "epochs")},
+        )
+    stamps = sorted(str(r.environment.get("timestamp", ""))[:10] for r in runs)
+    return {
+        "cpu": env.get("cpu"),
+        "cores": env.get("cpu_cores_logical"),
+        "memory_bytes": env.get("memory_bytes"),
+        "vector_flags": env.get("cpu_vector_flags"),
+        "gpu": dev.get("name") if dev.get("kind") == "gpu" else None,
+        "host": env.get("hostname"),
+        "keras": env.get("keras"),
+        "backends": backends,
+        "recipes": dict(sorted(recipes.items(), key=lambda kv: model_order(kv[0]))),
+        "dates": (stamps[0], stamps[-1]),
     }
 
 
@@ -50,9 +107,9 @@ def build_report(folders: list[Path]) -> dict:
     c = collect(folders)
     devices = [_device(key, cells) for key, cells in group(c.runs).items()]
     grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
-    grads_ok = None if grads is None else grads_pass(grads)
     for d in devices:
-        d["recommendation"] = recommendation(d, grads_ok)
+        d["verdict"] = verdict_rows(d, grads)
+    portability = max(c.portability, key=lambda p: str(p.get("created")), default=None)
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
     }
@@ -65,9 +122,12 @@ def build_report(folders: list[Path]) -> dict:
         "grads": grads,
         "sweeps": c.sweeps,
         "csv": csv_rows(c.runs, ratios),
+        "rounds_csv": rounds_csv_rows(c.runs),
         "grads_csv": grads_csv_rows(grads),
+        "recipes_csv": recipes_csv_rows(c.recipes),
+        "portability_csv": portability_csv_rows(portability),
         "recipes": c.recipes,
-        "portability": max(c.portability, key=lambda p: str(p.get("created")), default=None),
+        "portability": portability,
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }
 

@@ -1,10 +1,12 @@
-"""The report's CSV files: one flat row per cell and per gradient comparison, units in
-the column names, for pandas."""
+"""The report's CSV files, units in the column names, for pandas: one row per cell
+(report.csv), per timed chunk (report-rounds.csv: every ratio and CI in the report can
+be recomputed from it), per gradient comparison, per recipe run and per weight transfer."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import asdict
 
 from suite.report.groups import device_key, time_to_target_of, variant
 
@@ -34,6 +36,7 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "backend": c["backend"],
                 "model": c["model"],
                 "impl": c.get("impl", "keras"),
+                "variant": variant(c),
                 "seed": c["seed"],
                 "status": r.status,
                 "epochs": c["epochs"],
@@ -49,6 +52,9 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
                 "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
                 "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
+                "ci_method": q["ci_method"] if q else None,
+                "ci_units": q["ci_units"] if q else None,
+                "ci_n": q["ci_n"] if q else None,
                 "chunks": len(r.chunks),
                 "chunk_steps": r.chunk_steps,
                 "latency_median_ms": lat.median if lat else None,
@@ -63,9 +69,65 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "schedule": r.schedule,
                 "run_id": r.run_id,
                 "cell": r.cell,
+                "run_timestamp": env.get("timestamp"),
+                "git_commit": env.get("git_commit"),
             }
         )
     return rows
+
+
+def rounds_csv_rows(runs: list) -> list[dict]:
+    """One row per chunk trained in rounds: the raw data of every time ratio. A ratio's
+    rounds are the chunks of two backends with the same ``run`` (schedule) and
+    ``round``; examples/s = steps × batch_size ÷ seconds."""
+    rows = []
+    for r in runs:
+        c = r.config
+        for chunk in r.chunks:
+            if chunk.round is None or chunk.seconds <= 0:
+                continue
+            rows.append(
+                {
+                    "device": device_key(r),
+                    "backend": c["backend"],
+                    "model": c["model"],
+                    "impl": c.get("impl", "keras"),
+                    "variant": variant(c),
+                    "seed": c["seed"],
+                    "run": r.schedule,
+                    "round": chunk.round,
+                    "steps": chunk.steps,
+                    "batch_size": c["batch_size"],
+                    "seconds": chunk.seconds,
+                    "examples_per_s": chunk.steps * c["batch_size"] / chunk.seconds,
+                }
+            )
+    return rows
+
+
+def recipes_csv_rows(results: list) -> list[dict]:
+    """One row per notebook-recipe run (``python -m suite recipes --compare``)."""
+    fields = ("recipe", "backend", "device", "seed", "epochs", "train_examples", "test_examples")
+    return [
+        {
+            **{k: getattr(r, k) for k in fields},
+            "final_accuracy_fraction": r.final_accuracy,
+            "notebook_accuracy_fraction": r.published,
+            "wall_seconds": r.wall_seconds,
+            "timestamp": r.environment.get("timestamp"),
+        }
+        for r in results
+    ]
+
+
+def portability_csv_rows(blob: dict | None) -> list[dict]:
+    """One row per weight transfer (saved on one backend, loaded on another)."""
+    if not blob:
+        return []
+    return [
+        {**asdict(t), "train_examples": blob["train_examples"], "created": blob.get("created")}
+        for t in blob["transfers"]
+    ]
 
 
 def grads_csv_rows(grads: dict | None) -> list[dict]:

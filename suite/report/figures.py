@@ -9,87 +9,118 @@ import numpy as np
 
 from suite.core.schemas import NA, TOLERANCE
 
-COLOURS = {"torch": "#ee4c2c", "jax": "#4285f4", "tensorflow": "#ff9900"}
+# Okabe & Ito's colour-blind-safe palette: one colour, marker and line style per backend
+# everywhere; backend pairs (gradient figures) take the palette's other colours
+STYLE = {
+    "jax": {"color": "#0072B2", "marker": "o", "ls": "-"},
+    "tensorflow": {"color": "#E69F00", "marker": "s", "ls": "--"},
+    "torch": {"color": "#009E73", "marker": "^", "ls": ":"},
+}
+OTHER = {"color": "#555555", "marker": "D", "ls": "-."}
+PAIR_COLOURS = ["#000000", "#D55E00", "#CC79A7", "#56B4E9"]
+PANEL = (3.6, 3.0)  # inches of one panel; the page lays panels out side by side or stacked
+DPI = 150
 
 
-def figures(report: dict) -> dict[str, bytes]:
-    """PNG figures by name (``throughput_0``, ``accuracy_time_0``, ``grads_heatmap``,
-    ``trajectory``, ``misclassified``); absent where there is nothing to draw."""
+def style(backend: str) -> dict:
+    return STYLE.get(backend, OTHER)
+
+
+def plain(text: str) -> str:
+    """A name taken from a result file, drawn as text: its "$" escaped, so math text
+    (kept on for the axes' own labels) never reads it as TeX."""
+    return str(text).replace("$", r"\$")
+
+
+def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]:
+    """PNG figures by name: one panel per model (``throughput_0.lstm``,
+    ``accuracy_time_0.lstm``, ``trajectory.lstm``), ``grads_heatmap`` and
+    ``misclassified``; absent where there is nothing to draw. Each figure's
+    ``figure_problems`` are appended to ``problems`` when a list is given."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["text.parse_math"] = False  # names from result files are text, not TeX
-    out = {}
+    made = {}
     for i, d in enumerate(report["devices"]):
-        if any(d["rounds"].get(k) for k in d["groups"]):
-            out[f"throughput_{i}"] = _throughput(plt, d)
-        if d["histories"]:
-            out[f"accuracy_time_{i}"] = _accuracy(plt, d)
+        for k in d["groups"]:
+            if d["rounds"].get(k):
+                made[f"throughput_{i}.{_key(d, k)}"] = _throughput(plt, d, k)
+        for m in d["models"]:
+            if any(mm == m for _, mm in d["histories"]):
+                made[f"accuracy_time_{i}.{m}"] = _accuracy(plt, d, m)
     g = report["grads"]
     if g and g["pairs"]:
-        out["grads_heatmap"] = _heatmap(plt, g["pairs"])
-        if g["trajectory"]:
-            out["trajectory"] = _trajectory(plt, g["trajectory"])
+        made["grads_heatmap"] = _heatmap(plt, g["pairs"])
+        for m in dict.fromkeys(t["model"] for t in g["trajectory"] or []):
+            made[f"trajectory.{m}"] = _trajectory(
+                plt, [t for t in g["trajectory"] if t["model"] == m]
+            )
     gallery = _gallery(report, plt)
     if gallery:
-        out["misclassified"] = gallery
+        made["misclassified"] = gallery
+    out = {}
+    for name, fig in made.items():
+        if problems is not None:
+            problems += [f"{name}: {p}" for p in figure_problems(fig)]
+        out[name] = _png(fig)
     return out
 
 
-def _panels(plt, n: int, height: float = 3.0):
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, height), squeeze=False)
-    return fig, axes[0]
+def _key(d: dict, k: tuple) -> str:
+    return k[0] if len(d["groups"]) == len(d["models"]) else f"{k[0]}-{k[1]}"
 
 
-def _throughput(plt, d: dict) -> bytes:
-    groups = [k for k in d["groups"] if d["rounds"].get(k)]
-    fig, axes = _panels(plt, len(groups))
-    for ax, k in zip(axes, groups, strict=True):
-        per = d["rounds"][k]
-        names = sorted(per, key=lambda b: -float(np.median(per[b])))
-        for x, b in enumerate(names):
-            v = np.asarray(per[b])
-            jitter = (np.arange(len(v)) % 7 - 3) * 0.04
-            ax.plot(x + jitter, v, "o", ms=3, alpha=0.6, color=COLOURS.get(b, "grey"))
-            ax.plot([x - 0.3, x + 0.3], [np.median(v)] * 2, color="black", lw=1.5)
-        ax.set_xticks(range(len(names)), names)
-        ax.set_ylim(bottom=0)
-        ax.set_title(f"{k[0]}: throughput per round")
-        ax.set_ylabel("examples/s (plain fit)")
-    return _png(fig)
+def _panel(plt, height: float = PANEL[1]):
+    fig, ax = plt.subplots(figsize=(PANEL[0], height), layout="constrained")
+    return fig, ax
 
 
-def _accuracy(plt, d: dict) -> bytes:
-    models = [m for m in d["models"] if any(k[1] == m for k in d["histories"])]
+def _throughput(plt, d: dict, k: tuple):
+    per = d["rounds"][k]
+    fig, ax = _panel(plt)
+    names = sorted(per, key=lambda b: -float(np.median(per[b])))
+    for x, b in enumerate(names):
+        v = np.asarray(per[b])
+        jitter = (np.arange(len(v)) % 7 - 3) * 0.04
+        st = style(b)
+        ax.plot(x + jitter, v, st["marker"], ms=3, alpha=0.6, color=st["color"])
+        ax.plot([x - 0.3, x + 0.3], [np.median(v)] * 2, color="black", lw=1.5)
+    ax.set_xticks(range(len(names)), [plain(n) for n in names])
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{plain(_key(d, k))}: throughput per round", fontsize=10)
+    ax.set_ylabel("examples/s (plain fit)")
+    return fig
+
+
+def _accuracy(plt, d: dict, m: str):
     targets = {a["model"]: a["target"] for a in d["accuracy"]}
-    fig, axes = _panels(plt, len(models))
-    for ax, m in zip(axes, models, strict=True):
-        values = []
-        for (b, mm), pts in sorted(d["histories"].items()):
-            if mm == m:
-                acc = [p[1] * 100 for p in pts]
-                values += acc
-                ax.plot([p[0] for p in pts], acc, marker="o", ms=3, label=b,
-                        color=COLOURS.get(b, "grey"))  # fmt: skip
-        target = targets.get(m)
-        if target:
-            ax.axhline(target * 100, ls="--", lw=1, color="grey", label="target")
-            values.append(target * 100)
-        low, high = min(values), max(values)
-        pad = max(1.0 - (high - low), 0) / 2 + 0.2  # never less than ~1 point of axis
-        ax.set_ylim(low - pad, min(high + pad, 100))
-        ax.set_title(f"{m}: test accuracy vs training time")
-        ax.set_xlabel("training s (throughput clock)")
-        ax.set_ylabel("test accuracy, %")
-        ax.legend(fontsize=7, loc="lower right")
-    return _png(fig)
+    fig, ax = _panel(plt)
+    values = []
+    for (b, mm), pts in sorted(d["histories"].items()):
+        if mm == m:
+            acc = [p[1] * 100 for p in pts]
+            values += acc
+            st = style(b)
+            ax.plot([p[0] for p in pts], acc, ms=4, label=plain(b), **st)
+    target = targets.get(m)
+    if target:
+        ax.axhline(target * 100, ls=(0, (1, 2)), lw=1, color="grey", label="target")
+        values.append(target * 100)
+    low, high = min(values), max(values)
+    pad = max(1.0 - (high - low), 0) / 2 + 0.2  # never less than ~1 point of axis
+    ax.set_ylim(low - pad, min(high + pad, 100))
+    ax.set_title(f"{plain(m)}: test accuracy vs time", fontsize=10)
+    ax.set_xlabel("training s (throughput clock)")
+    ax.set_ylabel("test accuracy, %")
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
 
 
-def _heatmap(plt, pairs: list[dict]) -> bytes:
+def _heatmap(plt, pairs: list[dict]):
     """Each cell: the gradient difference over the tolerance it was judged by (log10;
-    below 0 passes). ``tie`` and ``n/a`` cells are grey and labelled, not red."""
+    below 0 passes). ``tie`` and ``n/a`` cells are grey and labelled."""
     from matplotlib.colors import ListedColormap
 
     pairs = [p for p in pairs if p["dtype"] != "compiled vs eager"]  # backend pairs only
@@ -107,45 +138,45 @@ def _heatmap(plt, pairs: list[dict]) -> bytes:
             tol = TOLERANCE[p.get("judged_as", p["dtype"])]["rel"]
             grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)
             labels[r, c] = "pass" if p["pass"] else "FAIL"
-    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 2.5, 0.55 * len(names) + 1.8))
+    fig, ax = plt.subplots(
+        figsize=(max(1.0 * len(cols) + 2.8, 5.0), 0.5 * len(names) + 2.2), layout="constrained"
+    )
     ax.imshow(np.where(np.isnan(grid), 0, 1), cmap=ListedColormap(["#dddddd", "white"]),
               vmin=0, vmax=1)  # fmt: skip
-    im = ax.imshow(grid, cmap="RdYlGn_r", vmin=-8, vmax=2)
+    im = ax.imshow(grid, cmap="RdBu_r", vmin=-5, vmax=5)  # blue passes, red fails
     for (r, c), text in labels.items():
         ax.text(c, r, text, ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(len(cols)), [f"{m}\n{dt}" for m, dt in cols], fontsize=7)
-    ax.set_yticks(range(len(names)), names, fontsize=7)
-    fig.colorbar(im, label="log10(difference / tolerance)\nbelow 0 passes")
-    ax.set_title("Gradient difference between backends")
-    return _png(fig)
+    ax.set_xticks(
+        range(len(cols)), [f"{plain(m)}\n{dt}" for m, dt in cols], fontsize=7, rotation=90
+    )
+    ax.set_yticks(range(len(names)), [plain(n) for n in names], fontsize=7)
+    fig.colorbar(im, label="log10(difference / tolerance)\nbelow 0 passes", shrink=0.8)
+    ax.set_title("Gradient difference between backends", fontsize=10)
+    return fig
 
 
-def _trajectory(plt, trajectory: list[dict]) -> bytes:
-    """One small panel per model: how far the weights drift apart, per pair and optimizer."""
-    from matplotlib import ticker
-
-    models = list(dict.fromkeys(t["model"] for t in trajectory))
-    fig, axes = _panels(plt, len(models), height=3.2)
-    for ax, m in zip(axes, models, strict=True):
-        for t in (t for t in trajectory if t["model"] == m):
-            steps = sorted(t["weight_rel"], key=int)
-            ax.semilogy(
-                [int(s) for s in steps],
-                [max(t["weight_rel"][s], 1e-17) for s in steps],
-                marker="o",
-                ms=3,
-                ls="-" if t["optimizer"] == "sgd" else "--",
-                label=f"{t['a']}-{t['b']} {t['optimizer']}",
-            )
-        # plain tick labels: math text is off (result names are text), so the log axis'
-        # default TeX labels would print raw
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
-        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_title(f"{m}: weights apart")
-        ax.set_xlabel("training step")
-        ax.set_ylabel("max relative weight difference")
-        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0, -0.25), ncol=2, frameon=False)
-    return _png(fig)
+def _trajectory(plt, trajectory: list[dict]):
+    """One model's panel: how far the weights drift apart, per pair (colour) and
+    optimizer (line style); the log axis keeps matplotlib's own math-text labels."""
+    fig, ax = _panel(plt, height=3.6)
+    pairs = list(dict.fromkeys(f"{t['a']}-{t['b']}" for t in trajectory))
+    for t in trajectory:
+        steps = sorted(t["weight_rel"], key=int)
+        pair = f"{t['a']}-{t['b']}"
+        ax.semilogy(
+            [int(s) for s in steps],
+            [max(t["weight_rel"][s], 1e-17) for s in steps],
+            marker="o" if t["optimizer"] == "sgd" else "s",
+            ms=3,
+            ls="-" if t["optimizer"] == "sgd" else "--",
+            color=PAIR_COLOURS[pairs.index(pair) % len(PAIR_COLOURS)],
+            label=plain(f"{pair} {t['optimizer']}"),
+        )
+    ax.set_title(f"{plain(trajectory[0]['model'])}: weights apart", fontsize=10)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("max relative weight difference")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    return fig
 
 
 def _gallery(report, plt):
@@ -166,20 +197,55 @@ def _gallery(report, plt):
         return None
     cols = 6
     rows = -(-len(items) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (b, m, i, p) in zip(axes.ravel(), items, strict=False):
         ax.imshow(mnist.x_test[i], cmap="gray_r")
-        ax.set_title(f"{b} {m}\n#{i}: {p} (true {mnist.y_test[i]})", fontsize=6)
-    return _png(fig)
+        ax.set_title(plain(f"{b} {m}\n#{i}: {p} (true {mnist.y_test[i]})"), fontsize=6)
+    return fig
+
+
+def figure_problems(fig) -> list[str]:
+    """What a reader would see broken in ``fig``, found before saving: text printed as
+    raw TeX (math text off, or a "$" left unparsed) and any text or legend drawn
+    partly outside the figure (a title or legend cut off)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig.bbox
+    problems = []
+
+    def outside(bb) -> bool:
+        return bb.x0 < box.x0 - 1 or bb.y0 < box.y0 - 1 or bb.x1 > box.x1 + 1 or bb.y1 > box.y1 + 1
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        if text and not t.get_parse_math() and ("$" in text or "\\" in text):
+            problems.append(f"raw math text {text!r}")
+    for ax in fig.axes:  # what each axes draws: title, labels, tick labels, legend
+        name = ax.get_title() or ax.get_ylabel() or "an axes"
+        before = len(problems)
+        if ax.get_title() and outside(ax.title.get_window_extent(renderer)):
+            problems.append(f"title cut off: {ax.get_title()!r}")
+        legend = ax.get_legend()
+        if legend is not None and outside(legend.get_window_extent(renderer)):
+            problems.append(f"legend cut off in {name!r}")
+        if len(problems) == before and outside(ax.get_tightbbox(renderer)):
+            problems.append(f"labels cut off in {name!r}")
+    for legend in fig.legends:
+        if outside(legend.get_window_extent(renderer)):
+            problems.append("figure legend cut off")
+    return list(dict.fromkeys(problems))
 
 
 def _png(fig) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
     return buf.getvalue()

@@ -16,9 +16,16 @@ def _row(r: dict, pair: str) -> list[str]:
         f"{r['logits']['rel']:.2e}",
         f"{r['overall']['rel']:.2e}",
         f"{r['worst_variable_rel']:.2e}",
-        f"{r['overall']['cosine']:.12f}",
+        _one_minus(r["overall"]["cosine"]),
         r["status"] + note,
     ]
+
+
+def _one_minus(cosine: float) -> str:
+    """1 − cosine, where the difference is visible (a cosine printed as 1.000000000000
+    says nothing); 0 when the vectors are parallel to the last bit."""
+    d = 1.0 - cosine
+    return "0" if d == 0 else f"{d:.1e}".replace("-", "\u2212", 1) if d < 0 else f"{d:.1e}"
 
 
 GRADS_HEADERS = [
@@ -29,7 +36,7 @@ GRADS_HEADERS = [
     "logits rel",
     "grads rel",
     "worst var rel",
-    "grads cosine",
+    "1 − grads cosine",
     "verdict",
 ]
 

@@ -3,6 +3,8 @@ every section shares; ``render`` turns these into Markdown and HTML."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 
@@ -21,6 +23,59 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # keys of ``report.figures``
+    summary: str = ""  # set: a detail section, collapsed behind this one-line verdict
+    notes: list[str] = field(default_factory=list)  # paragraphs under the tables
+
+
+MINUS = "\u2212"  # one minus sign throughout, never a hyphen
+
+# a number, optionally with its unit, CI, a note in brackets and a word or three of
+# verdict ("0.31 [0.12, 0.50] differs"); anything else is text, left-aligned
+NUMERIC = re.compile(
+    r"^[+\u2212-]?\d[\d.,]*(e[+\u2212-]?\d+)?[%×]?( [a-zA-Z/]+)?( \[[^\]]*\])?"
+    r"( \([^)]*\))?( [a-z]+){0,3}( \([^)]*\))?$"
+)
+EMPTY = ("", "-", "\u2014", "n/a")
+
+
+def num(x: float | None, digits: int = 3) -> str:
+    """``x`` to about ``digits`` significant figures (what the noise supports), with
+    thousands separators, the minus sign and never a negative zero; "-" for None."""
+    if x is None:
+        return "-"
+    if x == 0:
+        return "0"
+    rounded = float(f"{x:.{digits}g}")
+    if rounded == 0:
+        return "0"
+    decimals = max(digits - 1 - int(math.floor(math.log10(abs(rounded)))), 0)
+    return f"{rounded:,.{decimals}f}".replace("-", MINUS)
+
+
+def signed(x: float, decimals: int = 2) -> str:
+    """``x`` with its sign (+ or the minus sign), "0.00" when it rounds to zero."""
+    text = f"{x:+.{decimals}f}"
+    if float(text) == 0:
+        return f"{0:.{decimals}f}"
+    return text.replace("-", MINUS)
+
+
+def numeric_columns(rows: list[list[str]]) -> list[bool]:
+    """Per column: does every non-empty cell start with a number (right-aligned)?"""
+    if not rows:
+        return []
+    out = []
+    for j in range(len(rows[0])):
+        cells = [str(r[j]) for r in rows if j < len(r) and str(r[j]) not in EMPTY]
+        out.append(bool(cells) and all(NUMERIC.match(c.replace(",", "")) for c in cells))
+    return out
+
+
+def anchor(title: str) -> str:
+    """A section title's id as GitHub makes it for Markdown headings (lower case,
+    punctuation dropped, spaces to hyphens), so one table of contents serves both."""
+    kept = re.sub(r"[^\w\- ]", "", title.lower())
+    return kept.replace(" ", "-") or "section"
 
 
 def label(d: dict, model: str, var: str) -> str:
@@ -41,13 +96,25 @@ def ratio_text(q) -> str:
     return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
 
 
+def identical(d) -> bool:
+    """Every seed gave both backends the same accuracy: no spread, no difference."""
+    return d.n >= 2 and d.low == d.high == d.mean == 0
+
+
 def difference_text(d) -> str:
+    """A paired accuracy difference in points, with its CI and what it shows."""
     if d is None:
         return "-"
     if d.low is None:
-        return f"{d.mean * 100:+.2f} (1 seed: cannot tell)"
-    word = "equivalent" if d.equivalent else "not shown equivalent"
-    return f"{d.mean * 100:+.2f} [{d.low * 100:+.2f}, {d.high * 100:+.2f}] {word}"
+        return f"{signed(d.mean * 100)} (1 seed: cannot tell)"
+    if identical(d):
+        return f"0.00 (identical on {'both' if d.n == 2 else f'all {d.n}'} seeds)"
+    ci = f"[{signed(d.low * 100)}, {signed(d.high * 100)}]"
+    if d.equivalent:
+        return f"{signed(d.mean * 100)} {ci} equivalent"
+    if d.low > 0 or d.high < 0:
+        return f"{signed(d.mean * 100)} {ci} differs"
+    return f"{signed(d.mean * 100)} {ci} not shown equivalent ({d.n} seeds too few)"
 
 
 def pct(v) -> str:
@@ -59,5 +126,20 @@ def gflops(r: dict) -> str:
     if r.get("gflops_per_s") is None:
         return "not counted"
     if not r.get("peak_gflops"):
-        return f"{r['gflops_per_s']:.2f}"
-    return f"{r['gflops_per_s']:.2f} ({r['gflops_per_s'] / r['peak_gflops']:.1%})"
+        return num(r["gflops_per_s"])
+    return f"{num(r['gflops_per_s'])} ({r['gflops_per_s'] / r['peak_gflops']:.1%})"
+
+
+def ci_units(q) -> str:
+    """What a ratio's interval counted as independent units: "runs" (runs as units, or
+    unpaired runs) or "rounds" (paired rounds)."""
+    return "runs" if q.method.startswith(("runs as units", "unpaired")) else "rounds"
+
+
+def ci_from(q) -> str:
+    """The units behind a ratio's interval, for a table cell: "3 runs", "24 rounds"."""
+    if q is None:
+        return "-"
+    if q.low is None:
+        return f"none ({q.n} {ci_units(q)[:-1] if q.n == 1 else ci_units(q)})"
+    return f"{q.n} {ci_units(q)}"

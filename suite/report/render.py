@@ -1,5 +1,5 @@
-"""report.md, report.html (self-contained, figures embedded) and report.csv: thin
-renderings of ``build_report``'s data and ``sections``' layout."""
+"""report.md (figures beside it), report.html (self-contained, figures embedded) and
+the CSVs: thin renderings of ``build_report``'s data and ``sections``' layout."""
 
 from __future__ import annotations
 
@@ -10,31 +10,56 @@ from suite.core.files import write_atomic
 from suite.report.build import build_report
 from suite.report.export import csv_text
 from suite.report.figures import figures
-from suite.report.layout import ratio_text
+from suite.report.layout import Section, anchor, numeric_columns
 from suite.report.sections import sections
 from suite.report.terminal import format_table
 
 
-def markdown(report: dict) -> str:
-    """The report's sections as Markdown (figures are in report.html only)."""
+def contents(secs: list[Section]) -> list[Section]:
+    """The sections a table of contents lists: every part after the verdict."""
+    return [s for s in secs[2:] if s.level == 2]
+
+
+def markdown(report: dict, figure_files: dict[str, str] | None = None) -> str:
+    """The report's sections as Markdown; figures link to ``figure_files`` (figure key ->
+    file name written beside report.md)."""
+    files = figure_files or {}
+    secs = sections(report)
     lines = []
-    for sec in sections(report):
+    for i, sec in enumerate(secs):
         lines += ["#" * sec.level + " " + sec.title, ""]
+        if sec.summary:
+            lines += [f"*{sec.summary}*", ""]
         lines += [p for para in sec.paragraphs for p in (para, "")]
         if sec.bullets:
             lines += [f"- {b}" for b in sec.bullets] + [""]
         for t in sec.tables:
             if t.title:
-                lines += [f"**{t.title}**", ""]
+                lines += [f"*{t.title}*", ""]
             lines += [_md(t.headers, t.rows), ""]
+        lines += [p for para in sec.notes for p in (para, "")]
+        for name in sec.figures:
+            for key in panels(name, files):
+                lines += [f"![{caption(key)}]({files[key]})", ""]
+        if i == 1:
+            lines += ["## Contents", ""]
+            lines += [f"- [{s.title}](#{anchor(s.title)})" for s in contents(secs)] + [""]
     return "\n".join(lines)
 
 
 def _md(headers, rows) -> str:
     esc = [[str(c).replace("|", "\\|") for c in r] for r in rows]
     heads = [str(h).replace("|", "\\|") for h in headers]
-    out = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(headers)]
+    align = numeric_columns(rows) or [False] * len(headers)
+    rule = "|" + "".join("---:|" if n else "---|" for n in align)
+    out = ["| " + " | ".join(heads) + " |", rule]
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in esc])
+
+
+def panels(name: str, figs: dict) -> list[str]:
+    """The figure keys a section's figure name stands for: itself, or its panels
+    (``throughput_0.lstm``, ...), which the page lays out side by side or stacked."""
+    return [k for k in figs if k == name or k.startswith(name + ".")]
 
 
 HTML = """<!DOCTYPE html>
@@ -42,31 +67,61 @@ HTML = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Keras backend comparison</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:62em;margin:auto;padding:0 1em;line-height:1.4}
-p,li,figcaption,h1,h2,h3{overflow-wrap:break-word}
-table{border-collapse:collapse;margin:.5em 0 1.2em;font-size:85%;display:block;max-width:100%;
-overflow-x:auto}
-caption{text-align:left;font-weight:600;padding:.3em 0}
+body{font-family:system-ui,sans-serif;max-width:64em;margin:auto;padding:0 1em;line-height:1.4}
+p,li,figcaption,h1,h2,h3,summary{overflow-wrap:break-word}
+h1{margin:.6em 0 .2em}h2{margin:1.2em 0 .4em}
+.scroll{overflow-x:auto;max-width:100%;margin:.5em 0 1.2em}
+table{border-collapse:collapse;font-size:85%}
+p.caption{font-size:85%;color:#333;margin:.8em 0 .2em}
 th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.n{white-space:nowrap}
 tbody tr:nth-child(even){background:#fafafa}
+table.verdict{font-size:95%}table.verdict td:nth-child(2){font-weight:600}
+.conditions{font-size:90%;color:#333}
+details{margin:.3em 0 1em}summary{cursor:pointer;color:#222}
+nav ol{columns:2;column-gap:2em;margin:.3em 0}
+@media (max-width:40em){nav ol{columns:1}
+table.verdict,table.verdict tbody,table.verdict tr,table.verdict td{display:block}
+table.verdict thead{display:none}table.verdict tr{border:1px solid #ccc;margin:0 0 .6em}
+table.verdict td{border:0;white-space:normal;text-align:left}
+table.verdict td::before{content:attr(data-label) ": ";font-weight:400;color:#555}}
 img{max-width:100%;height:auto}figure{margin:1em 0}figcaption{font-size:90%;color:#444}
+.panels div{display:flex;flex-wrap:wrap;gap:.5em}
+.panels img{width:calc(33.3% - .4em);min-width:300px;max-width:100%}
 .gallery img{max-width:70%}
-@media print{body{max-width:none}figure,table{break-inside:avoid}}
+@media print{body{max-width:none}figure,table{break-inside:avoid}details>*{display:block}}
 </style></head><body>
-{% for s in sections %}
-<h{{ s.level }}>{{ s.title }}</h{{ s.level }}>
+{% macro table(t, cls) %}{% set tid = "t" ~ counter() %}
+{% if t.title %}<p class="caption" id="{{ tid }}">{{ t.title|inline }}</p>{% endif %}
+<div class="scroll"><table{% if cls %} class="{{ cls }}"{% endif %}{% if t.title %}
+ aria-labelledby="{{ tid }}"{% endif %}>
+{% set num = numeric(t.rows) %}<thead><tr>{% for h in t.headers %}<th scope="col"
+{%- if num[loop.index0] %} class="n"{% endif %}>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td data-label="{{ t.headers[loop.index0] }}"
+{%- if num[loop.index0] %} class="n"{% endif %}>{{ c|inline }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table></div>
+{% endmacro %}
+{% macro body(s) %}
 {% for p in s.paragraphs %}<p>{{ p|inline }}</p>
 {% endfor %}{% if s.bullets %}<ul>{% for b in s.bullets %}<li>{{ b|inline }}</li>{% endfor %}</ul>
-{% endif %}{% for t in s.tables %}<table>{% if t.title %}<caption>{{ t.title }}</caption>{% endif %}
-<thead><tr>{% for h in t.headers %}<th scope="col">{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>{% for r in t.rows %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</tbody></table>
-{% endfor %}{% for name in s.figures if name in figs %}<figure{% if name == "misclassified" %}
-class="gallery"{% endif %}><img alt="{{ caption(name) }}"
-src="data:image/png;base64,{{ figs[name] }}">
+{% endif %}{% for t in s.tables %}{{ table(t, "verdict" if loop.first and s.notes else "") }}
+{% endfor %}{% for p in s.notes %}<p class="conditions">{{ p|inline }}</p>
+{% endfor %}{% for name in s.figures %}{% set keys = panels(name, figs) %}{% if keys %}
+<figure class="{{ 'gallery' if name == 'misclassified' else 'panels' if keys|length > 1
+ or keys[0] != name else '' }}"><div>{% for k in keys %}<img alt="{{ caption(k) }}"
+src="data:image/png;base64,{{ figs[k] }}">{% endfor %}</div>
 <figcaption>{{ caption(name) }}</figcaption></figure>
-{% endfor %}{% endfor %}
+{% endif %}{% endfor %}
+{% endmacro %}
+{% for s in sections %}
+<h{{ s.level }} id="{{ anchor(s.title) }}">{{ s.title }}</h{{ s.level }}>
+{% if s.summary %}<details><summary>{{ s.summary|inline }} <em>Show the details.</em></summary>
+{{ body(s) }}</details>{% else %}{{ body(s) }}{% endif %}
+{% if loop.index0 == 1 %}<nav aria-label="Contents"><h2 id="contents">Contents</h2><ol>
+{% for c in toc %}<li><a href="#{{ anchor(c.title) }}">{{ c.title }}</a></li>{% endfor %}
+</ol></nav>{% endif %}
+{% endfor %}
 </body></html>
 """
 
@@ -91,40 +146,68 @@ def html(report: dict, figs: dict[str, bytes]) -> str:
     env = Environment(autoescape=True)
     env.filters["inline"] = _inline
     encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
-    return env.from_string(HTML).render(sections=sections(report), figs=encoded, caption=caption)
+    secs = sections(report)
+    count = iter(range(1, 10**6))
+    return env.from_string(HTML).render(
+        sections=secs,
+        toc=contents(secs),
+        figs=encoded,
+        caption=caption,
+        anchor=anchor,
+        numeric=numeric_columns,
+        panels=panels,
+        counter=lambda: next(count),
+    )
 
 
 CAPTIONS = {
-    "throughput": "Training throughput of plain fit() per round (dots), median (bar): "
+    "throughput": "Training throughput of plain fit(), examples/s: one dot per timed chunk "
+    "over all runs, the bar their median (the tables give the geometric mean over runs); "
     "the spread is the drift the pairing by round cancels",
-    "accuracy_time": "Test accuracy against training time on the throughput clock "
-    "(compilation and evaluation excluded)",
-    "grads_heatmap": "Gradient difference between backends, log10 max|a−b|/max|b| "
-    "(same weights, same batch)",
-    "trajectory": "How far the weights drift apart over training steps (same batches)",
+    "accuracy_time": "Test accuracy in percent against training seconds on the throughput "
+    "clock (compilation and evaluation excluded), first seed",
+    "grads_heatmap": "Gradient difference between backends over the tolerance it is judged "
+    "by, log10 (below 0 passes; same weights, same batch)",
+    "trajectory": "How far the weights drift apart over training steps (same batches): max "
+    "relative difference, log scale",
     "misclassified": "Test images each backend's model gets wrong: predicted (true) label",
 }
 
 
 def caption(name: str) -> str:
-    """A reader's caption for a figure key such as ``throughput_0``."""
+    """A reader's caption for a figure key such as ``throughput_0`` or, for one panel,
+    ``throughput_0.lstm``."""
+    name, _, panel = name.partition(".")
     base, _, index = name.rpartition("_")
     if not index.isdigit():
         base = name
-    return CAPTIONS.get(base, name)
+    text = CAPTIONS.get(base, name)
+    return f"{panel}: {text}" if panel else text
+
+
+def figure_file(key: str) -> str:
+    return f"report-{key.replace('.', '-').replace('_', '-')}.png"
 
 
 def write_files(report: dict, out: Path) -> list[Path]:
-    """Write report.md, report.html and report.csv for ``report`` into ``out`` (atomically)."""
-    texts = {
-        "report.md": markdown(report),
-        "report.csv": csv_text(report),
-        "report-grads.csv": csv_text(report, "grads_csv"),
-        "report.html": html(report, figures(report)),
+    """Write report.md (its figures as PNGs beside it), report.html (self-contained)
+    and the CSVs for ``report`` into ``out``, each file atomically."""
+    figs = figures(report)
+    files = {k: figure_file(k) for k in figs}
+    blobs = {
+        "report.md": markdown(report, files).encode(),
+        "report.csv": csv_text(report).encode(),
+        "report-rounds.csv": csv_text(report, "rounds_csv").encode(),
+        "report-grads.csv": csv_text(report, "grads_csv").encode(),
+        "report-recipes.csv": csv_text(report, "recipes_csv").encode(),
+        "report-portability.csv": csv_text(report, "portability_csv").encode(),
+        "report.html": html(report, figs).encode(),
+        **{files[k]: v for k, v in figs.items()},
     }
     paths = []
-    for name, text in texts.items():
-        data = text.encode()
+    for name, data in blobs.items():
+        if not data and name != "report.csv":
+            continue  # no recipes or transfers in these folders: no empty CSV either
         write_atomic(out / name, lambda f, d=data: f.write(d))
         paths.append(out / name)
     return paths
@@ -136,20 +219,10 @@ def write_report(folders: list[Path], out: Path) -> list[Path]:
 
 
 def terminal_summary(report: dict) -> str:
-
+    """The verdict per device group, as the terminal shows it after compare."""
     lines = []
     for d in report["devices"]:
-        lines.append(d["key"])
-        rows = [
-            [m, r["backend"], f"{r['examples_per_s']:,.0f}", ratio_text(r["ratio"]), r["verdict"]]
-            for (m, _), rs in d["speed"].items()
-            for r in rs
-        ]
-        lines.append(
-            format_table(
-                ["model", "backend", "throughput examples/s", "time ratio [95% CI]", "verdict"],
-                rows,
-            )
-        )
-        lines += d["recommendation"]
+        lines.append(d["title"])
+        rows = [[v.workload, v.use, v.speed, v.accuracy] for v in d["verdict"]]
+        lines.append(format_table(["workload", "use", "speed", "accuracy"], rows))
     return "\n".join(lines)

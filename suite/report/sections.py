@@ -13,15 +13,16 @@ from suite.report.appendix import (
 from suite.report.layout import (
     Section,
     Table,
-    ci_kind,
+    ci_from,
     difference_text,
     gflops,
     label,
-    pct,
+    num,
     ratio_text,
 )
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
+from suite.report.verdict import conditions_text
 
 THROUGHPUT_NOTE = (
     "Examples per second of Keras' own `fit()` with no per-step instrumentation, timed in "
@@ -49,97 +50,161 @@ ACCURACY_NOTE = (
 
 
 def sections(report: dict) -> list[Section]:
-    out = [Section("Keras backend comparison", 1, _preamble(report))]
+    """The page in reading order: the verdict and its conditions first, then the
+    evidence per device, the checks (collapsed), and the methods at the end."""
+    out = [Section("Keras backend comparison", 1), _verdict(report)]
     for i, d in enumerate(report["devices"]):
         out += _device(d, i)
-    if report["sweeps"]:
-        out.append(sweeps_section(report["sweeps"]))
     if report["grads"]:
         out.append(grads_section(report["grads"]))
     if report.get("portability"):
         out.append(portability_section(report["portability"]))
+    if report["sweeps"]:
+        out.append(sweeps_section(report["sweeps"]))
     if report.get("recipes"):
         out.append(recipes_section(report["recipes"]))
-    if report["skipped"]:
-        out.append(Section("Skipped files", 2, bullets=list(report["skipped"])))
     if report["devices"]:
-        out.append(Section("Misclassified test images", 2, figures=["misclassified"]))
+        out.append(
+            Section(
+                "Misclassified test images",
+                2,
+                figures=["misclassified"],
+                summary="The first test images each backend's model gets wrong.",
+            )
+        )
+    out.append(_methods(report))
     return out
 
 
-def _preamble(report: dict) -> list[str]:
-    lines = [
+VERDICT_HEADERS = [
+    "workload",
+    "use",
+    "speed (time ratio, 95% CI)",
+    "accuracy",
+    "time to target",
+    "gradients",
+]
+
+
+def _verdict(report: dict) -> Section:
+    tables, paragraphs, failed = [], [], []
+    for d in report["devices"]:
+        rows = [
+            [v.workload, v.use, v.speed, v.accuracy, v.time_to_target, v.gradients]
+            for v in d["verdict"]
+        ]
+        tables.append(Table(VERDICT_HEADERS, rows, d["title"]))
+        paragraphs.append(conditions_text(d["conditions"], report["sweeps"]))
+        failed += [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
+    if not report["devices"]:
+        paragraphs.append("No training results in these folders: nothing to rank.")
+    return Section("Which backend should I use?", 2, tables=tables, notes=paragraphs + failed)
+
+
+def _methods(report: dict) -> Section:
+    paragraphs = [
         f"Generated {report['generated']} from {', '.join(report['folders'])}: "
-        f"{report['n_runs']} run results, {len(report['skipped'])} files skipped."
+        f"{report['n_runs']} run results, {len(report['skipped'])} files skipped.",
+        THROUGHPUT_NOTE,
+        ACCURACY_NOTE,
+        STATISTICS_NOTE,
     ]
     if report["waiting_cpu_share"] is not None:
-        lines.append(
+        paragraphs.append(
             "While one backend trained its chunk, the waiting workers used at most "
             f"{report['waiting_cpu_share']:.1%} of a core (measured per turn from their CPU "
             "time): they were idle, not spinning."
         )
-    return lines
+    tables = [
+        Table(["setting", "value"], d["environment"], f"Environment: {d['title']}")
+        for d in report["devices"]
+    ]
+    return Section("Methods", 2, paragraphs, list(report["skipped"]), tables)
+
+
+STATISTICS_NOTE = (
+    "How to read the statistics. *Time ratio*: a backend's time per training example ÷ the "
+    "fastest's (> 1: slower), a geometric mean with a 95% interval. *CI units*: what the "
+    "interval counted as independent: *runs* (each run's mean log ratio is one unit; the "
+    "rounds inside a run are not independent of it) or *rounds* (one run: its rounds, so "
+    "between-run variation is not in it). *Rounds timed*: the chunks each backend trained "
+    "over all runs, the dots of the throughput figure. The figure's bar is the median of "
+    "those chunks; the tables give the geometric mean over runs, so the two can differ. "
+    "Accuracy differences are in percentage *points*, paired by seed. Times are seconds "
+    "(s) or milliseconds (ms); memory is MiB (2^20 bytes)."
+)
 
 
 def _device(d: dict, i: int) -> list[Section]:
-    parts = [Section(d["key"], 2), _answer(d), _throughput(d, i), _accuracy(d, i)]
+    parts = [Section(f"Measurements: {d['title']}", 2), _glance(d), _throughput(d, i)]
+    parts.append(_accuracy(d, i))
     if d.get("scaling"):
         parts.append(scaling_section(d["scaling"], d["key"]))
-    environment = Section("Environment", 3, tables=[Table(["setting", "value"], d["environment"])])
-    return [*parts, environment]
+    return parts
 
 
 HEADLINE = [
     "model",
     "backend",
-    "training throughput, examples/s",
-    "time ratio to fastest [95% CI]",
-    "test accuracy",
+    "examples/s",
+    "time ratio [95% CI]",
+    "CI units",
+    "test accuracy, %",
     "accuracy − fastest's, points [95% CI]",
     "first step (compile), ms",
-    "peak RSS, MB",
+    "peak RSS, MiB",
 ]
 
+GLANCE_CAPTION = (
+    "Every backend and model: training examples per second of plain fit(), its time "
+    "ratio to the fastest, final test accuracy (mean over seeds) and its paired "
+    "difference to the fastest's in points, the first step's time (compilation) and the "
+    "process's peak resident memory."
+)
 
-def _answer(d: dict) -> Section:
+
+def _glance(d: dict) -> Section:
     acc = {(a["model"], a["variant"], a["backend"]): a for a in d["accuracy"]}
-    headline = [
-        [
-            label(d, m, v),
-            r["backend"],
-            f"{r['examples_per_s']:,.0f}",
-            ratio_text(r["ratio"]),
-            pct(acc.get((m, v, r["backend"]), {}).get("mean")),
-            difference_text(acc.get((m, v, r["backend"]), {}).get("difference")),
-            "-" if r["first_step_ms"] is None else f"{r['first_step_ms']:.0f}",
-            "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
-        ]
-        for (m, v), rows in d["speed"].items()
-        for r in rows
-    ]
-    table = Table(HEADLINE, headline, "At a glance: every backend and model")
-    failed = [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
-    return Section(
-        "Which backend should I use?",
-        3,
-        bullets=[*d["recommendation"], *failed],
-        tables=[table],
-    )
+    rows = []
+    for (m, v), speed in d["speed"].items():
+        for r in speed:
+            a = acc.get((m, v, r["backend"]), {})
+            rows.append(
+                [
+                    label(d, m, v),
+                    r["backend"],
+                    num(r["examples_per_s"]),
+                    ratio_text(r["ratio"]),
+                    ci_from(r["ratio"]),
+                    "-" if a.get("mean") is None else f"{a['mean'] * 100:.2f}",
+                    difference_text(a.get("difference")),
+                    num(r["first_step_ms"]),
+                    num(r["peak_rss_mb"]),
+                ]
+            )
+    return Section("At a glance", 3, tables=[Table(HEADLINE, rows, GLANCE_CAPTION)])
+
+
+SPEED_CAPTION = (
+    "Training throughput per model and backend: examples/s of plain fit() (geometric mean "
+    "over runs), ms per optimizer step, time ratio to the fastest with its 95% CI and the "
+    "units it counted, drift (slowest round ÷ fastest: what the pairing cancelled), "
+    "achieved GFLOP/s and its share of the machine's best matmul, the step-latency "
+    "diagnostic in ms, the first step in ms, time to target in s and peak memory in MiB."
+)
 
 
 def _throughput(d: dict, i: int) -> Section:
+    rows = [[label(d, m, v), *_speed_row(r)] for (m, v), rs in d["speed"].items() for r in rs]
     section = Section(
         "Training throughput (what ranks)",
         3,
-        [THROUGHPUT_NOTE],
-        tables=[
-            Table(
-                _SPEED_HEADERS,
-                [_speed_row(r) for r in rows],
-                f"{label(d, m, v)} — {d['verdicts'][(m, v)]} (CI: {ci_kind(rows)})",
-            )  # fmt: skip
-            for (m, v), rows in d["speed"].items()
+        [
+            f"{label(d, m, v)}: {d['verdicts'][(m, v)]}."
+            for (m, v) in d["speed"]
+            if d["speed"][(m, v)]
         ],
+        tables=[Table(["model", *_SPEED_HEADERS], rows, SPEED_CAPTION)],
         figures=[f"throughput_{i}"],
     )
     if d["native"]:
@@ -171,11 +236,17 @@ ACCURACY_HEADERS = [
     "backend",
     "epochs",
     "seeds",
-    "mean ± std",
-    "target",
+    "test accuracy, % (mean)",
+    "sd over seeds, points",
+    "target, %",
     "reached",
-    "difference to fastest [95% CI], points",
+    "difference to fastest, points [95% CI]",
 ]
+
+ACCURACY_CAPTION = (
+    "Final test accuracy per model and backend: mean over seeds in percent, its standard "
+    "deviation and the paired difference to the fastest backend in percentage points."
+)
 
 
 def _accuracy(d: dict, i: int) -> Section:
@@ -185,8 +256,9 @@ def _accuracy(d: dict, i: int) -> Section:
             a["backend"],
             str(a["epochs"]),
             str(a["n"]),
-            f"{pct(a['mean'])} ± {a['std'] * 100:.2f}" if a["std"] is not None else pct(a["mean"]),
-            pct(a["target"]),
+            "-" if a["mean"] is None else f"{a['mean'] * 100:.2f}",
+            "-" if a["std"] is None else f"{a['std'] * 100:.2f}",
+            "-" if a["target"] is None else f"{a['target'] * 100:.1f}",
             "yes" if a["reached"] else "no",
             difference_text(a["difference"]),
         ]
@@ -207,7 +279,7 @@ def _accuracy(d: dict, i: int) -> Section:
         3,
         note,
         bullets=[f"{m}: {accuracy_sentence(d['accuracy'], m, v)}" for m, v in d["groups"]],
-        tables=[Table(ACCURACY_HEADERS, rows)],
+        tables=[Table(ACCURACY_HEADERS, rows, ACCURACY_CAPTION)],
         figures=[f"accuracy_time_{i}"],
     )
 
@@ -217,32 +289,36 @@ _SPEED_HEADERS = [
     "examples/s",
     "ms/step",
     "time ratio [95% CI]",
+    "CI units",
     "verdict",
-    "rounds",
+    "rounds timed",
     "drift",
     "GFLOP/s (% of peak)",
-    "latency ms median [p10, p90] (diagnostic)",
-    "first step ms",
-    "time to target s (seeds reached)",
-    "peak RSS MB",
+    "latency, ms: median [p10, p90] (diagnostic)",
+    "first step, ms",
+    "time to target, s (seeds reached)",
+    "peak RSS, MiB",
 ]
 
 
 def _speed_row(r: dict) -> list[str]:
-    tta = "-" if r["time_to_accuracy_s"] is None else f"{r['time_to_accuracy_s']:.1f}"
+    latency = (
+        "-"
+        if r["latency_ms"] is None
+        else f"{num(r['latency_ms'])} [{num(r['latency_p10_ms'])}, {num(r['latency_p90_ms'])}]"
+    )
     return [
         r["backend"],
-        f"{r['examples_per_s']:,.0f}",
-        f"{r['ms_per_step']:.3f}",
+        num(r["examples_per_s"]),
+        num(r["ms_per_step"]),
         ratio_text(r["ratio"]),
+        ci_from(r["ratio"]),
         r["verdict"],
         str(r["rounds"]),
         "-" if r["drift"] is None else f"{r['drift']:.2f}",
         gflops(r),
-        "-"
-        if r["latency_ms"] is None
-        else f"{r['latency_ms']:.3f} [{r['latency_p10_ms']:.3f}, {r['latency_p90_ms']:.3f}]",
-        "-" if r["first_step_ms"] is None else f"{r['first_step_ms']:.0f}",
-        f"{tta} ({r['reached']}/{r['seeds']})",
-        "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
+        latency,
+        num(r["first_step_ms"]),
+        f"{num(r['time_to_accuracy_s'])} ({r['reached']}/{r['seeds']})",
+        num(r["peak_rss_mb"]),
     ]

@@ -26,6 +26,7 @@ from suite.report.groups import (
     train_flops,
     variant,
 )
+from suite.report.layout import ci_units
 
 SPEED_THRESHOLD = 0.05  # rank two backends only when they differ by more than this
 
@@ -251,6 +252,9 @@ def ratio_rows(speed: dict[tuple, list[dict]]) -> list[dict]:
                     "time_ratio_to_fastest": q.ratio if q else 1.0,
                     "time_ratio_ci_low": q.low if q else None,
                     "time_ratio_ci_high": q.high if q else None,
+                    "ci_method": q.method if q else None,
+                    "ci_units": ci_units(q) if q else None,
+                    "ci_n": q.n if q else None,
                     "rounds": r["rounds"],
                     "verdict": r["verdict"],
                 }

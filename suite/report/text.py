@@ -1,9 +1,10 @@
 """The report's sentences: who is fastest and by how much, where the data cannot tell,
-whether accuracies are equivalent, and the advice that follows from those numbers."""
+and whether accuracies are equivalent (the verdict's words are in ``verdict``)."""
 
 from __future__ import annotations
 
 from suite.core.stats import Ratio
+from suite.report.layout import identical, signed
 from suite.report.tables import SPEED_THRESHOLD
 
 
@@ -46,40 +47,22 @@ def accuracy_sentence(rows: list[dict], model: str, var: str) -> str:
     parts = []
     for r in diffs:
         d = r["difference"]
-        if d.equivalent is None:
+        if identical(d):
+            seeds = "both seeds" if d.n == 2 else f"all {d.n} seeds"
+            parts.append(f"{r['backend']} − {r['reference']}: identical on {seeds}")
+        elif d.equivalent is None:
             parts.append(
-                f"{r['backend']} − {r['reference']} {d.mean * 100:+.2f} points from {d.n} seed: "
+                f"{r['backend']} − {r['reference']} {signed(d.mean * 100)} points from {d.n} seed: "
                 "cannot tell (needs at least 2 seeds)"
             )
         else:
-            word = "equivalent" if d.equivalent else "not shown equivalent"
+            within = f"equivalent within ±{d.margin * 100:.1f} (TOST p = {d.p_equivalence:.2g})"
+            if not d.equivalent:
+                seen = d.low > 0 or d.high < 0
+                why = "differs" if seen else f"no difference seen, but {d.n} seeds are too few"
+                within = f"{why}: not shown {within}"
             parts.append(
-                f"{r['backend']} − {r['reference']} {d.mean * 100:+.2f} points "
-                f"[{d.low * 100:+.2f}, {d.high * 100:+.2f}] over {d.n} seeds: {word} "
-                f"within ±{d.margin * 100:.1f} (TOST p = {d.p_equivalence:.3f})"
+                f"{r['backend']} − {r['reference']} {signed(d.mean * 100)} points "
+                f"[{signed(d.low * 100)}, {signed(d.high * 100)}] over {d.n} seeds: {within}"
             )
     return "; ".join(parts)
-
-
-def recommendation(device: dict, grads_ok: bool | None) -> list[str]:
-    """Short advice per model, derived only from the numbers in the report."""
-    lines = []
-    for (model, var), rows in device["speed"].items():
-        if not rows:
-            continue
-        label = (
-            model if len({v for m, v in device["speed"] if m == model}) == 1 else f"{model} ({var})"
-        )
-        lines.append(
-            f"{label}: {speed_sentence(rows)}. Accuracy: "
-            f"{accuracy_sentence(device['accuracy'], model, var)}."
-        )
-    if grads_ok is not None:
-        lines.append(
-            "Gradients: the backends compute equivalent losses and gradients "
-            "(see the gradient table)."
-            if grads_ok
-            else "Gradients: at least one comparison FAILED; check the gradient table "
-            "before trusting cross-backend results."
-        )
-    return lines

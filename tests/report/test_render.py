@@ -21,20 +21,24 @@ def test_report_files_self_contained_and_escaped(results_dir, tmp_path):
     evil = make_run("jax", "cnn", 0, 50.0, 0.99, host='<script>alert("x")</script>')
     write_result(results_dir / "run2" / f"{evil.cell}.json", evil)
     paths = write_report([results_dir], tmp_path / "report")
-    assert sorted(p.name for p in paths) == [
-        "report-grads.csv",
-        "report.csv",
-        "report.html",
+    names = {p.name for p in paths}
+    assert names >= {
         "report.md",
-    ]
+        "report.html",
+        "report.csv",
+        "report-rounds.csv",
+        "report-throughput-0-mlp.png",
+    }
+    md = (tmp_path / "report" / "report.md").read_text()
+    for png in (n for n in names if n.endswith(".png")):
+        assert f"]({png})" in md  # report.md links every figure written beside it
     page = (tmp_path / "report" / "report.html").read_text()
     assert "http://" not in page and "https://" not in page and 'src="//' not in page
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "data:image/png;base64," in page
-    md = (tmp_path / "report" / "report.md").read_text()
     assert "2 files skipped" in md and "broken.json" in md and "someone-else/v9" in md
     # two machines: two device sections, never ranked against each other
-    assert md.count("## cpu: cpu on TestCPU") == 2
+    assert md.count("## Measurements: CPU: TestCPU, 2 logical cores, host ") == 2
     csv = (tmp_path / "report" / "report.csv").read_text().splitlines()
     assert len(csv) == 1 + 10 and csv[0].startswith("device,device_kind,device_name,cpu_model")
     header = csv[0].split(",")

@@ -1,5 +1,6 @@
 """report.html in a real browser: headless Chromium (Debian's package, which .ci/run
-installs) driven by Playwright, at 1024 px, on a small results folder built here."""
+installs) driven by Playwright, at 1280 x 800 (a laptop) and 390 px (a phone), on a small
+results folder built here."""
 
 import os
 import shutil
@@ -29,7 +30,14 @@ pytestmark = [
 ]
 
 
+OLD = Path(__file__).resolve().parents[1] / "data" / "results-v0.1"
+
+
 def _results(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for kind in ("grads", "portability"):  # the detail sections and their figures
+        for f in (OLD / kind).glob("*.json"):
+            shutil.copy(f, folder / f.name)
     for model, ms in (("softmax", 0.3), ("mlp", 0.8), ("cnn", 20.0)):
         for backend, f in (("jax", 1.0), ("tensorflow", 1.6), ("torch", 2.5)):
             for seed in range(2):
@@ -46,7 +54,7 @@ def test_report_page_in_chromium(mnist, tmp_path):
     requests, errors = [], []
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1024, "height": 800})
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -58,11 +66,26 @@ def test_report_page_in_chromium(mnist, tmp_path):
             "[...document.querySelectorAll('table')].map(t => t.querySelectorAll('th').length)"
         )
         images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
-        first_heading = page.evaluate("document.querySelector('h3').textContent")
+        first_heading = page.evaluate("document.querySelector('h2').textContent")
+        verdict_bottom = page.evaluate(
+            "document.querySelector('table.verdict').getBoundingClientRect().bottom"
+        )
+        conditions = page.evaluate("document.querySelector('p.conditions').textContent")
+        details = page.evaluate("[...document.querySelectorAll('details')].map(d => d.open)")
+        toc = page.evaluate(
+            "[...document.querySelectorAll('nav a')].map(a => "
+            "document.getElementById(a.hash.slice(1)) !== null)"
+        )
+        right = page.evaluate("getComputedStyle(document.querySelector('td.n')).textAlign")
         shot = Path(os.environ.get("SUITE_SCREENSHOT", tmp_path / "report.png"))
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    assert overflow <= 0, f"{overflow} px of horizontal scroll at 1024 px"
+    assert overflow <= 0, f"{overflow} px of horizontal scroll at 1280 px"
+    assert verdict_bottom <= 800, "the verdict is not in the first screen at 1280 x 800"
+    assert conditions.startswith("Measured on TestCPU")
+    assert details and not any(details)  # the detail sections start collapsed
+    assert toc and all(toc)  # every contents link has its target
+    assert right == "right"
     assert tables and all(n > 0 for n in tables), tables  # every table has header cells
     assert len(images) >= 3 and all(c and w > 0 for c, w, _ in images), images
     assert all(not alt.startswith(("throughput_", "accuracy_time_")) for _, _, alt in images)
@@ -73,9 +96,9 @@ def test_report_page_in_chromium(mnist, tmp_path):
 
 
 def test_report_page_on_a_phone(mnist, tmp_path):
-    """At 390 px (a phone, the page declares its viewport): no page-level horizontal
-    scroll (tables scroll inside themselves, long names wrap), and every figure but the
-    gallery at least 300 px wide."""
+    """At 390 px (a phone, the page declares its viewport), with every detail section
+    open: no page-level horizontal scroll (tables scroll inside themselves, long names
+    wrap), and every figure but the gallery at least 300 px wide (panels stack)."""
     playwright = pytest.importorskip("playwright.sync_api")
     _results(tmp_path / "results")
     write_report([tmp_path / "results"], tmp_path / "report")
@@ -84,6 +107,7 @@ def test_report_page_on_a_phone(mnist, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         page.goto(page_url, wait_until="load")
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
@@ -95,4 +119,4 @@ def test_report_page_on_a_phone(mnist, tmp_path):
         browser.close()
     assert viewport
     assert overflow <= 0, f"{overflow} px of horizontal scroll at 390 px"
-    assert widths and min(widths) >= 300, widths
+    assert len(widths) >= 5 and min(widths) >= 300, widths  # panels, heatmap, trajectory

@@ -1,0 +1,198 @@
+"""The verdict a chooser reads first: per workload the backend to use, by how much it
+is faster than the next, the accuracy in words and the time to target; and the one line
+of conditions the verdict holds under. Pure functions over ``build_report``'s data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.core.schemas import NA
+from suite.report.layout import identical, num, signed
+from suite.report.tables import ACCURACY_MARGIN
+
+
+@dataclass(frozen=True)
+class Verdict:
+    workload: str
+    use: str  # a backend, or "a or b" where the data cannot separate them
+    speed: str
+    accuracy: str
+    time_to_target: str
+    gradients: str
+
+
+def _times(q) -> str:
+    """A time ratio as "N× [low, high]"."""
+    if q.low is None:
+        return f"{q.ratio:.2f}× (no CI: {q.n} unit)"
+    return f"{q.ratio:.2f}× [{q.low:.2f}, {q.high:.2f}]"
+
+
+def speed_words(rows: list[dict]) -> tuple[str, str]:
+    """(backend to use, how much faster it is than the next) from ``speed_rows``
+    (fastest first). Backends the data cannot separate from the fastest are named
+    together and called indistinguishable here."""
+    if not rows:
+        return "-", "no throughput measured"
+    if len(rows) == 1:
+        return rows[0]["backend"], "only backend measured"
+    first = rows[0]["backend"]
+    ties = [r for r in rows[1:] if r["verdict"] != "slower"]
+    slower = [r for r in rows[1:] if r["verdict"] == "slower"]
+    parts = [f"indistinguishable here from {r['backend']} ({_times(r['ratio'])})" for r in ties]
+    if slower:
+        q, nxt = slower[0]["ratio"], slower[0]["backend"]
+        ci = "(no CI)" if q.low is None else f"[{q.low:.2f}, {q.high:.2f}]"
+        parts.append(f"{first + ' ' if ties else ''}{q.ratio:.2f}× faster than {nxt} {ci}")
+    return " or ".join([first] + [r["backend"] for r in ties]), "; ".join(parts)
+
+
+def accuracy_words(rows: list[dict], model: str, var: str) -> str:
+    """The accuracy of every backend against the fastest's, in words: identical,
+    equivalent within the margin, differs (the CI excludes 0), or not shown equivalent
+    (and why: too few seeds for the margin)."""
+    mine = [r for r in rows if r["model"] == model and r["variant"] == var]
+    if mine and all(r["n"] == 0 for r in mine):
+        return "no test accuracy (synthetic data)"
+    diffs = [r for r in mine if r["difference"] is not None]
+    if not diffs:
+        return "one backend: nothing to compare"
+    margin = f"±{ACCURACY_MARGIN * 100:.1f} points"
+    ds = [r["difference"] for r in diffs]
+    n = min(d.n for d in ds)
+    if n < 2:
+        return "1 seed: cannot tell (needs at least 2)"
+    if all(identical(d) for d in ds):
+        return f"identical on all {n} seeds" if n > 2 else "identical on both seeds"
+    differ = [
+        r
+        for r in diffs
+        if not r["difference"].equivalent and (r["difference"].low > 0 or r["difference"].high < 0)
+    ]
+    if differ:
+        return "differs: " + "; ".join(
+            f"{r['backend']} {signed(r['difference'].mean * 100)} points vs {r['reference']} "
+            f"[{signed(r['difference'].low * 100)}, {signed(r['difference'].high * 100)}]"
+            for r in differ
+        )
+    if all(d.equivalent for d in ds):
+        return f"equivalent within {margin} ({n} seeds)"
+    widest = max(ds, key=lambda d: d.high - d.low)
+    return (
+        f"no difference seen, but {n} seeds are too few to show equivalence within {margin} "
+        f"(widest CI [{signed(widest.low * 100)}, {signed(widest.high * 100)}] points)"
+    )
+
+
+def target_words(rows: list[dict], accuracy: list[dict], backend: str) -> str:
+    """Time to the target test accuracy of ``backend`` (median over the seeds that
+    reached it), or why there is none."""
+    row = next((r for r in rows if r["backend"] == backend), None)
+    acc = next((a for a in accuracy if a["backend"] == backend), None)
+    if row is None:
+        return "-"
+    if acc is not None and acc["target"] is None:
+        return "no target (not a registry model)"
+    if not row["reached"]:
+        return f"not reached (0/{row['seeds']} seeds)"
+    return f"{num(row['time_to_accuracy_s'])} s ({row['reached']}/{row['seeds']} seeds)"
+
+
+def gradient_words(grads: dict | None, model: str) -> str:
+    """Do the backends compute the same loss and gradients for ``model``?"""
+    if not grads:
+        return "not checked"
+    pairs = [p for p in grads["pairs"] if p["model"] == model]
+    if not pairs:
+        return "not checked"
+    failed = [p for p in pairs if p["status"] != NA and not p["pass"]]
+    if not failed:
+        return "agree"
+    worst = max(failed, key=lambda p: p["overall"]["rel"])
+    return (
+        f"differ: {worst['a']} vs {worst['b']} in {worst['dtype']}, "
+        f"{worst['overall']['rel']:.1e} relative (see Gradient equivalence)"
+    )
+
+
+def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
+    """One verdict per workload (model and variant) of a device group."""
+    out = []
+    for (model, var), rows in d["speed"].items():
+        use, speed = speed_words(rows)
+        accuracy = [a for a in d["accuracy"] if a["model"] == model and a["variant"] == var]
+        workload = model if len(d["groups"]) == len(d["models"]) else f"{model} ({var})"
+        out.append(
+            Verdict(
+                workload,
+                use,
+                speed,
+                accuracy_words(d["accuracy"], model, var),
+                target_words(rows, accuracy, rows[0]["backend"]) if rows else "-",
+                gradient_words(grads, model),
+            )
+        )
+    return out
+
+
+def _gib(n: int | None) -> str:
+    return "RAM unknown" if not n else f"{n / 2**30:.0f} GiB RAM"
+
+
+def mode_words(backend: str, jit: bool | None) -> str:
+    """How Keras ran a backend's train step: XLA-compiled, a TensorFlow graph without
+    XLA (Keras' "auto" on a CPU-only machine), or eager torch."""
+    if jit is None:
+        return "jit unknown"
+    if jit:
+        return "XLA-compiled"
+    return "tf.function graph, no XLA" if backend == "tensorflow" else "eager"
+
+
+def conditions_text(c: dict, sweeps: list[dict]) -> str:
+    """The one line a verdict holds under: machine, versions, each backend's Keras
+    mode, the recipes' batch and optimizer, run dates, and how far a tuned mode moved
+    a backend where a sweep measured it (``c`` from ``build.conditions``)."""
+    flags = c["vector_flags"]
+    vector = "vector units not recorded" if flags is None else " ".join(flags) or "no AVX"
+    gpu = c["gpu"] or "no GPU"
+    machine = f"{c['cpu']}, {c['cores']} logical cores, {_gib(c['memory_bytes'])}, {vector}; {gpu}"
+    modes = "; ".join(
+        f"{b} {v['version']} ({mode_words(b, v['jit'])}, steps_per_execution "
+        f"{v['steps_per_execution']}, {v['threads']} threads)"
+        for b, v in c["backends"].items()
+    )
+    recipes = "; ".join(
+        f"{m}: batch {r['batch_size']}, {r['optimizer']} {r['learning_rate']:g}, "
+        f"{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+        for m, r in c["recipes"].items()
+    )
+    dates = c["dates"][0] if c["dates"][0] == c["dates"][1] else "–".join(c["dates"])
+    return (
+        f"Measured on {machine}. keras {c['keras']} at its defaults per backend: {modes}. "
+        f"{recipes}. Trained {dates}. {tuned_text(sweeps)}"
+    )
+
+
+def tuned_text(sweeps: list[dict]) -> str:
+    """How far each backend's best Keras mode moved it from its default, from sweeps."""
+    moved = []
+    for s in sweeps:
+        modes = {m["mode"]: m for m in s["modes"] if m["impl"] == "keras"}
+        best, base = modes.get(s.get("best_keras")), modes.get("default")
+        if best and base and best is not base and best["ms_per_step"] and base["ms_per_step"]:
+            moved.append(
+                f"{s['backend']} {s['model']} with {best['mode']} "
+                f"{base['ms_per_step'] / best['ms_per_step']:.2f}× its default speed"
+            )
+    if not sweeps:
+        return (
+            "Rankings are at Keras' defaults; a tuned mode (jit, steps_per_execution) can move "
+            "a backend, and no sweep in these folders measured how far "
+            "(`python -m suite sweep`)."
+        )
+    if not moved:
+        return "Rankings are at Keras' defaults; the sweeps found no mode faster than the default."
+    return (
+        "Rankings are at Keras' defaults; tuned modes measured by sweep: " + "; ".join(moved) + "."
+    )

@@ -1,0 +1,134 @@
+"""The CSVs let anyone recompute the report: every time ratio and CI in report.csv is
+recomputed here from report-rounds.csv alone, with numpy and scipy, by the method the
+report states (per-round log ratios paired by run and round; a t-interval over rounds,
+and with 3 or more runs also over the runs' mean log ratios, the wider shown)."""
+
+import csv
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import scipy.stats as sps
+from report_fixtures import make_run
+
+from suite.core.results import write_result
+from suite.report.render import write_report
+
+
+def _read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _t(logs):
+    logs = np.asarray(logs)
+    half = sps.t.ppf(0.975, logs.size - 1) * logs.std(ddof=1) / np.sqrt(logs.size)
+    m = logs.mean()
+    return np.exp(m), np.exp(m - half), np.exp(m + half), logs.size
+
+
+def recompute(rounds: list[dict], cells: list[dict]) -> dict:
+    """(device, model, variant, backend) -> (ratio, low, high, n, units) from the rounds
+    CSV; the fastest of each group is the backend with the highest geometric mean of
+    its runs' throughput (report.csv)."""
+    rate = defaultdict(dict)
+    for r in rounds:
+        key = (r["device"], r["model"], r["variant"], r["impl"], r["backend"])
+        rate[key][(r["run"], int(r["round"]))] = (
+            int(r["steps"]) * int(r["batch_size"]) / float(r["seconds"])
+        )
+    speed = defaultdict(list)
+    for c in cells:
+        if c["status"] == "ok" and c["impl"] == "keras":
+            speed[(c["device"], c["model"], c["variant"], c["backend"])].append(
+                np.log(float(c["throughput_examples_per_s"]))
+            )
+    groups = defaultdict(dict)
+    for (dev, m, v, b), logs in speed.items():
+        groups[(dev, m, v)][b] = np.mean(logs)
+    out = {}
+    for (dev, m, v), per in groups.items():
+        fastest = max(per, key=per.get)
+        fast = rate[(dev, m, v, "keras", fastest)]
+        for b in per:
+            if b == fastest:
+                continue
+            mine = rate[(dev, m, v, "keras", b)]
+            common = sorted(set(fast) & set(mine))
+            logs = [np.log(fast[k] / mine[k]) for k in common]
+            by_round = (*_t(logs), "rounds")
+            runs = defaultdict(list)
+            for k, x in zip(common, logs, strict=True):
+                runs[k[0]].append(x)
+            means = [np.mean(x) for x in runs.values() if len(x) >= 2]
+            best = by_round
+            if len(means) >= 3:
+                by_run = (*_t(means), "runs")
+                if np.log(by_run[2] / by_run[1]) > np.log(by_round[2] / by_round[1]):
+                    best = by_run
+            out[(dev, m, v, b)] = best
+    return out
+
+
+def _folder(tmp_path, seeds):
+    d = tmp_path / "results"
+    for seed in seeds:
+        for model, ms in (("softmax", 0.4), ("mlp", 1.0)):
+            for backend, f in (("jax", 1.0), ("tensorflow", 1.3), ("torch", 2.1)):
+                r = make_run(backend, model, seed, ms * f, 0.95, schedule=f"run{seed}", spread=0.05)
+                write_result(d / f"{r.cell}.json", r)
+    return d
+
+
+@pytest.mark.parametrize("seeds, units", [((0, 1, 2), "runs"), ((0,), "rounds")])
+def test_every_ratio_and_ci_is_recomputed_from_the_rounds_csv(tmp_path, seeds, units):
+    write_report([_folder(tmp_path, seeds)], tmp_path / "report")
+    cells = _read(tmp_path / "report" / "report.csv")
+    rounds = _read(tmp_path / "report" / "report-rounds.csv")
+    mine = recompute(rounds, cells)
+    checked = 0
+    for c in cells:
+        key = (c["device"], c["model"], c["variant"], c["backend"])
+        if key not in mine:
+            assert float(c["time_ratio_to_fastest"]) == 1.0 and c["ci_units"] == ""
+            continue
+        ratio, low, high, n, u = mine[key]
+        got = [
+            float(c[k])
+            for k in ("time_ratio_to_fastest", "time_ratio_ci_low", "time_ratio_ci_high")
+        ]
+        assert got == pytest.approx([ratio, low, high], rel=1e-9)
+        assert (c["ci_units"], int(c["ci_n"])) == (u, n) and u == units
+        checked += 1
+    assert checked == 2 * 2 * len(seeds)  # two slower backends, two models, a row per seed
+    assert {c["run_timestamp"] for c in cells} != {""} and "git_commit" in cells[0]
+
+
+def test_the_recomputation_notices_a_missing_round(tmp_path):
+    """The check can fail: drop one chunk from the rounds CSV and a ratio moves."""
+    write_report([_folder(tmp_path, (0, 1, 2))], tmp_path / "report")
+    cells = _read(tmp_path / "report" / "report.csv")
+    rounds = _read(tmp_path / "report" / "report-rounds.csv")
+    full = recompute(rounds, cells)
+    fewer = recompute(rounds[1:], cells)
+    moved = [k for k in full if full[k][:3] != pytest.approx(fewer[k][:3], rel=1e-9)]
+    assert moved
+
+
+def test_recipes_and_portability_have_their_own_csvs(tmp_path):
+    from test_render import _portability_blob, _recipe_result
+
+    from suite.training.recipe import write_recipe_result
+
+    write_recipe_result(tmp_path / "r", _recipe_result("jax", 0.98))
+    (tmp_path / "r" / "portability-1.json").write_text(
+        __import__("json").dumps(_portability_blob(0))
+    )
+    write_report([tmp_path / "r"], tmp_path / "out")
+    recipes = _read(tmp_path / "out" / "report-recipes.csv")
+    transfers = _read(tmp_path / "out" / "report-portability.csv")
+    assert recipes[0]["recipe"] == "fastai-3v7" and recipes[0]["final_accuracy_fraction"] == "0.98"
+    assert [(t["source"], t["target"], t["verdict"]) for t in transfers] == [
+        ("jax", "torch", "pass"),
+        ("torch", "jax", "pass"),
+    ]

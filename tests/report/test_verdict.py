@@ -1,0 +1,154 @@
+"""The verdict's words, worked out by hand: which backend to use and by how much, the
+accuracy in words, time to target, gradients, and the conditions line."""
+
+import pytest
+from report_fixtures import make_run
+
+from suite.core.results import write_result
+from suite.core.stats import Difference, Ratio
+from suite.report.build import build_report
+from suite.report.verdict import (
+    accuracy_words,
+    conditions_text,
+    gradient_words,
+    speed_words,
+    target_words,
+    tuned_text,
+)
+
+RUNS = "runs as units (3 runs), t-interval"
+
+
+def _speed(*rest):
+    rows = [{"backend": "tensorflow", "ratio": None, "verdict": "fastest"}]
+    for backend, q, verdict in rest:
+        rows.append({"backend": backend, "ratio": q, "verdict": verdict})
+    return rows
+
+
+def test_a_clear_winner_is_named_with_its_margin_over_the_next():
+    use, speed = speed_words(
+        _speed(
+            ("jax", Ratio(1.33, 1.27, 1.38, 3, RUNS), "slower"),
+            ("torch", Ratio(1.92, 1.82, 2.02, 3, RUNS), "slower"),
+        )
+    )
+    assert use == "tensorflow"
+    assert speed == "1.33× faster than jax [1.27, 1.38]"
+
+
+def test_backends_within_noise_are_named_together_and_called_indistinguishable():
+    use, speed = speed_words(
+        _speed(
+            ("jax", Ratio(1.04, 0.97, 1.11, 3, RUNS), "indistinguishable"),
+            ("torch", Ratio(1.92, 1.82, 2.02, 3, RUNS), "slower"),
+        )
+    )
+    assert use == "tensorflow or jax"
+    assert speed == (
+        "indistinguishable here from jax (1.04× [0.97, 1.11]); "
+        "tensorflow 1.92× faster than torch [1.82, 2.02]"
+    )
+    # and a 3% lead with a CI that excludes 1 is still below the 5% threshold: a tie
+    assert speed_words(_speed(("jax", Ratio(1.03, 1.01, 1.05, 3, RUNS), "indistinguishable")))[
+        0
+    ] == ("tensorflow or jax")
+
+
+def _acc(*diffs, n=3):
+    rows = [{"backend": "tensorflow", "model": "m", "variant": "v", "n": n, "difference": None}]
+    for backend, d in diffs:
+        rows.append(
+            {"backend": backend, "model": "m", "variant": "v", "n": n, "difference": d,
+             "reference": "tensorflow"}
+        )  # fmt: skip
+    return rows
+
+
+def _d(mean, low, high, equivalent, n=3):
+    return Difference(mean, low, high, n, 0.002, 0.01 if equivalent else 0.4, equivalent)
+
+
+@pytest.mark.parametrize(
+    "diffs, words",
+    [
+        ([("jax", _d(0, 0, 0, True)), ("torch", _d(0, 0, 0, True))], "identical on all 3 seeds"),
+        (
+            [("jax", _d(0.0003, -0.0005, 0.0011, True)), ("torch", _d(0, 0, 0, True))],
+            "equivalent within ±0.2 points (3 seeds)",
+        ),
+        (
+            [("jax", _d(-0.0031, -0.0050, -0.0012, False)), ("torch", _d(0, 0, 0, True))],
+            "differs: jax −0.31 points vs tensorflow [−0.50, −0.12]",
+        ),
+        (
+            [("jax", _d(0.0003, -0.0030, 0.0036, False))],
+            "no difference seen, but 3 seeds are too few to show equivalence within ±0.2 "
+            "points (widest CI [−0.30, +0.36] points)",
+        ),
+        ([("jax", Difference(0.0, None, None, 1, 0.002, None, None))], "1 seed: cannot tell"),
+    ],
+)
+def test_accuracy_in_words(diffs, words):
+    assert accuracy_words(_acc(*diffs), "m", "v").startswith(words)
+
+
+def test_a_difference_that_does_not_vanish_is_never_called_identical():
+    # every seed agrees but one: the spread is not zero, so not "identical"
+    words = accuracy_words(_acc(("jax", _d(0.0001, -0.0002, 0.0004, True))), "m", "v")
+    assert "identical" not in words and words.startswith("equivalent")
+
+
+def test_time_to_target_and_its_absence():
+    rows = [{"backend": "jax", "reached": 2, "seeds": 3, "time_to_accuracy_s": 41.234}]
+    acc = [{"backend": "jax", "target": 0.97}]
+    assert target_words(rows, acc, "jax") == "41.2 s (2/3 seeds)"
+    rows[0]["reached"] = 0
+    assert target_words(rows, acc, "jax") == "not reached (0/3 seeds)"
+    assert target_words(rows, [{"backend": "jax", "target": None}], "jax").startswith("no target")
+
+
+def test_gradient_words_name_the_worst_failing_pair():
+    ok = {"a": "jax", "b": "torch", "dtype": "float32", "status": "pass", "pass": True,
+          "model": "resnet", "overall": {"rel": 1e-6}}  # fmt: skip
+    bad = {**ok, "a": "tensorflow", "status": "FAIL", "pass": False, "overall": {"rel": 3e-3}}
+    assert gradient_words({"pairs": [ok]}, "resnet") == "agree"
+    assert gradient_words({"pairs": [ok, bad]}, "resnet").startswith(
+        "differ: tensorflow vs torch in float32, 3.0e-03 relative"
+    )
+    assert gradient_words({"pairs": [ok, bad]}, "mlp") == "not checked"
+    assert gradient_words(None, "resnet") == "not checked"
+
+
+def test_conditions_name_the_machine_modes_recipes_and_dates(tmp_path):
+    for backend, ms in (("jax", 1.0), ("torch", 2.0)):
+        write_result(tmp_path / f"{backend}.json", make_run(backend, "mlp", 0, ms, 0.97))
+    (d,) = build_report([tmp_path])["devices"]
+    text = conditions_text(d["conditions"], [])
+    for part in (
+        "TestCPU, 2 logical cores, 24 GiB RAM, avx avx2 fma; no GPU",
+        "jax 1.0 (jit unknown, steps_per_execution 1, 2 threads)",
+        "mlp: batch 64, adam",
+        "Trained 2026-12-01.",
+        "no sweep in these folders",
+    ):
+        assert part in text, (part, text)
+    (v,) = d["verdict"]
+    assert (v.workload, v.use) == ("mlp", "jax") and v.speed.startswith("2.00× faster than torch")
+
+
+def test_a_sweep_says_how_far_a_tuned_mode_moves_a_backend():
+    sweep = {
+        "backend": "tensorflow",
+        "model": "softmax",
+        "best_keras": "steps_per_execution=8",
+        "modes": [
+            {"mode": "default", "impl": "keras", "ms_per_step": 2.15},
+            {"mode": "steps_per_execution=8", "impl": "keras", "ms_per_step": 1.0},
+        ],
+    }
+    assert "tensorflow softmax with steps_per_execution=8 2.15× its default speed" in tuned_text(
+        [sweep]
+    )
+    sweep["best_keras"] = "default"
+    assert "found no mode faster" in tuned_text([sweep])
