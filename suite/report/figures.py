@@ -19,7 +19,7 @@ STYLE = {
 OTHER = {"color": "#555555", "marker": "D", "ls": "-."}
 PAIR_COLOURS = ["#000000", "#D55E00", "#CC79A7", "#56B4E9"]
 PANEL = (3.6, 3.0)  # inches of one panel; the page lays panels out side by side or stacked
-DPI = 150
+DPI = 120
 
 
 def style(backend: str) -> dict:
@@ -42,29 +42,30 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    made = {}
+    out: dict[str, bytes] = {}
+
+    def add(name: str, fig) -> None:  # check, save and close each figure as it is drawn
+        if problems is not None:
+            problems.extend(f"{name}: {p}" for p in figure_problems(fig))
+        out[name] = _png(fig)
+
     for i, d in enumerate(report["devices"]):
         for k in d["groups"]:
             if d["rounds"].get(k):
-                made[f"throughput_{i}.{_key(d, k)}"] = _throughput(plt, d, k)
+                add(f"throughput_{i}.{_key(d, k)}", _throughput(plt, d, k))
         for m in d["models"]:
             if any(mm == m for _, mm in d["histories"]):
-                made[f"accuracy_time_{i}.{m}"] = _accuracy(plt, d, m)
+                add(f"accuracy_time_{i}.{m}", _accuracy(plt, d, m))
     g = report["grads"]
     if g and g["pairs"]:
-        made["grads_heatmap"] = _heatmap(plt, g["pairs"])
+        add("grads_heatmap", _heatmap(plt, g["pairs"]))
         for m in dict.fromkeys(t["model"] for t in g["trajectory"] or []):
-            made[f"trajectory.{m}"] = _trajectory(
-                plt, [t for t in g["trajectory"] if t["model"] == m]
+            add(
+                f"trajectory.{m}", _trajectory(plt, [t for t in g["trajectory"] if t["model"] == m])
             )
     gallery = _gallery(report, plt)
     if gallery:
-        made["misclassified"] = gallery
-    out = {}
-    for name, fig in made.items():
-        if problems is not None:
-            problems += [f"{name}: {p}" for p in figure_problems(fig)]
-        out[name] = _png(fig)
+        add("misclassified", gallery)
     return out
 
 
@@ -125,11 +126,11 @@ def _heatmap(plt, pairs: list[dict]):
 
     pairs = [p for p in pairs if p["dtype"] != "compiled vs eager"]  # backend pairs only
     names = sorted({f"{p['a']}-{p['b']}" for p in pairs})
-    cols = sorted({(p["model"], p["dtype"]) for p in pairs})
-    grid = np.full((len(names), len(cols)), np.nan)
+    rows = sorted({(p["model"], p["dtype"]) for p in pairs})  # one row each: tall, narrow
+    grid = np.full((len(rows), len(names)), np.nan)
     labels = {}
     for p in pairs:
-        r, c = names.index(f"{p['a']}-{p['b']}"), cols.index((p["model"], p["dtype"]))
+        r, c = rows.index((p["model"], p["dtype"])), names.index(f"{p['a']}-{p['b']}")
         if p["status"] == "tie":
             labels[r, c] = "tie"
         elif p["status"] == NA:
@@ -139,18 +140,19 @@ def _heatmap(plt, pairs: list[dict]):
             grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)
             labels[r, c] = "pass" if p["pass"] else "FAIL"
     fig, ax = plt.subplots(
-        figsize=(max(1.0 * len(cols) + 2.8, 5.0), 0.5 * len(names) + 2.2), layout="constrained"
+        figsize=(1.2 * len(names) + 3.2, max(0.32 * len(rows) + 1.6, 3.0)), layout="constrained"
     )
     ax.imshow(np.where(np.isnan(grid), 0, 1), cmap=ListedColormap(["#dddddd", "white"]),
-              vmin=0, vmax=1)  # fmt: skip
-    im = ax.imshow(grid, cmap="RdBu_r", vmin=-5, vmax=5)  # blue passes, red fails
+              vmin=0, vmax=1, aspect="auto")  # fmt: skip
+    im = ax.imshow(grid, cmap="RdBu_r", vmin=-5, vmax=5, aspect="auto")  # blue passes
     for (r, c), text in labels.items():
-        ax.text(c, r, text, ha="center", va="center", fontsize=7)
-    ax.set_xticks(
-        range(len(cols)), [f"{plain(m)}\n{dt}" for m, dt in cols], fontsize=7, rotation=90
-    )
-    ax.set_yticks(range(len(names)), [plain(n) for n in names], fontsize=7)
-    fig.colorbar(im, label="log10(difference / tolerance)\nbelow 0 passes", shrink=0.8)
+        dark = not np.isnan(grid[r, c]) and abs(grid[r, c]) > 3
+        ax.text(c, r, text, ha="center", va="center", fontsize=7,
+                color="white" if dark else "black")  # fmt: skip
+    ax.set_xticks(range(len(names)), [plain(n) for n in names], fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(rows)), [f"{plain(m)} {dt}" for m, dt in rows], fontsize=7)
+    fig.colorbar(im, label="log10(difference / tolerance)\nbelow 0 passes", shrink=0.6)
     ax.set_title("Gradient difference between backends", fontsize=10)
     return fig
 

@@ -15,6 +15,21 @@ from suite.report.sections import sections
 from suite.report.terminal import format_table
 
 
+def shown(secs: list[Section], figs: dict) -> list[Section]:
+    """The sections with something to show: one whose only content is figures that
+    were not drawn (no MNIST here for the gallery) is left out, heading and all."""
+    return [
+        s
+        for s in secs
+        if not s.figures
+        or s.paragraphs
+        or s.bullets
+        or s.tables
+        or s.notes
+        or any(panels(name, figs) for name in s.figures)
+    ]
+
+
 def contents(secs: list[Section]) -> list[Section]:
     """The sections a table of contents lists: every part after the verdict."""
     return [s for s in secs[2:] if s.level == 2]
@@ -24,7 +39,7 @@ def markdown(report: dict, figure_files: dict[str, str] | None = None) -> str:
     """The report's sections as Markdown; figures link to ``figure_files`` (figure key ->
     file name written beside report.md)."""
     files = figure_files or {}
-    secs = sections(report)
+    secs = shown(sections(report), files)
     lines = []
     for i, sec in enumerate(secs):
         lines += ["#" * sec.level + " " + sec.title, ""]
@@ -146,7 +161,7 @@ def html(report: dict, figs: dict[str, bytes]) -> str:
     env = Environment(autoescape=True)
     env.filters["inline"] = _inline
     encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
-    secs = sections(report)
+    secs = shown(sections(report), figs)
     count = iter(range(1, 10**6))
     return env.from_string(HTML).render(
         sections=secs,

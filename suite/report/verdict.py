@@ -79,8 +79,8 @@ def accuracy_words(rows: list[dict], model: str, var: str) -> str:
         return f"equivalent within {margin} ({n} seeds)"
     widest = max(ds, key=lambda d: d.high - d.low)
     return (
-        f"no difference seen, but {n} seeds are too few to show equivalence within {margin} "
-        f"(widest CI [{signed(widest.low * 100)}, {signed(widest.high * 100)}] points)"
+        f"no difference seen; {n} seeds too few to show equivalence within {margin} "
+        f"(widest CI [{signed(widest.low * 100)}, {signed(widest.high * 100)}])"
     )
 
 

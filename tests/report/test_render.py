@@ -64,6 +64,9 @@ def test_report_on_partial_matrix_with_failed_cell(tmp_path):
     report = build_report([d])
     text = markdown(report)
     assert "softmax" in text and csv_text(report).count("\n") == 3
+    assert "torch could not run softmax: boom" in text
+    # no figure files given: the gallery's section is left out, not an empty heading
+    assert "Misclassified" not in text
     page = html(report, {})
     assert '<th scope="col">backend</th>' in page and "<pre>" not in page
 

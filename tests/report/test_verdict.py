@@ -83,8 +83,8 @@ def _d(mean, low, high, equivalent, n=3):
         ),
         (
             [("jax", _d(0.0003, -0.0030, 0.0036, False))],
-            "no difference seen, but 3 seeds are too few to show equivalence within ±0.2 "
-            "points (widest CI [−0.30, +0.36] points)",
+            "no difference seen; 3 seeds too few to show equivalence within ±0.2 points "
+            "(widest CI [−0.30, +0.36])",
         ),
         ([("jax", Difference(0.0, None, None, 1, 0.002, None, None))], "1 seed: cannot tell"),
     ],
