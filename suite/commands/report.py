@@ -12,10 +12,14 @@ NAME = "report"
 def add_parser(sub) -> None:
     p = sub.add_parser(
         NAME,
-        help="write report.md, report.html and report.csv from result folders",
+        help="write report.html, report.md and the report CSVs from result folders",
         description="Reads one or more result folders (from several machines too; results "
         "from different devices are grouped, never ranked against each other) "
-        "and writes report.md, a self-contained report.html and report.csv.",
+        "and writes report.html (self-contained, the verdict first), report.md with its "
+        "figures as report-*.png, report.csv (one row per cell), report-rounds.csv (one "
+        "row per timed chunk: every ratio and CI can be recomputed from it) and, where "
+        "those results exist, report-grads.csv, report-recipes.csv and "
+        "report-portability.csv (columns: results/README.md).",
     )
     p.add_argument("dirs", nargs="+", metavar="DIR", help="result folders to read")
     shared.add_out(p, "results/report")
