@@ -94,7 +94,6 @@ def conditions(cells: dict) -> dict:
         "memory_bytes": env.get("memory_bytes"),
         "vector_flags": env.get("cpu_vector_flags"),
         "gpu": dev.get("name") if dev.get("kind") == "gpu" else None,
-        "host": env.get("hostname"),
         "keras": env.get("keras"),
         "backends": backends,
         "recipes": dict(sorted(recipes.items(), key=lambda kv: model_order(kv[0]))),

@@ -8,6 +8,7 @@ import io
 import numpy as np
 
 from suite.core.schemas import NA, TOLERANCE
+from suite.report.layout import label
 
 # Okabe & Ito's colour-blind-safe palette: one colour, marker and line style per backend
 # everywhere; backend pairs (gradient figures) take the palette's other colours
@@ -70,6 +71,7 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
 
 
 def _key(d: dict, k: tuple) -> str:
+    """A figure key's model part: ``label`` made safe for a file name."""
     return k[0] if len(d["groups"]) == len(d["models"]) else f"{k[0]}-{k[1]}"
 
 
@@ -90,7 +92,7 @@ def _throughput(plt, d: dict, k: tuple):
         ax.plot([x - 0.3, x + 0.3], [np.median(v)] * 2, color="black", lw=1.5)
     ax.set_xticks(range(len(names)), [plain(n) for n in names])
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{plain(_key(d, k))}: throughput per round", fontsize=10)
+    ax.set_title(f"{plain(label(d, *k))}: throughput per round", fontsize=10)
     ax.set_ylabel("examples/s (plain fit)")
     return fig
 

@@ -83,11 +83,6 @@ def label(d: dict, model: str, var: str) -> str:
     return model if single else f"{model} ({var})"
 
 
-def ci_kind(rows: list[dict]) -> str:
-    kinds = sorted({r["ratio"].method for r in rows if r["ratio"] is not None})
-    return "; ".join(kinds) or "none"
-
-
 def ratio_text(q) -> str:
     if q is None:
         return "1 (fastest)"
@@ -101,24 +96,38 @@ def identical(d) -> bool:
     return d.n >= 2 and d.low == d.high == d.mean == 0
 
 
+def difference_kind(d) -> str:
+    """What a paired accuracy difference shows: "one seed" (cannot tell), "identical"
+    (every seed the same), "equivalent" (TOST within the margin), "differs" (the CI
+    excludes 0) or "too few" (neither shown: too few seeds for the margin)."""
+    if d.low is None:
+        return "one seed"
+    if identical(d):
+        return "identical"
+    if d.equivalent:
+        return "equivalent"
+    if d.low > 0 or d.high < 0:
+        return "differs"
+    return "too few"
+
+
+def seeds_words(n: int) -> str:
+    return "both seeds" if n == 2 else f"all {n} seeds"
+
+
 def difference_text(d) -> str:
     """A paired accuracy difference in points, with its CI and what it shows."""
     if d is None:
         return "-"
-    if d.low is None:
+    kind = difference_kind(d)
+    if kind == "one seed":
         return f"{signed(d.mean * 100)} (1 seed: cannot tell)"
-    if identical(d):
-        return f"0.00 (identical on {'both' if d.n == 2 else f'all {d.n}'} seeds)"
+    if kind == "identical":
+        return f"0.00 (identical on {seeds_words(d.n)})"
     ci = f"[{signed(d.low * 100)}, {signed(d.high * 100)}]"
-    if d.equivalent:
-        return f"{signed(d.mean * 100)} {ci} equivalent"
-    if d.low > 0 or d.high < 0:
-        return f"{signed(d.mean * 100)} {ci} differs"
-    return f"{signed(d.mean * 100)} {ci} not shown equivalent ({d.n} seeds too few)"
-
-
-def pct(v) -> str:
-    return f"{v:.2%}" if v is not None else "-"
+    if kind == "too few":
+        return f"{signed(d.mean * 100)} {ci} not shown equivalent ({d.n} seeds too few)"
+    return f"{signed(d.mean * 100)} {ci} {kind}"
 
 
 def gflops(r: dict) -> str:

@@ -4,6 +4,7 @@ the CSVs: thin renderings of ``build_report``'s data and ``sections``' layout.""
 from __future__ import annotations
 
 import base64
+import itertools
 from pathlib import Path
 
 from suite.core.files import write_atomic
@@ -162,7 +163,6 @@ def html(report: dict, figs: dict[str, bytes]) -> str:
     env.filters["inline"] = _inline
     encoded = {k: base64.b64encode(v).decode() for k, v in figs.items()}
     secs = shown(sections(report), figs)
-    count = iter(range(1, 10**6))
     return env.from_string(HTML).render(
         sections=secs,
         toc=contents(secs),
@@ -171,7 +171,7 @@ def html(report: dict, figs: dict[str, bytes]) -> str:
         anchor=anchor,
         numeric=numeric_columns,
         panels=panels,
-        counter=lambda: next(count),
+        counter=itertools.count(1).__next__,  # ids of table captions
     )
 
 

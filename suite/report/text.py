@@ -4,7 +4,7 @@ and whether accuracies are equivalent (the verdict's words are in ``verdict``)."
 from __future__ import annotations
 
 from suite.core.stats import Ratio
-from suite.report.layout import identical, signed
+from suite.report.layout import difference_kind, seeds_words, signed
 from suite.report.tables import SPEED_THRESHOLD
 
 
@@ -47,19 +47,22 @@ def accuracy_sentence(rows: list[dict], model: str, var: str) -> str:
     parts = []
     for r in diffs:
         d = r["difference"]
-        if identical(d):
-            seeds = "both seeds" if d.n == 2 else f"all {d.n} seeds"
-            parts.append(f"{r['backend']} − {r['reference']}: identical on {seeds}")
-        elif d.equivalent is None:
+        kind = difference_kind(d)
+        if kind == "identical":
+            parts.append(f"{r['backend']} − {r['reference']}: identical on {seeds_words(d.n)}")
+        elif kind == "one seed":
             parts.append(
                 f"{r['backend']} − {r['reference']} {signed(d.mean * 100)} points from {d.n} seed: "
                 "cannot tell (needs at least 2 seeds)"
             )
         else:
             within = f"equivalent within ±{d.margin * 100:.1f} (TOST p = {d.p_equivalence:.2g})"
-            if not d.equivalent:
-                seen = d.low > 0 or d.high < 0
-                why = "differs" if seen else f"no difference seen, but {d.n} seeds are too few"
+            if kind != "equivalent":
+                why = (
+                    "differs"
+                    if kind == "differs"
+                    else f"no difference seen, but {d.n} seeds are too few"
+                )
                 within = f"{why}: not shown {within}"
             parts.append(
                 f"{r['backend']} − {r['reference']} {signed(d.mean * 100)} points "

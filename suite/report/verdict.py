@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.core.schemas import NA
-from suite.report.layout import identical, num, signed
+from suite.report.layout import difference_kind, label, num, seeds_words, signed
 from suite.report.tables import ACCURACY_MARGIN
 
 
@@ -59,23 +59,20 @@ def accuracy_words(rows: list[dict], model: str, var: str) -> str:
         return "one backend: nothing to compare"
     margin = f"±{ACCURACY_MARGIN * 100:.1f} points"
     ds = [r["difference"] for r in diffs]
-    n = min(d.n for d in ds)
-    if n < 2:
+    kinds = [difference_kind(d) for d in ds]
+    if "one seed" in kinds:
         return "1 seed: cannot tell (needs at least 2)"
-    if all(identical(d) for d in ds):
-        return f"identical on all {n} seeds" if n > 2 else "identical on both seeds"
-    differ = [
-        r
-        for r in diffs
-        if not r["difference"].equivalent and (r["difference"].low > 0 or r["difference"].high < 0)
-    ]
+    n = min(d.n for d in ds)
+    if set(kinds) == {"identical"}:
+        return f"identical on {seeds_words(n)}"
+    differ = [r for r, kind in zip(diffs, kinds, strict=True) if kind == "differs"]
     if differ:
         return "differs: " + "; ".join(
             f"{r['backend']} {signed(r['difference'].mean * 100)} points vs {r['reference']} "
             f"[{signed(r['difference'].low * 100)}, {signed(r['difference'].high * 100)}]"
             for r in differ
         )
-    if all(d.equivalent for d in ds):
+    if set(kinds) <= {"identical", "equivalent"}:
         return f"equivalent within {margin} ({n} seeds)"
     widest = max(ds, key=lambda d: d.high - d.low)
     return (
@@ -121,10 +118,9 @@ def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
     for (model, var), rows in d["speed"].items():
         use, speed = speed_words(rows)
         accuracy = [a for a in d["accuracy"] if a["model"] == model and a["variant"] == var]
-        workload = model if len(d["groups"]) == len(d["models"]) else f"{model} ({var})"
         out.append(
             Verdict(
-                workload,
+                label(d, model, var),
                 use,
                 speed,
                 accuracy_words(d["accuracy"], model, var),
