@@ -131,7 +131,7 @@ def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
     if rounds is None:
         return None
     runs: dict = {}
-    for key in set(a) & set(b):
+    for key in sorted(set(a) & set(b), key=str):  # one summation order: reproducible files
         runs.setdefault(key[0], []).append(np.log(a[key] / b[key]))
     means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
     if means.size < 3:
