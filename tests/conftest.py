@@ -53,6 +53,8 @@ def small_config(backend):
             train_examples=512,
             test_examples=500,
             warmup_steps=2,
+            inference_rounds=1,  # one short turn of inference timing, as a cell ends
+            inference_calls=10,
         )
         return validate(RunConfig(**{**base, **settings}))
 

@@ -135,6 +135,28 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 f"virtual devices sharing its cores (default: {d['devices']})",
             ),
         ),
+        "dtype_policy": (
+            ["--dtype-policy"],
+            dict(
+                default=d["dtype_policy"],
+                metavar="P",
+                help=f"Keras dtype policy of every layer: {_or(CHOICES['dtype_policy'])}; "
+                "the mixed ones keep variables in float32 and compute in the half type "
+                "(mixed_float16 with Keras' loss scaling) "
+                f"(default: {d['dtype_policy']})",
+            ),
+        ),
+        "inference_rounds": (
+            ["--inference-rounds"],
+            dict(
+                type=int,
+                default=d["inference_rounds"],
+                metavar="R",
+                help="after training, R turns each timing predict() over the test set at "
+                f"batch {d['inference_batch']} and {d['inference_calls']} single-example "
+                f"calls; 0: no inference timing (default: {d['inference_rounds']})",
+            ),
+        ),
         "backends": (
             ["--backends"],
             dict(

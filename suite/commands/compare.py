@@ -10,7 +10,7 @@ from pathlib import Path
 from suite.commands import args as shared
 from suite.commands import grads, portability
 from suite.commands.args import log
-from suite.core.config import DEVICES, SEED_LIMIT
+from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
@@ -66,7 +66,16 @@ def add_parser(sub) -> None:
         action="store_true",
         help="run every cell again even if its result exists (default: off)",
     )
-    shared.add(p, "train_examples", "chunk_steps", "devices", "data")
+    shared.add(p, "train_examples", "chunk_steps", "devices", "data", "inference_rounds")
+    p.add_argument(
+        "--dtype-policy",
+        default="float32",
+        metavar="P",
+        help="float32, mixed_bfloat16 or mixed_float16: with a mixed policy each backend "
+        "trains in it AND in float32, side by side in the same rounds, for the mixed ÷ "
+        "float32 throughput per backend with a paired CI and the accuracy difference "
+        "paired by seed (default: float32 only)",
+    )
     p.set_defaults(func=handle)
 
 
@@ -80,6 +89,22 @@ def check(args) -> None:
     if args.device not in DEVICES:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
     shared.check_train_examples(args.train_examples)
+    if args.dtype_policy not in DTYPE_POLICIES:
+        raise SuiteError(
+            f"--dtype-policy {args.dtype_policy!r} is not one of {', '.join(DTYPE_POLICIES)}"
+        )
+    if args.dtype_policy != "float32" and args.native:
+        raise SuiteError(
+            f"--dtype-policy {args.dtype_policy} with --native: the native implementations "
+            "train in float32 only"
+        )
+    if args.dtype_policy != "float32" and args.devices > 1:
+        raise SuiteError(
+            f"--dtype-policy {args.dtype_policy} with --devices {args.devices}: torch's DDP "
+            "loop trains in float32 only; compare policies on one device"
+        )
+    if args.inference_rounds < 0:
+        raise SuiteError(f"--inference-rounds must not be negative, got {args.inference_rounds}")
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
 
@@ -128,6 +153,8 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         data.get("train_examples", args.train_examples), args.chunk_steps, impls,
         args.devices, args.epochs, dataset=args.dataset,
         test_examples=data.get("test_examples", TEST_IMAGES),
+        policies=tuple(dict.fromkeys(("float32", args.dtype_policy))),
+        inference_rounds=args.inference_rounds,
     )  # fmt: skip
     # a brought model is built and checked once, its weights saved, before any worker
     weights_seeds = sorted({*seeds, 0})  # 0: the gradient check's

@@ -55,7 +55,7 @@ def add_parser(sub) -> None:
         help=f"{' or '.join(CHOICES['impl'])}; native: the same network and step written "
         f"directly in the framework, without Keras (default: {d['impl']})",
     )
-    shared.add(p, "jit", "data_format")
+    shared.add(p, "jit", "data_format", "dtype_policy")
     p.add_argument(
         "--steps-per-execution",
         type=int,
@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
         help="train steps per compiled call, Keras' or (JAX, TensorFlow) the native "
         f"loop's (default: {d['steps_per_execution']})",
     )
-    shared.add(p, "threads", "chunk_steps", "devices")
+    shared.add(p, "threads", "chunk_steps", "devices", "inference_rounds")
     p.add_argument(
         "--loop",
         default=d["loop"],

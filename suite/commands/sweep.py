@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     )
     shared.add(p, "backend", "model", "device")
     p.add_argument("--epochs", type=int, default=1, help="epochs per mode (default: 1)")
-    shared.add(p, "batch_size", "train_examples", "threads")
+    shared.add(p, "batch_size", "train_examples", "threads", "dtype_policy")
     shared.add_out(p)
     shared.add(p, "data")
     p.set_defaults(func=handle)

@@ -24,6 +24,9 @@ TORCH_OPTIMIZERS = ("sgd", "adam")  # the torch DDP loop maps these to torch.opt
 # broken on purpose, for the data-parallel check's must-fail cases: a replica trains on
 # another replica's shard; (torch) no replica averages its gradients
 FAULTS = ("none", "wrong-shard", "unaveraged")
+# Keras' dtype policies a cell can train under (keras.config.set_dtype_policy): variables
+# stay float32 under the mixed ones, computations run in the half type
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 # the allowed values of each RunConfig field that has a fixed set (the CLI's choices)
 CHOICES = {
     "device": DEVICES,
@@ -31,6 +34,7 @@ CHOICES = {
     "data_format": DATA_FORMATS,
     "impl": IMPLS,
     "loop": LOOPS,
+    "dtype_policy": DTYPE_POLICIES,
 }
 FLAGS = {"learning_rate": "--lr", "seed": "--seeds"}
 # models whose input layout can be channels_first: the CNN builds its convolutions so;
@@ -75,6 +79,13 @@ class RunConfig:
     init_dir: str | None = None
     # --data npz:PATH or synthetic:SHAPE:CLASSES[:N] (suite.core.datasets); None: MNIST
     dataset: str | None = None
+    dtype_policy: str = "float32"  # Keras' dtype policy for every layer of the model
+    # inference after training (suite.training.inference): rounds (turns) of predict()
+    # over the test set at ``inference_batch``, each followed by ``inference_calls``
+    # single-example calls; 0 rounds: none
+    inference_rounds: int = 4
+    inference_batch: int = 1024
+    inference_calls: int = 150
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -140,6 +151,8 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         "steps_per_execution",
         "train_examples",
         "test_examples",
+        "inference_batch",
+        "inference_calls",
     ]
     for field in positive:
         value = getattr(cfg, field)
@@ -149,7 +162,8 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             raise SuiteError(f"{flag(field)} must be a finite number, got {value}")
     if not 0 <= cfg.seed < SEED_LIMIT:
         raise SuiteError(f"--seeds {cfg.seed}: a seed must be 0..{SEED_LIMIT - 1}")
-    for field in ("threads", "warmup_steps", "latency_steps", "chunk_steps"):
+    numbers = ("threads", "warmup_steps", "latency_steps", "chunk_steps", "inference_rounds")
+    for field in numbers:
         if getattr(cfg, field) < 0:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
     if cfg.dataset is None and (
@@ -181,6 +195,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             f"--data-format channels_first: model {cfg.model} is built channels_last only "
             f"(channels_first: {', '.join(CHANNELS_FIRST)})"
         )
+    check_dtype_policy(cfg)
     if cfg.load_weights is not None and cfg.impl != "keras":
         raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
     r = cfg.resolved()
@@ -191,6 +206,20 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             f"{r.train_examples}: not one full batch per epoch"
         )
     return r
+
+
+def check_dtype_policy(cfg) -> None:
+    """A mixed policy is Keras' own: the native loops and torch's DDP loop train in
+    float32 only."""
+    if cfg.dtype_policy == "float32":
+        return
+    where = None
+    if cfg.impl == "native":
+        where = "--impl native (the native implementations train in float32)"
+    elif cfg.loop == "torch-ddp" or (cfg.backend == "torch" and cfg.devices > 1):
+        where = "torch's DDP loop (--loop torch-ddp, --devices N on torch) trains in float32"
+    if where:
+        raise SuiteError(f"--dtype-policy {cfg.dtype_policy} is not supported with {where}")
 
 
 def check_model(name: str, flag: str = "--model") -> None:
@@ -264,10 +293,25 @@ VARIANT_NEW = {
     "loop": "fit",
     "init_dir": None,
     "dataset": None,
+    "dtype_policy": "float32",
+    "inference_rounds": 4,
+    "inference_batch": 1024,
+    "inference_calls": 150,
 }
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
-NOT_VARIANT = ("backend", "model", "seed", "device", "impl", "warmup_steps", "latency_steps")
+NOT_VARIANT = (
+    "backend",
+    "model",
+    "seed",
+    "device",
+    "impl",
+    "warmup_steps",
+    "latency_steps",
+    "inference_rounds",
+    "inference_batch",
+    "inference_calls",
+)
 
 
 def variant_text(config: dict) -> str:

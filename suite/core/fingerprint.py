@@ -106,7 +106,41 @@ VECTOR_FLAGS = (
     "avx512_bf16",
     "amx_tile",
     "amx_bf16",
+    "avx512_fp16",
+    "amx_fp16",
 )
+# the units that compute each mixed policy's half type natively: on a CPU, its flags;
+# on an NVIDIA GPU, the compute capability from which tensor cores take it
+HALF_UNITS = {
+    "mixed_bfloat16": (("avx512_bf16", "amx_bf16"), (8, 0)),
+    "mixed_float16": (("avx512_fp16", "amx_fp16"), (7, 0)),
+}
+
+
+def native_half_support(policy: str, env: dict) -> str | None:
+    """None when the device that ran a cell has units for ``policy``'s half type (or
+    the policy is float32); otherwise why not, in words. Reads the fingerprint's CPU
+    flags or the GPU's compute capability; unknown when they were not recorded."""
+    if policy not in HALF_UNITS:
+        return None
+    flags, capability = HALF_UNITS[policy]
+    half = policy.removeprefix("mixed_")
+    device = env.get("device") or {}
+    if device.get("kind") == "gpu":
+        cc = device.get("compute_capability")
+        if not cc:
+            return f"the GPU's compute capability was not recorded: {half} support unknown"
+        major, minor = (int(p) for p in str(cc).split(".")[:2])
+        if (major, minor) >= capability:
+            return None
+        need = ".".join(map(str, capability))
+        return f"GPU compute capability {cc} < {need}: no {half} tensor cores"
+    present = env.get("cpu_vector_flags")
+    if present is None:
+        return f"the CPU's flags were not recorded: {half} support unknown"
+    if any(f in present for f in flags):
+        return None
+    return f"this CPU has no {' or '.join(flags)}: {half} is converted to and from float32"
 
 
 def vector_flags(cpuinfo: str) -> list[str]:

@@ -47,6 +47,17 @@ class ChunkRecord:
 
 
 @dataclass(frozen=True)
+class InferenceRecord:
+    """One turn of inference timing (``suite.training.inference``): predict() over the
+    test set, then single-example calls, each timed until its output was on the host."""
+
+    round: int | None  # compare's round; None when the cell ran alone
+    examples: int
+    seconds: float  # predict() over ``examples`` test images
+    single_ms: list[float]  # each single-example call
+
+
+@dataclass(frozen=True)
 class RunResult:
     run_id: str
     cell: str
@@ -81,6 +92,13 @@ class RunResult:
     error: str | None = None
     weights_file: str | None = None
     misclassified: list[list[int]] = field(default_factory=list)  # [test index, predicted]
+    # inference after training (Keras cells on one device; None/empty otherwise)
+    inference: list[InferenceRecord] = field(default_factory=list)
+    predict_examples_per_s: float | None = None  # all rounds' examples / their seconds
+    predict_first_s: float | None = None  # the first predict(): compilation included
+    single_median_ms: float | None = None  # over every single-example call
+    single_p99_ms: float | None = None
+    single_first_ms: float | None = None
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION
 
@@ -126,6 +144,7 @@ def result_from_dict(data: dict) -> RunResult:
             "chunks": [ChunkRecord(**c) for c in data.get("chunks", [])],
             "history": [EpochRecord(**h) for h in data.get("history", [])],
             "latency_ms": TimingSummary(**latency) if latency else None,
+            "inference": [InferenceRecord(**i) for i in data.get("inference", [])],
         }
     )
 
@@ -143,6 +162,11 @@ NUMBERS = (
     "total_train_seconds",
     "peak_rss_bytes",
     "peak_device_bytes",
+    "predict_examples_per_s",
+    "predict_first_s",
+    "single_median_ms",
+    "single_p99_ms",
+    "single_first_ms",
 )
 CHUNK_NUMBERS = ("steps", "seconds", "cpu_seconds", "threads")
 
@@ -175,6 +199,16 @@ def result_problem(data: dict) -> str | None:
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         return "history must be a list of objects"
+    inference = data.get("inference", [])
+    if not isinstance(inference, list) or not all(
+        isinstance(i, dict)
+        and finite(i.get("seconds"))
+        and i["seconds"] > 0
+        and isinstance(i.get("single_ms"), list)
+        and all(finite(v) for v in i["single_ms"])
+        for i in inference
+    ):
+        return "inference must be objects with positive seconds and finite single_ms"
     if data.get("latency_ms") is not None and not isinstance(data["latency_ms"], dict):
         return "latency_ms must be an object"
     return None

@@ -38,12 +38,15 @@ def plan_cells(
     epochs: int | None = None,
     dataset: str | None = None,
     test_examples: int = TEST_IMAGES,
+    policies: tuple[str, ...] = ("float32",),
+    inference_rounds: int = RunConfig.inference_rounds,
 ) -> list[RunConfig]:
     """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
     scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
     ``epochs`` overrides the recipes' (and --quick's 1). A quick run trains the heavy
     workloads on their first ``quick_examples`` images (the registry's), so that it keeps
-    its time budget; the report shows each cell's training examples."""
+    its time budget; the report shows each cell's training examples. Each of
+    ``policies`` (Keras dtype policies) is a participant of its own per backend."""
     epochs = epochs or (QUICK["epochs"] if quick else None)
 
     def examples(m):
@@ -52,7 +55,7 @@ def plan_cells(
 
     counts = [1, devices] if devices > 1 else [1]
 
-    def cell(b, m, s, impl, n):
+    def cell(b, m, s, impl, n, policy):
         loop = "torch-ddp" if b == "torch" and devices > 1 else "fit"
         return RunConfig(
             backend=b,
@@ -67,14 +70,17 @@ def plan_cells(
             impl=impl,
             devices=n,
             loop=loop if impl == "keras" else "fit",
+            dtype_policy=policy,
+            inference_rounds=inference_rounds,
         )
 
     return [
-        validate(cell(b, m, s, impl, n), check_install=False)
+        validate(cell(b, m, s, impl, n, policy), check_install=False)
         for b in backends
+        for policy in policies
         for impl in impls
         for n in counts
-        if impl == "keras" or n == 1  # native baselines run on one device
+        if impl == "keras" or (n == 1 and policy == "float32")  # native: 1 device, float32
         for m in models
         if impl == "keras" or get_model(m).native
         for s in seeds
@@ -83,12 +89,15 @@ def plan_cells(
 
 def participant(cfg: RunConfig) -> str:
     """Who takes turns, each in its own worker: a backend's Keras cells, its native
-    baseline, its N-device cells, or torch's one-rank DDP loop."""
+    baseline, its N-device cells, torch's one-rank DDP loop, or its cells under a
+    mixed dtype policy."""
     name = cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
     if cfg.devices > 1:
         name += f"-x{cfg.devices}"
     elif cfg.loop != "fit":
         name += f"-{cfg.loop}"
+    if cfg.dtype_policy != "float32":
+        name += f"-{cfg.dtype_policy}"
     return name
 
 

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 
 READY, SETUP, CHUNK, EVAL, CELL_DONE = "ready", "setup", "chunk", "eval", "cell_done"
-REPLY_KINDS = (READY, SETUP, CHUNK, EVAL, CELL_DONE)
+INFER = "infer"  # a turn of inference timing, after the cell has trained
+REPLY_KINDS = (READY, SETUP, CHUNK, EVAL, INFER, CELL_DONE)
 EXIT = {"cmd": "exit"}
 
 
@@ -44,7 +45,7 @@ class Turn:
 
     round: int
     backend: str
-    kind: str  # setup, chunk, eval or cell_done
+    kind: str  # setup, chunk, eval, infer or cell_done
     wall_s: float  # from the go to the reply, as the coordinator saw it
     steps: int | None  # a chunk's steps
     seconds: float | None  # a chunk's own clock

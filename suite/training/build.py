@@ -5,6 +5,7 @@ evaluation every cell uses, in numpy."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def build_model(cfg: RunConfig):
         data = load_dataset(cfg.dataset)
         kwargs, shape = {"num_classes": data.classes}, data.example_shape
     seed_everything(cfg.seed)  # dropout masks; initial weights come from numpy below
-    model = spec.build(input_shape=shape, **kwargs)
+    with dtype_policy(cfg.dtype_policy):
+        model = spec.build(input_shape=shape, **kwargs)
     if cfg.load_weights:
         load_keras_weights(model, cfg.load_weights)
     elif cfg.init_dir:  # a brought model: the weights it was built with, saved per seed
@@ -46,6 +48,21 @@ def build_model(cfg: RunConfig):
     else:
         load_weights(model, initial_weights_for(model, cfg.seed))
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Keras' global dtype policy while the model's layers are made (each layer keeps
+    the policy it was made under), then the one before: the next cell of a
+    long-lived worker starts from it again."""
+    import keras
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 def as_input(model, x: np.ndarray) -> np.ndarray:

@@ -19,11 +19,12 @@ from suite.core.chunks import latency_plan, plan_chunk_steps, split_steps
 from suite.core.config import RunConfig
 from suite.core.data import Mnist, epoch_batches, preprocess
 from suite.core.datasets import load_dataset
-from suite.core.fingerprint import fingerprint
+from suite.core.fingerprint import fingerprint, native_half_support
 from suite.core.results import ChunkRecord, EpochRecord, RunResult
 from suite.core.stats import summarize, time_to_target
 from suite.training.build import as_input, evaluate
 from suite.training.clock import Baton, ChunkClock, StepLog, Turns
+from suite.training.inference import run_inference
 from suite.training.probes import peak_rss, reset_peak_rss
 from suite.training.progress import Progress
 from suite.training.trainers import make_trainer
@@ -192,6 +193,7 @@ def run_cell(
     bk = frameworks.current()
     base = _base(cfg, run_id, schedule)
     env = fingerprint(cfg.backend, bk.device_info(cfg.device), {**asdict(cfg), **applied})
+    env["half_support"] = native_half_support(cfg.dtype_policy, env)  # None: native units
     model = trainer = None
     try:
         turns.take()  # set-up: building, compiling, the latency steps
@@ -210,6 +212,15 @@ def run_cell(
         env["settings"].update(trainer.resolved)
         t, history, predicted = _train(cfg, trainer, data, turns, progress)
         result = _summarise(cfg, base, env, t, history)
+        if wants_inference(cfg) and not t.diverged:
+            ending = {
+                "kind": "eval",
+                "epoch": cfg.epochs,
+                "test_accuracy": history[-1].test_accuracy,
+            }
+            first, records = run_inference(cfg, model, data.x_test, turns, ending)
+            result = replace(result, **inference_fields(first, records))
+            progress.note(inference_line(result))
         if predicted is not None:
             wrong = np.nonzero(predicted != data.y_test)[0]
             result = replace(result, misclassified=[[int(i), int(predicted[i])] for i in wrong])
@@ -226,6 +237,34 @@ def run_cell(
     if hasattr(trainer, "close"):  # torch DDP: the other ranks stop with this cell
         trainer.close()
     return result, model
+
+
+def wants_inference(cfg: RunConfig) -> bool:
+    """Inference is timed for Keras models on one device in Keras' own loop."""
+    return (
+        cfg.impl == "keras" and cfg.loop == "fit" and cfg.devices == 1 and cfg.inference_rounds > 0
+    )
+
+
+def inference_fields(first, records) -> dict:
+    """The result's inference fields from the set-up and the measured turns."""
+    single = np.concatenate([r.single_ms for r in records]) if records else np.array([])
+    seconds = sum(r.seconds for r in records)
+    return dict(
+        inference=records,
+        predict_examples_per_s=sum(r.examples for r in records) / seconds if seconds else None,
+        predict_first_s=first.predict_first_s,
+        single_first_ms=first.single_first_ms,
+        single_median_ms=float(np.median(single)) if single.size else None,
+        single_p99_ms=float(np.percentile(single, 99)) if single.size else None,
+    )
+
+
+def inference_line(r: RunResult) -> str:
+    return (
+        f"inference: predict() {r.predict_examples_per_s:,.0f} examples/s, one example "
+        f"median {r.single_median_ms:.2f} ms, p99 {r.single_p99_ms:.2f} ms"
+    )
 
 
 def _epoch_seconds(chunks: list[ChunkRecord], steps: int) -> float:

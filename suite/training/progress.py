@@ -48,3 +48,8 @@ class Progress:
         )
         self.stream.write(("\r" if self.tty else "") + line + ("\x1b[K\n" if self.tty else "\n"))
         self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A line of its own, e.g. what the cell does after training."""
+        self.stream.write(f"{self.prefix} {text}\n")
+        self.stream.flush()

@@ -82,6 +82,36 @@ def test_compare_refuses_impossible_epochs(tmp_path, epochs):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--dtype-policy", "float8"], ["--dtype-policy 'float8' is not one of"]),
+        (
+            ["--dtype-policy", "mixed_float16", "--native"],
+            ["--dtype-policy mixed_float16", "--native"],
+        ),
+        (["--dtype-policy", "mixed_bfloat16", "--devices", "2"], ["--devices 2"]),
+        (["--inference-rounds", "-1"], ["--inference-rounds"]),
+    ],
+)
+def test_compare_refuses_impossible_policies(tmp_path, args, words):
+    proc = run("compare", *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_refuses_a_policy_the_native_loop_cannot_train(tmp_path):
+    proc = run(
+        "run", "--backend", "jax", "--model", "mlp", "--impl", "native",
+        "--dtype-policy", "mixed_float16", "--out", str(tmp_path / "out"), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--dtype-policy mixed_float16 is not supported with --impl native" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_empty_out_refused_everywhere(tmp_path):
     for command in (["compare"], ["grads"], ["report", str(tmp_path)]):
         proc = run(*command, "--out", "", cwd=tmp_path)

@@ -27,6 +27,17 @@ def cfg(**kw):
             {"backend": "torch", "impl": "native", "steps_per_execution": 4},
             "--steps-per-execution 4 with --impl native",
         ),
+        ({"dtype_policy": "float8"}, "--dtype-policy 'float8' is not one of"),
+        (
+            {"dtype_policy": "mixed_float16", "impl": "native"},
+            "--dtype-policy mixed_float16 is not supported with --impl native",
+        ),
+        (
+            {"backend": "torch", "dtype_policy": "mixed_bfloat16", "loop": "torch-ddp"},
+            "--dtype-policy mixed_bfloat16 is not supported with torch's DDP loop",
+        ),
+        ({"inference_rounds": -1}, "--inference-rounds must not be negative"),
+        ({"inference_batch": 0}, "--inference-batch must be positive"),
     ],
 )
 def test_impossible_settings_are_refused(kw, message):
@@ -71,3 +82,13 @@ def test_torch_data_parallel_refuses_a_dataset():
         cfg(backend="jax", devices=2, batch_size=64, dataset="synthetic:784:10"),
         check_install=False,
     )
+
+
+def test_dtype_policy_and_inference_settings_in_variant_and_key():
+    base = cfg()
+    mixed = cfg(dtype_policy="mixed_bfloat16")
+    assert "dtype_policy" not in base.variant()  # older results keep their variant
+    assert "dtype_policy=mixed_bfloat16" in mixed.variant()
+    assert base.cell_name() != mixed.cell_name()
+    # inference settings decide no training number: same variant, pooled in the report
+    assert cfg(inference_rounds=0).variant() == base.variant()

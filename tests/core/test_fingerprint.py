@@ -2,7 +2,7 @@
 
 import pytest
 
-from suite.core.fingerprint import theoretical_peak, vector_flags
+from suite.core.fingerprint import native_half_support, theoretical_peak, vector_flags
 from suite.report.build import peak_text
 
 ZEN4 = """processor\t: 0
@@ -61,3 +61,37 @@ def test_vector_flags_in_their_order_and_only_those():
     text = "processor: 0\nflags\t\t: fpu avx2 sse4_2 avx512f avx512_bf16 avx foo\nflags: amx_tile\n"
     assert vector_flags(text) == ["sse4_2", "avx", "avx2", "avx512f", "avx512_bf16"]
     assert vector_flags("processor: 0\n") == []
+
+
+@pytest.mark.parametrize(
+    "policy, env, native",
+    [
+        ("float32", {"cpu_vector_flags": []}, True),
+        ("mixed_bfloat16", {"cpu_vector_flags": ["avx2", "avx512_bf16"]}, True),
+        ("mixed_bfloat16", {"cpu_vector_flags": ["avx2", "amx_tile", "amx_bf16"]}, True),
+        ("mixed_bfloat16", {"cpu_vector_flags": ["avx2", "fma"]}, False),  # this Zen 3
+        ("mixed_bfloat16", {"cpu_vector_flags": ["avx512f", "avx512_fp16"]}, False),
+        ("mixed_float16", {"cpu_vector_flags": ["avx512_bf16", "amx_bf16"]}, False),
+        ("mixed_float16", {"cpu_vector_flags": ["avx512_fp16"]}, True),
+        ("mixed_bfloat16", {"device": {"kind": "gpu", "compute_capability": "9.0"}}, True),
+        ("mixed_bfloat16", {"device": {"kind": "gpu", "compute_capability": "7.5"}}, False),
+        ("mixed_float16", {"device": {"kind": "gpu", "compute_capability": "7.5"}}, True),
+        ("mixed_float16", {"device": {"kind": "gpu", "compute_capability": "6.1"}}, False),
+        ("mixed_bfloat16", {"device": {"kind": "gpu"}}, False),  # not recorded: unknown
+        ("mixed_bfloat16", {}, False),
+    ],
+)
+def test_native_half_support_from_flags_or_compute_capability(policy, env, native):
+    problem = native_half_support(policy, env)
+    assert (problem is None) == native, problem
+    if not native:
+        assert policy.removeprefix("mixed_") in problem
+
+
+def test_half_flags_are_recorded():
+    assert vector_flags("flags : avx2 avx512_fp16 amx_fp16 amx_bf16") == [
+        "avx2",
+        "amx_bf16",
+        "avx512_fp16",
+        "amx_fp16",
+    ]

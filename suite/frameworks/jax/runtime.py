@@ -54,6 +54,7 @@ def device_info(device: str) -> dict:
     }
     if device == "gpu":
         info["count"] = jax.device_count()
+        info["compute_capability"] = getattr(d, "compute_capability", None)  # "8.0"
     return info
 
 

@@ -58,6 +58,7 @@ def device_info(device: str) -> dict:
             count=len(gpus),
             cuda=build.get("cuda_version"),
             cudnn=build.get("cudnn_version"),
+            compute_capability=".".join(map(str, details.get("compute_capability") or ())) or None,
         )
     return info
 

@@ -59,6 +59,8 @@ def device_info(device: str) -> dict:
             cuda=torch.version.cuda,
             cudnn=torch.backends.cudnn.version(),
             count=torch.cuda.device_count(),
+            # "major.minor": bfloat16 tensor cores from 8.0, float16 from 7.0
+            compute_capability=f"{props.major}.{props.minor}",
         )
     return info
 
