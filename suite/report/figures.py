@@ -4,6 +4,7 @@ per backend throughout, titles and axes a reader understands."""
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
 
 def _key(d: dict, k: tuple) -> str:
     """A figure key's model part: ``label`` made safe for a file name."""
-    return k[0] if len(d["groups"]) == len(d["models"]) else f"{k[0]}-{k[1]}"
+    return re.sub(r"[^A-Za-z0-9]+", "-", label(d, *k)).strip("-")
 
 
 def _panel(plt, height: float = PANEL[1]):

@@ -79,8 +79,34 @@ def anchor(title: str) -> str:
 
 
 def label(d: dict, model: str, var: str) -> str:
+    """A (model, variant) group's name: the model, and where the device has several
+    variants, what sets this one apart (``short_variants``)."""
     single = len(d["groups"]) == len(d["models"])
-    return model if single else f"{model} ({var})"
+    if single:
+        return model
+    short = short_variants([v for _, v in d["groups"]]).get(var)
+    return f"{model} ({short})" if short else model
+
+
+def variant_parts(var: str) -> dict[str, str]:
+    """``RunConfig.variant`` text back into name -> value."""
+    return dict(p.split("=", 1) for p in var.split(", ") if "=" in p)
+
+
+def short_variants(variants: list[str]) -> dict[str, str]:
+    """Each variant as the settings that differ between ``variants`` (a setting a
+    variant leaves out is at its default), e.g. ``dtype_policy=mixed_bfloat16`` beside
+    ``dtype_policy=float32`` instead of the whole settings text twice."""
+    from suite.core.config import VARIANT_NEW
+
+    parts = {v: variant_parts(v) for v in variants}
+
+    def value(p, k):
+        return p.get(k, str(VARIANT_NEW.get(k)))
+
+    keys = list(dict.fromkeys(k for p in parts.values() for k in p))
+    differ = [k for k in keys if len({value(p, k) for p in parts.values()}) > 1]
+    return {v: ", ".join(f"{k}={value(parts[v], k)}" for k in differ) for v in variants}
 
 
 def ratio_text(q) -> str:
