@@ -2,21 +2,39 @@
 shared slow patch of the machine (the report tests' material)."""
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 
 from suite.core.config import RunConfig, validate
-from suite.core.results import ChunkRecord, EpochRecord, RunResult, write_result
+from suite.core.results import (
+    ChunkRecord,
+    EpochRecord,
+    InferenceRecord,
+    RunResult,
+    write_result,
+)
 from suite.report.collect import collect
 from suite.report.groups import group
 
 
 def make_run(
-    backend, model, seed, ms, acc, host="box", n=12, spread=0.02, status="ok", schedule="s1"
+    backend,
+    model,
+    seed,
+    ms,
+    acc,
+    host="box",
+    n=12,
+    spread=0.02,
+    status="ok",
+    schedule="s1",
+    policy="float32",
 ):
     """A result whose chunks ran in rounds 1..n of ``schedule``; each round's machine
     speed (a shared factor, seeded by round) hits every backend of that round alike."""
-    cfg = validate(RunConfig(backend=backend, model=model, seed=seed), check_install=False)
+    cfg = RunConfig(backend=backend, model=model, seed=seed, dtype_policy=policy)
+    cfg = validate(cfg, check_install=False)
     rng = np.random.default_rng(zlib.crc32(f"{backend}{model}{seed}{ms}".encode()))
     machine = 1 + 0.3 * (np.arange(n) >= n // 2)  # a 30% slow patch, shared by all
     steps = 20
@@ -55,6 +73,7 @@ def make_run(
             "git_commit": "0123abc",
             "memory_bytes": 24 * 2**30,
             "cpu_vector_flags": ["avx", "avx2", "fma"],
+            "half_support": None if policy == "float32" else "no bf16 units (test)",
         },
         throughput_examples_per_s=n * steps * batch / seconds,
         ms_per_step=seconds / (n * steps) * 1e3,
@@ -67,6 +86,37 @@ def make_run(
         time_to_accuracy_s=10.0,
         peak_rss_bytes=2**30,
         misclassified=[[0, 3]],
+    )
+
+
+def with_inference(run, us_per_example, single_ms, n=4, spread=0.02, first_round=100):
+    """``run`` with ``n`` inference turns in rounds ``first_round``.., under the same kind
+    of shared slow patch as its chunks: predict() at ``us_per_example`` µs per example,
+    single-example calls around ``single_ms``."""
+    rng = np.random.default_rng(zlib.crc32(f"{run.cell}{us_per_example}{single_ms}".encode()))
+    machine = 1 + 0.3 * (np.arange(n) >= n // 2)
+    records = [
+        InferenceRecord(
+            round=first_round + i,
+            examples=10000,
+            seconds=10000
+            * us_per_example
+            / 1e6
+            * machine[i]
+            * (1 + spread * rng.standard_normal()),
+            single_ms=list(single_ms * machine[i] * (1 + 0.05 * rng.standard_normal(50))),
+        )
+        for i in range(n)
+    ]
+    single = np.concatenate([r.single_ms for r in records])
+    return replace(
+        run,
+        inference=records,
+        predict_examples_per_s=n * 10000 / sum(r.seconds for r in records),
+        predict_first_s=1.0,
+        single_first_ms=100.0,
+        single_median_ms=float(np.median(single)),
+        single_p99_ms=float(np.percentile(single, 99)),
     )
 
 

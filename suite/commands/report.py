@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
         "from different devices are grouped, never ranked against each other) "
         "and writes report.html (self-contained, the verdict first), report.md with its "
         "figures as report-*.png, report.csv (one row per cell), report-rounds.csv (one "
-        "row per timed chunk: every ratio and CI can be recomputed from it) and, where "
+        "row per timed chunk: every ratio and CI can be recomputed from it), "
+        "report-inference.csv (one row per inference turn, the same for inference) and, where "
         "those results exist, report-grads.csv, report-recipes.csv and "
         "report-portability.csv (columns: results/README.md).",
     )

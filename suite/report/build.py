@@ -12,11 +12,14 @@ from suite.report.collect import collect
 from suite.report.export import (
     csv_rows,
     grads_csv_rows,
+    inference_csv_rows,
     portability_csv_rows,
     recipes_csv_rows,
     rounds_csv_rows,
 )
 from suite.report.groups import group, model_groups, model_order, round_throughputs
+from suite.report.inference import inference_rows
+from suite.report.precision import policy_rows
 from suite.report.tables import (
     accuracy_rows,
     machine_peak,
@@ -38,6 +41,8 @@ def _device(key: str, cells: dict) -> dict:
         "groups": keys,
         "accuracy": accuracy_rows(cells, speed),
         "speed": speed,
+        "inference": {k: rows for k in keys if (rows := inference_rows(cells, *k))},
+        "policies": policy_rows(cells),
         "native": native_rows(cells),
         "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
         "ratios": ratio_rows(speed),
@@ -88,6 +93,10 @@ def conditions(cells: dict) -> dict:
             {k: c.get(k) for k in ("batch_size", "optimizer", "learning_rate", "epochs")},
         )
     stamps = sorted(str(r.environment.get("timestamp", ""))[:10] for r in runs)
+    policies: dict[str, str | None] = {}
+    for r in runs:  # policy -> why the device had no native units for it (None: it had)
+        policy = r.config.get("dtype_policy", "float32")
+        policies[policy] = policies.get(policy) or r.environment.get("half_support")
     return {
         "cpu": env.get("cpu"),
         "cores": env.get("cpu_cores_logical"),
@@ -98,6 +107,7 @@ def conditions(cells: dict) -> dict:
         "backends": backends,
         "recipes": dict(sorted(recipes.items(), key=lambda kv: model_order(kv[0]))),
         "dates": (stamps[0], stamps[-1]),
+        "policies": dict(sorted(policies.items(), key=lambda kv: kv[0] != "float32")),
     }
 
 
@@ -112,6 +122,12 @@ def build_report(folders: list[Path]) -> dict:
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
     }
+    inference = {
+        (d["key"], q["backend"], q["model"], q["variant"]): q
+        for d in devices
+        for rows in d["inference"].values()
+        for q in rows
+    }
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "folders": [str(f) for f in folders],
@@ -120,8 +136,9 @@ def build_report(folders: list[Path]) -> dict:
         "devices": devices,
         "grads": grads,
         "sweeps": c.sweeps,
-        "csv": csv_rows(c.runs, ratios),
+        "csv": csv_rows(c.runs, ratios, inference),
         "rounds_csv": rounds_csv_rows(c.runs),
+        "inference_csv": inference_csv_rows(c.runs),
         "grads_csv": grads_csv_rows(grads),
         "recipes_csv": recipes_csv_rows(c.recipes),
         "portability_csv": portability_csv_rows(portability),

@@ -8,17 +8,32 @@ import csv
 import io
 from dataclasses import asdict
 
+import numpy as np
+
 from suite.report.groups import device_key, time_to_target_of, variant
 
 
-def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
+def _ci(prefix: str, q) -> dict:
+    """A ratio's columns: value, CI bounds and what the CI counted."""
+    return {
+        prefix: q.ratio if q else None,
+        f"{prefix}_ci_low": q.low if q else None,
+        f"{prefix}_ci_high": q.high if q else None,
+        f"{prefix}_ci_method": q.method if q else None,
+    }
+
+
+def csv_rows(
+    runs: list[dict], ratios: dict | None = None, inference: dict | None = None
+) -> list[dict]:
     """One flat row per cell, for pandas; units in the column names. ``ratios`` maps
-    (device, backend, model, variant) to that cell group's ratio row."""
+    (device, backend, model, variant) to that cell group's ratio row, ``inference`` to
+    its ``inference_rows`` row."""
     rows = []
     for r in runs:
-        q = (ratios or {}).get(
-            (device_key(r), r.config["backend"], r.config["model"], variant(r.config))
-        )
+        key = (device_key(r), r.config["backend"], r.config["model"], variant(r.config))
+        q = (ratios or {}).get(key)
+        inf = (inference or {}).get(key) or {}
         c, lat = r.config, r.latency_ms
         env = r.environment
         rows.append(
@@ -66,6 +81,15 @@ def csv_rows(runs: list[dict], ratios: dict | None = None) -> list[dict]:
                 "time_to_accuracy_s": time_to_target_of(r),
                 "train_time_s": r.total_train_seconds,
                 "peak_rss_bytes": r.peak_rss_bytes,
+                "dtype_policy": c.get("dtype_policy", "float32"),
+                "half_type_not_native": env.get("half_support"),
+                "predict_examples_per_s": r.predict_examples_per_s,
+                "predict_first_s": r.predict_first_s,
+                "single_example_median_ms": r.single_median_ms,
+                "single_example_p99_ms": r.single_p99_ms,
+                "single_example_first_ms": r.single_first_ms,
+                **_ci("predict_time_ratio_to_fastest", inf.get("predict_ratio")),
+                **_ci("single_example_latency_ratio_to_lowest", inf.get("single_ratio")),
                 "schedule": r.schedule,
                 "run_id": r.run_id,
                 "cell": r.cell,
@@ -100,6 +124,36 @@ def rounds_csv_rows(runs: list) -> list[dict]:
                     "batch_size": c["batch_size"],
                     "seconds": chunk.seconds,
                     "examples_per_s": chunk.steps * c["batch_size"] / chunk.seconds,
+                }
+            )
+    return rows
+
+
+def inference_csv_rows(runs: list) -> list[dict]:
+    """One row per inference turn taken in rounds: the raw data of every inference
+    ratio (paired like chunks, by ``run`` and ``round``). A ratio of single-example
+    latencies is taken between the turns' medians."""
+    rows = []
+    for r in runs:
+        c = r.config
+        for i in r.inference:
+            if i.round is None or i.seconds <= 0 or not i.single_ms:
+                continue
+            rows.append(
+                {
+                    "device": device_key(r),
+                    "backend": c["backend"],
+                    "model": c["model"],
+                    "variant": variant(c),
+                    "seed": c["seed"],
+                    "run": r.schedule,
+                    "round": i.round,
+                    "predict_examples": i.examples,
+                    "predict_seconds": i.seconds,
+                    "predict_examples_per_s": i.examples / i.seconds,
+                    "single_example_calls": len(i.single_ms),
+                    "single_example_median_ms": float(np.median(i.single_ms)),
+                    "single_example_p99_ms": float(np.percentile(i.single_ms, 99)),
                 }
             )
     return rows

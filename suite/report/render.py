@@ -213,6 +213,7 @@ def write_files(report: dict, out: Path) -> list[Path]:
         "report.md": markdown(report, files).encode(),
         "report.csv": csv_text(report).encode(),
         "report-rounds.csv": csv_text(report, "rounds_csv").encode(),
+        "report-inference.csv": csv_text(report, "inference_csv").encode(),
         "report-grads.csv": csv_text(report, "grads_csv").encode(),
         "report-recipes.csv": csv_text(report, "recipes_csv").encode(),
         "report-portability.csv": csv_text(report, "portability_csv").encode(),

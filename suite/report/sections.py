@@ -20,6 +20,7 @@ from suite.report.layout import (
     num,
     ratio_text,
 )
+from suite.report.serving import inference_section, policy_section
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
 from suite.report.verdict import conditions_text
@@ -83,6 +84,7 @@ VERDICT_HEADERS = [
     "accuracy",
     "time to target",
     "gradients",
+    "inference (predict(); one example)",
 ]
 
 
@@ -90,7 +92,7 @@ def _verdict(report: dict) -> Section:
     tables, paragraphs, failed = [], [], []
     for d in report["devices"]:
         rows = [
-            [v.workload, v.use, v.speed, v.accuracy, v.time_to_target, v.gradients]
+            [v.workload, v.use, v.speed, v.accuracy, v.time_to_target, v.gradients, v.inference]
             for v in d["verdict"]
         ]
         tables.append(Table(VERDICT_HEADERS, rows, d["title"]))
@@ -138,6 +140,10 @@ STATISTICS_NOTE = (
 def _device(d: dict, i: int) -> list[Section]:
     parts = [Section(f"Measurements: {d['title']}", 2), _glance(d), _throughput(d, i)]
     parts.append(_accuracy(d, i))
+    if d.get("inference"):
+        parts.append(inference_section(d))
+    if d.get("policies"):
+        parts.append(policy_section(d))
     if d.get("scaling"):
         parts.append(scaling_section(d["scaling"], d["key"]))
     return parts

@@ -33,21 +33,28 @@ SPEED_THRESHOLD = 0.05  # rank two backends only when they differ by more than t
 ACCURACY_MARGIN = 0.002  # paired accuracy differences within ±0.2 points are "equivalent"
 
 
-def speed_ratio(runs_b: list[dict], runs_f: list[dict]) -> Ratio:
+def speed_ratio(
+    runs_b: list[dict],
+    runs_f: list[dict],
+    rates=round_throughputs,
+    total: str = "throughput_examples_per_s",
+    invert: bool = False,
+) -> Ratio:
     """Time ratio of backend b to backend f (> 1: b is slower): paired by round where
-    the two trained side by side in the same schedule, else unpaired over runs."""
+    the two ran side by side in the same schedule, else unpaired over runs. ``rates``
+    maps a run to its per-round rates (training chunks by default; inference turns),
+    ``total`` names its overall figure for the unpaired case, a time when ``invert``."""
     tb, tf = {}, {}
     for r in runs_b:
-        tb.update(round_throughputs(r))
+        tb.update(rates(r))
     for r in runs_f:
-        tf.update(round_throughputs(r))
+        tf.update(rates(r))
     paired = clustered_rates(tf, tb)
     if paired is not None:
         return paired
-    return unpaired_ratio(
-        [r.throughput_examples_per_s for r in runs_f],
-        [r.throughput_examples_per_s for r in runs_b],
-    )
+    a = [getattr(r, total) for r in runs_f]
+    b = [getattr(r, total) for r in runs_b]
+    return unpaired_ratio(b, a) if invert else unpaired_ratio(a, b)
 
 
 def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras") -> list[dict]:

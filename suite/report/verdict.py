@@ -19,6 +19,7 @@ class Verdict:
     accuracy: str
     time_to_target: str
     gradients: str
+    inference: str = "not measured"
 
 
 def _times(q) -> str:
@@ -95,6 +96,33 @@ def target_words(rows: list[dict], accuracy: list[dict], backend: str) -> str:
     return f"{num(row['time_to_accuracy_s'])} s ({row['reached']}/{row['seeds']} seeds)"
 
 
+def _next_words(best: dict, other: dict | None, ratio: str, verdict: str, lower: str) -> str:
+    """How ``best`` stands against the next backend ``other`` by one inference ratio."""
+    if other is None:
+        return ""
+    if other[verdict] == "slower":
+        return f", {_times(other[ratio])} {lower} than {other['backend']}"
+    return f", indistinguishable here from {other['backend']} ({_times(other[ratio])})"
+
+
+def inference_words(rows: list[dict]) -> str:
+    """The backend with the fastest predict() and the one with the lowest single-example
+    latency (median, p99), each against the next, from ``inference_rows``."""
+    if not rows:
+        return "not measured"
+    first = rows[0]
+    second = rows[1] if len(rows) > 1 else None
+    by_latency = sorted(rows, key=lambda r: r["single_median_ms"])
+    low, runner = by_latency[0], (by_latency[1] if len(by_latency) > 1 else None)
+    return (
+        f"predict() {first['backend']}"
+        + _next_words(first, second, "predict_ratio", "predict_verdict", "faster")
+        + f"; one example {low['backend']} {num(low['single_median_ms'])} ms "
+        f"(p99 {num(low['single_p99_ms'])})"
+        + _next_words(low, runner, "single_ratio", "single_verdict", "lower")
+    )
+
+
 def gradient_words(grads: dict | None, model: str) -> str:
     """Do the backends compute the same loss and gradients for ``model``?"""
     if not grads:
@@ -126,6 +154,7 @@ def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
                 accuracy_words(d["accuracy"], model, var),
                 target_words(rows, accuracy, rows[0]["backend"]) if rows else "-",
                 gradient_words(grads, model),
+                inference_words(d.get("inference", {}).get((model, var), [])),
             )
         )
     return out
@@ -166,8 +195,17 @@ def conditions_text(c: dict, sweeps: list[dict]) -> str:
     dates = c["dates"][0] if c["dates"][0] == c["dates"][1] else "–".join(c["dates"])
     return (
         f"Measured on {machine}. keras {c['keras']} at its defaults per backend: {modes}. "
-        f"{recipes}. Trained {dates}. {tuned_text(sweeps)}"
+        f"{recipes}. {policy_words(c.get('policies') or {})}Trained {dates}. "
+        f"{tuned_text(sweeps)}"
     )
+
+
+def policy_words(policies: dict) -> str:
+    """The dtype policies trained, and each one that ran without native units."""
+    if list(policies) in ([], ["float32"]):
+        return "Dtype policy float32. "
+    parts = [p + (f" ({why})" if why else "") for p, why in policies.items()]
+    return f"Dtype policies {', '.join(parts)}, never pooled. "
 
 
 def tuned_text(sweeps: list[dict]) -> str:

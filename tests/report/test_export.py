@@ -132,3 +132,25 @@ def test_recipes_and_portability_have_their_own_csvs(tmp_path):
         ("jax", "torch", "pass"),
         ("torch", "jax", "pass"),
     ]
+
+
+def test_results_readme_names_every_csv_column(tmp_path):
+    """results/README.md documents report.csv and report-inference.csv column by column;
+    a column added without its line there fails here."""
+    import re
+    from pathlib import Path
+
+    from report_fixtures import make_run, with_inference
+
+    from suite.report.export import csv_rows, inference_csv_rows
+
+    text = Path(__file__).parents[2].joinpath("results", "README.md").read_text()
+    documented = set(re.findall(r"`([a-z0-9_]+)`", text))
+    run = with_inference(make_run("jax", "mlp", 0, 1.0, 0.97), 2.0, 0.5)
+    for rows in (csv_rows([run]), inference_csv_rows([run])):
+        columns = set(rows[0])
+        for prefix in [c for c in columns if c.endswith("_ci_method")]:
+            # documented as "`name` (with `_ci_low`, `_ci_high`, `_ci_method`)"
+            columns -= {prefix, prefix.replace("_ci_method", "_ci_low"),
+                        prefix.replace("_ci_method", "_ci_high")}  # fmt: skip
+        assert columns - documented == set()

@@ -1,0 +1,72 @@
+"""Mixed precision rows: per backend and model trained under a mixed dtype policy and in
+float32 with otherwise the same settings (``compare --dtype-policy``), the mixed ÷
+float32 throughput of training and of predict() with 95% CIs paired by round, the
+accuracy difference paired by seed, and time to target of both. Pure functions."""
+
+from __future__ import annotations
+
+from suite.core.stats import paired_difference, speed_verdict
+from suite.report.groups import median_or_none, model_order, ok_runs, time_to_target_of, variant
+from suite.report.inference import predict_rates
+from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD, speed_ratio
+
+
+def _accuracy_difference(mixed: list, base: list):
+    mine = {r.config["seed"]: r.final_test_accuracy for r in mixed}
+    theirs = {r.config["seed"]: r.final_test_accuracy for r in base}
+    seeds = sorted(s for s in set(mine) & set(theirs) if None not in (mine[s], theirs[s]))
+    if not seeds:
+        return None
+    return paired_difference([mine[s] for s in seeds], [theirs[s] for s in seeds], ACCURACY_MARGIN)
+
+
+def policy_rows(cells: dict) -> list[dict]:
+    """One row per (backend, model, mixed variant) whose float32 twin is in ``cells``:
+    ``throughput`` is the mixed ÷ float32 throughput ratio (> 1: the mixed policy is
+    faster), training and predict(); ``half_support`` says when the device had no
+    native units for the half type (None: it had)."""
+    rows = []
+    for (b, m, impl, var), runs in cells.items():
+        mixed = ok_runs(runs)
+        if impl != "keras" or not mixed:
+            continue
+        policy = mixed[0].config.get("dtype_policy", "float32")
+        if policy == "float32":
+            continue
+        base = ok_runs(
+            cells.get((b, m, impl, variant({**mixed[0].config, "dtype_policy": "float32"})), [])
+        )
+        if not base:
+            continue
+        train = speed_ratio(base, mixed)  # throughput mixed ÷ float32
+        with_inference = [r for r in mixed if r.inference], [r for r in base if r.inference]
+        predict = (
+            speed_ratio(
+                with_inference[1], with_inference[0], predict_rates, "predict_examples_per_s"
+            )
+            if all(with_inference)
+            else None
+        )
+        rows.append(
+            {
+                "backend": b,
+                "model": m,
+                "variant": var,
+                "base_variant": variant({**mixed[0].config, "dtype_policy": "float32"}),
+                "policy": policy,
+                "throughput": train,
+                "verdict": {"slower": "faster", "faster": "slower"}.get(
+                    speed_verdict(train, SPEED_THRESHOLD), "indistinguishable"
+                ),
+                "predict": predict,
+                "difference": _accuracy_difference(mixed, base),
+                "accuracy_mixed": median_or_none([r.final_test_accuracy for r in mixed]),
+                "accuracy_base": median_or_none([r.final_test_accuracy for r in base]),
+                "tta_mixed": median_or_none([time_to_target_of(r) for r in mixed]),
+                "tta_base": median_or_none([time_to_target_of(r) for r in base]),
+                "seeds": len(mixed),
+                "half_support": mixed[0].environment.get("half_support"),
+                "epochs": mixed[0].config.get("epochs"),
+            }
+        )
+    return sorted(rows, key=lambda r: (model_order(r["model"]), r["backend"], r["policy"]))
