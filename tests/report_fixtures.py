@@ -30,10 +30,12 @@ def make_run(
     status="ok",
     schedule="s1",
     policy="float32",
+    **settings,
 ):
     """A result whose chunks ran in rounds 1..n of ``schedule``; each round's machine
-    speed (a shared factor, seeded by round) hits every backend of that round alike."""
-    cfg = RunConfig(backend=backend, model=model, seed=seed, dtype_policy=policy)
+    speed (a shared factor, seeded by round) hits every backend of that round alike.
+    ``settings``: other RunConfig fields (e.g. a tuned cell's mode)."""
+    cfg = RunConfig(backend=backend, model=model, seed=seed, dtype_policy=policy, **settings)
     cfg = validate(cfg, check_install=False)
     rng = np.random.default_rng(zlib.crc32(f"{backend}{model}{seed}{ms}".encode()))
     machine = 1 + 0.3 * (np.arange(n) >= n // 2)  # a 30% slow patch, shared by all

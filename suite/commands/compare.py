@@ -76,6 +76,18 @@ def add_parser(sub) -> None:
         "float32 throughput per backend with a paired CI and the accuracy difference "
         "paired by seed (default: float32 only)",
     )
+    p.add_argument(
+        "--tuned",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FROM_DIR",
+        help="also train each backend in its best Keras mode (jit, steps_per_execution, "
+        "data format) beside its defaults, in the same rounds, for both rankings: the "
+        "modes come from the sweep results (sweep-*.json) in FROM_DIR, or, with --tuned "
+        "alone, from a short sweep per backend and model run first into OUT/tuning "
+        "(default: off, Keras' defaults only)",
+    )
     p.set_defaults(func=handle)
 
 
@@ -103,6 +115,10 @@ def check(args) -> None:
             f"--dtype-policy {args.dtype_policy} with --devices {args.devices}: torch's DDP "
             "loop trains in float32 only; compare policies on one device"
         )
+    if args.tuned:  # a folder: its sweeps are read now, so a bad one stops before anything
+        from suite.measure.tuned import read_sweeps
+
+        args.sweeps = read_sweeps(Path(args.tuned))
     if args.inference_rounds < 0:
         raise SuiteError(f"--inference-rounds must not be negative, got {args.inference_rounds}")
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
@@ -163,10 +179,12 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
     )
     cells = shared.with_brought(cells, prepared)
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
+    if args.tuned is not None:
+        cells += _tuned(args, cells, out, env)
     bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
     failed = False
     if not args.dataset:  # the gradient check is on MNIST batches
-        failed = _grads(backends, args.models, args.quick, out, prepared)
+        failed = _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)
     else:
         log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
     if not args.quick and not args.dataset:  # --quick stays a few minutes; `portability`
@@ -177,8 +195,40 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
     return (1 if bad or failed else 0), report
 
 
-def _grads(backends, models, quick: bool, out: Path, prepared: dict) -> bool:
-    """The gradient check into ``out/grads``; True if it failed."""
+def _tuned(args, cells: list, out: Path, env: dict) -> list:
+    """The tuned cells: each backend's best Keras mode per model, from the sweeps of
+    --tuned FROM_DIR (copied into OUT/tuning, so the report is made from OUT alone), from
+    an earlier short sweep in OUT/tuning (resume), or from short sweeps run now."""
+    from suite.core.files import new_run_dir
+    from suite.measure.sweep import write_sweep
+    from suite.measure.tuned import best_modes, read_sweeps, short_sweeps, tuned_cells
+
+    tuning = out / "tuning"
+    if args.tuned:  # the newest sweep per backend and model
+        sweeps = list({(s["backend"], s["model"]): s for s in args.sweeps}.values())
+        run_dir = new_run_dir(tuning)
+        for s in sweeps:
+            write_sweep(run_dir, s)
+        log(f"tuned modes from {len(sweeps)} sweep(s) in {args.tuned}")
+    elif tuning.is_dir() and any(tuning.rglob("sweep-*.json")):
+        sweeps = read_sweeps(tuning)
+        log(f"tuned modes from the earlier short sweeps in {tuning}")
+    else:
+        log("short sweeps first: each backend's Keras modes, 1 epoch on a slice, in rounds")
+        sweeps = short_sweeps(cells, out, args.data, env, log)
+    best = best_modes(sweeps)
+    extra = tuned_cells(cells, best)
+    for (b, m), (label, _) in sorted(best.items()):
+        log(f"  {b} {m}: best mode {label}")
+    log(f"tuned: {len(extra)} cells beside the defaults")
+    return extra
+
+
+def _grads(
+    backends, models, quick: bool, out: Path, prepared: dict, policy: str = "float32"
+) -> bool:
+    """The gradient check into ``out/grads`` (also under ``policy`` when it is a mixed
+    one the check judges: mixed_bfloat16); True if it failed."""
     from suite.core.schemas import grads_pass
     from suite.measure.compare import QUICK
     from suite.report.grads import format_report
@@ -189,10 +239,9 @@ def _grads(backends, models, quick: bool, out: Path, prepared: dict) -> bool:
         return False
     steps = QUICK["grads_steps"] if quick else grads.STEPS
     log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
+    dtypes = [*grads.DTYPES, *([policy] if policy in grads.CHOICES[len(grads.DTYPES) :] else [])]
     try:
-        report, path = grads.run(
-            models, backends, list(grads.DTYPES), steps, 256, 0, 0, folder, prepared
-        )
+        report, path = grads.run(models, backends, dtypes, steps, 256, 0, 0, folder, prepared)
     except Exception as e:  # the check fails; the matrix's results still get their report
         log(f"grads failed: {type(e).__name__}: {e}")
         return True

@@ -12,7 +12,8 @@ from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
 
 NAME = "grads"
-DTYPES = ("float32", "float64")
+DTYPES = ("float32", "float64")  # the default check
+CHOICES = (*DTYPES, "mixed_bfloat16")  # also Keras' bfloat16 policy, on request
 STEPS = 100  # trajectory steps per optimizer (compare --quick: 10)
 
 
@@ -22,7 +23,8 @@ def add_parser(sub) -> None:
         help="do the backends compute the same loss, gradients and training path?",
         description="Loads one set of shared initial weights into each model on every "
         "backend (one child process each), computes logits, loss and gradients "
-        "on the same batch in float32 and float64, compares every pair of "
+        "on the same batch in float32 and float64 (and, on request, under Keras' "
+        "mixed_bfloat16 policy), compares every pair of "
         "backends and the softmax and MLP models against float64 numpy "
         "references, then trains K steps of SGD and Adam on each backend and "
         "reports how far the weights drift apart. Exit code 1 if any "
@@ -34,7 +36,9 @@ def add_parser(sub) -> None:
         nargs="+",
         default=list(DTYPES),
         metavar="D",
-        help="float32 and/or float64 (default: both)",
+        help="float32, float64 and/or mixed_bfloat16 (Keras' policy: float32 variables, "
+        "bfloat16 computation; judged with a tolerance derived from bfloat16's 8-bit "
+        "significand, see docs/methodology.md) (default: float32 float64)",
     )
     p.add_argument(
         "--steps",
@@ -65,7 +69,7 @@ def add_parser(sub) -> None:
 def check(models, backends, dtypes, steps: int, batch_size: int) -> None:
     shared.check_models(models)
     shared.check_names("backend", backends, BACKENDS)
-    shared.check_names("dtype", dtypes, DTYPES)
+    shared.check_names("dtype", dtypes, CHOICES)
     if not 1 <= batch_size <= TRAIN_IMAGES or steps < 0:
         raise SuiteError(f"--batch-size must be 1..{TRAIN_IMAGES} and --steps must not be negative")
     if steps and steps * batch_size > TRAIN_IMAGES:

@@ -86,6 +86,9 @@ class RunConfig:
     inference_rounds: int = 4
     inference_batch: int = 1024
     inference_calls: int = 150
+    # the sweep mode this cell trains as its backend's best (``compare --tuned``), e.g.
+    # "steps_per_execution=8"; None: not a tuned cell
+    tuned: str | None = None
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -297,6 +300,7 @@ VARIANT_NEW = {
     "inference_rounds": 4,
     "inference_batch": 1024,
     "inference_calls": 150,
+    "tuned": None,
 }
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)

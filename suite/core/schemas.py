@@ -154,10 +154,43 @@ def check_shape(path, data: dict) -> dict:
 # 20,000x smaller than the largest and wrong by 100% passes max|a-b|/max|b| (5e-5) but
 # scores 5e-3 here, 5x outside. Elements under ~1e-5 max|b| are below what float32 can
 # tell apart from rounding of the sums that made the large ones.
+BF16_U = 2.0**-8  # bfloat16's unit roundoff: 8 significant bits (float32: 2**-24)
+
+
+def storage_dtype(dtype: str) -> str:
+    """The dtype of a gradient check's variables and inputs: float32 under a mixed
+    policy (its layers compute in the half type), else the dtype itself."""
+    return "float32" if dtype.startswith("mixed_") else dtype
+
+
 TOLERANCE = {
     "float32": {"rel": 1e-4, "cosine": 1 - 1e-6, "elem": 1e-3},
     "float64": {"rel": 1e-10, "cosine": 1 - 1e-12, "elem": 1e-9},
+    # per weighted layer (see ``tolerance``); elementwise not judged
+    "mixed_bfloat16": {"rel": 4 * BF16_U, "cosine": None, "elem": None},
 }
+
+
+def tolerance(dtype: str, layers: int = 1) -> dict:
+    """The bounds a comparison in ``dtype`` is judged by. Under Keras' mixed_bfloat16
+    every weighted layer rounds its output to bfloat16 on the way forward and its
+    gradient on the way back (u = 2**-8 each, accumulation in float32): 2L roundings
+    per side for L weighted layers, whose relative errors add to first order, so two
+    backends agree within 4 L u (max|a-b|/max|b|), and the cosine within the
+    1 - (4 L u)^2 / 2 such a difference gives. Elementwise it is not judged: a rounding
+    error is relative to the terms an element sums, not to the element. The bound counts
+    layers, not time steps (an LSTM rounds at every step) nor residual paths."""
+    if dtype == "mixed_bfloat16":
+        rel = TOLERANCE[dtype]["rel"] * max(layers, 1)
+        return {"rel": rel, "cosine": 1 - rel**2 / 2, "elem": None}
+    return TOLERANCE[dtype]
+
+
+def weighted_layers(weights: dict) -> int:
+    """Layers with a kernel (Dense, convolution, recurrent, attention projections) in a
+    model's weights, keyed by variable path."""
+    return len({p.rsplit("/", 1)[0] for p in weights if p.rsplit("/", 1)[-1].endswith("kernel")})
+
 
 ELEM_FLOOR = 1e-2
 

@@ -98,6 +98,8 @@ def participant(cfg: RunConfig) -> str:
         name += f"-{cfg.loop}"
     if cfg.dtype_policy != "float32":
         name += f"-{cfg.dtype_policy}"
+    if cfg.tuned:
+        name += "-tuned"
     return name
 
 

@@ -30,14 +30,16 @@ FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may
 ACCURACY_DROP = 0.005  # at most half a point below the default mode's test accuracy
 
 
-def sweep_modes(model: str, backend: str, policy: str = "float32") -> list[dict]:
+def sweep_modes(
+    model: str, backend: str, policy: str = "float32", keras_only: bool = False
+) -> list[dict]:
     """Settings that differ from the default (Keras' own jit choice, channels_last).
     Under a mixed dtype policy, Keras modes only: the native loops train in float32."""
     modes = [{}, {"jit": "on"}, {"jit": "off"}]
     if model == "cnn":
         modes.append({"data_format": "channels_first"})
     modes.append({"steps_per_execution": 8})
-    if not get_model(model).native or policy != "float32":
+    if not get_model(model).native or policy != "float32" or keras_only:
         return modes
     modes += [{"impl": "native"}, {"impl": "native", "jit": "on"}]
     if backend != "torch":  # torch's native loop is eager: one step per call
@@ -150,12 +152,16 @@ def summarise_sweep(rows: list[dict], rates: dict[str, dict]) -> dict:
     }
 
 
-def run_sweep(cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log) -> dict:
+def run_sweep(
+    cfg: RunConfig, run_dir: Path, data: str | None, env: dict, log, keras_only: bool = False
+) -> dict:
     """Train every mode in rounds, one worker each; their results land in ``run_dir``.
     Returns the sweep summary and the rounds log's schedule entry. A mode the framework
     refuses at run time (Keras' torch trainer and steps_per_execution > 1) is trained
     and recorded as failed."""
-    modes = {mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend, cfg.dtype_policy)}
+    modes = {
+        mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend, cfg.dtype_policy, keras_only)
+    }
     cells = {n: validate(replace(cfg, **m), check_install=False) for n, m in modes.items()}
     schedule = f"{run_dir.name}/sweep-{cfg.backend}-{cfg.model}"
     with started_workers(cells, run_dir, data, env, log) as workers:

@@ -29,6 +29,7 @@ from suite.report.tables import (
     speed_rows,
 )
 from suite.report.text import speed_sentence
+from suite.report.tuned import tuned_rows
 from suite.report.verdict import verdict_rows
 
 
@@ -43,6 +44,7 @@ def _device(key: str, cells: dict) -> dict:
         "speed": speed,
         "inference": {k: rows for k in keys if (rows := inference_rows(cells, *k))},
         "policies": policy_rows(cells),
+        "tuned": tuned_rows(cells),
         "native": native_rows(cells),
         "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
         "ratios": ratio_rows(speed),

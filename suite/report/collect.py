@@ -69,6 +69,10 @@ def collect(folders: list[Path]) -> Collected:
     for path in sorted(p for f in folders for p in Path(f).rglob("*.json")):
         if "benchmarks" in path.parts:
             continue  # pytest-benchmark's own files
+        if path.name.startswith("rounds") or path.name.startswith("sweep-"):
+            pass
+        elif any(path.parent.glob("sweep-*.json")):
+            continue  # a sweep's own mode cells: its sweep file summarises them
         try:
             _read(path, out)
         except SuiteError as e:

@@ -139,7 +139,7 @@ def _heatmap(plt, pairs: list[dict]):
         elif p["status"] == NA:
             labels[r, c] = "n/a"
         else:
-            tol = TOLERANCE[p.get("judged_as", p["dtype"])]["rel"]
+            tol = (p.get("tolerance") or TOLERANCE[p.get("judged_as", p["dtype"])])["rel"]
             grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)
             labels[r, c] = "pass" if p["pass"] else "FAIL"
     fig, ax = plt.subplots(

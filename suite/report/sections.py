@@ -20,7 +20,7 @@ from suite.report.layout import (
     num,
     ratio_text,
 )
-from suite.report.serving import inference_section, policy_section
+from suite.report.serving import inference_section, policy_section, tuned_section
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
 from suite.report.verdict import conditions_text
@@ -91,11 +91,16 @@ VERDICT_HEADERS = [
 def _verdict(report: dict) -> Section:
     tables, paragraphs, failed = [], [], []
     for d in report["devices"]:
+        tuned = any(v.tuned for v in d["verdict"])
         rows = [
             [v.workload, v.use, v.speed, v.accuracy, v.time_to_target, v.gradients, v.inference]
+            + ([v.tuned or "no tuned cells"] if tuned else [])
             for v in d["verdict"]
         ]
-        tables.append(Table(VERDICT_HEADERS, rows, d["title"]))
+        headers = VERDICT_HEADERS + (
+            ["each backend at its best (compare --tuned)"] if tuned else []
+        )
+        tables.append(Table(headers, rows, d["title"]))
         paragraphs.append(conditions_text(d["conditions"], report["sweeps"]))
         failed += [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
     if not report["devices"]:
@@ -140,6 +145,8 @@ STATISTICS_NOTE = (
 def _device(d: dict, i: int) -> list[Section]:
     parts = [Section(f"Measurements: {d['title']}", 2), _glance(d), _throughput(d, i)]
     parts.append(_accuracy(d, i))
+    if d.get("tuned"):
+        parts.append(tuned_section(d))
     if d.get("inference"):
         parts.append(inference_section(d))
     if d.get("policies"):

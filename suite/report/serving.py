@@ -139,3 +139,50 @@ def policy_section(d: dict) -> Section:
         notes,
         tables=[Table(POLICY_HEADERS, rows, caption)],
     )
+
+
+TUNED_HEADERS = [
+    "model",
+    "backend",
+    "best mode",
+    "examples/s",
+    "time ratio [95% CI]",
+    "CI units",
+    "verdict",
+    "mode ÷ default throughput [95% CI]",
+]
+
+
+def tuned_section(d: dict) -> Section:
+    rows = [
+        [
+            label(d, m, v),
+            r["backend"],
+            r["mode"],
+            num(r["examples_per_s"]),
+            ratio_text(r["ratio"]),
+            ci_from(r["ratio"]),
+            r["verdict"],
+            "-" if r["gain"] is None else ratio_text(r["gain"]),
+        ]
+        for (m, v), per in d["tuned"].items()
+        for r in per
+    ]
+    note = (
+        "Each backend also trained in its best Keras mode (from `sweep`: the fastest mode "
+        "whose first loss and accuracy match the default mode's), as a participant of its "
+        "own in the same rounds as the defaults, so both rankings are paired by round. "
+        "Where no mode beat a backend's default, its default cells stand for it here. "
+        "*mode ÷ default*: the tuned cells' throughput over the same backend's default "
+        "cells (> 1: the mode is faster). The defaults' ranking is in the tables above."
+    )
+    caption = (
+        "The ranking with every backend in its best mode: examples/s of plain fit() and "
+        "the time ratio to the fastest, and each mode's gain over its own default."
+    )
+    return Section(
+        "Each backend at its best (tuned)",
+        3,
+        [note],
+        tables=[Table(TUNED_HEADERS, rows, caption)],
+    )

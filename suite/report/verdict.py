@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.core.schemas import NA
-from suite.report.layout import difference_kind, label, num, seeds_words, signed
+from suite.report.layout import (
+    difference_kind,
+    label,
+    num,
+    seeds_words,
+    signed,
+    variant_parts,
+)
 from suite.report.tables import ACCURACY_MARGIN
 
 
@@ -20,6 +27,7 @@ class Verdict:
     time_to_target: str
     gradients: str
     inference: str = "not measured"
+    tuned: str = ""  # with compare --tuned: the ranking with every backend at its best
 
 
 def _times(q) -> str:
@@ -140,10 +148,29 @@ def gradient_words(grads: dict | None, model: str) -> str:
     )
 
 
+def tuned_words(default: list[dict], tuned: list[dict]) -> str:
+    """With every backend in its best mode: who wins, by how much, and whether tuning
+    changed the winner of the defaults' ranking."""
+    if not tuned:
+        return ""
+    use, speed = speed_words(tuned)
+    modes = ", ".join(f"{r['backend']} {r['mode']}" for r in tuned)
+    before, _ = speed_words(default)
+    change = (
+        f"tuning changes the winner (defaults: {before})"
+        if use != before
+        else "same winner as at the defaults"
+    )
+    return f"{use}: {speed}; {change}. Modes: {modes}"
+
+
 def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
-    """One verdict per workload (model and variant) of a device group."""
+    """One verdict per workload (model and variant) of a device group; a tuned cell's
+    group is not a workload of its own: it enters its defaults' verdict as ``tuned``."""
     out = []
     for (model, var), rows in d["speed"].items():
+        if "tuned" in variant_parts(var):
+            continue
         use, speed = speed_words(rows)
         accuracy = [a for a in d["accuracy"] if a["model"] == model and a["variant"] == var]
         out.append(
@@ -155,6 +182,7 @@ def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
                 target_words(rows, accuracy, rows[0]["backend"]) if rows else "-",
                 gradient_words(grads, model),
                 inference_words(d.get("inference", {}).get((model, var), [])),
+                tuned_words(rows, d.get("tuned", {}).get((model, var), [])),
             )
         )
     return out

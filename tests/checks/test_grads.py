@@ -5,7 +5,7 @@ import pytest
 
 from suite.checks.grads.diffs import compare_arrays, compare_gradients, verdict
 from suite.checks.grads.references import explain_by_kinks, mlp_reference, softmax_reference
-from suite.core.schemas import TOLERANCE
+from suite.core.schemas import TOLERANCE, tolerance, weighted_layers
 from suite.core.weights import make_initial_weights
 
 MLP_SHAPES = {
@@ -73,6 +73,32 @@ def test_missing_variable_fails():
 
 def test_tolerances_are_ordered():
     assert TOLERANCE["float64"]["rel"] < TOLERANCE["float32"]["rel"] < 1e-3
+    assert TOLERANCE["float32"]["rel"] < tolerance("mixed_bfloat16", 1)["rel"]
+
+
+def test_bfloat16_tolerance_is_derived_from_its_significand_and_depth():
+    # u = 2**-8: 4 L u for L weighted layers (2L roundings on each of two sides)
+    assert tolerance("mixed_bfloat16", 1)["rel"] == 4 * 2**-8
+    assert tolerance("mixed_bfloat16", 3)["rel"] == pytest.approx(0.046875)
+    assert tolerance("mixed_bfloat16", 3)["cosine"] == pytest.approx(1 - 0.046875**2 / 2)
+    assert tolerance("float32", 3) == TOLERANCE["float32"]  # depth changes no other dtype
+    assert weighted_layers(_grads()) == 3  # hidden1, hidden2, logits kernels
+
+
+def test_bfloat16_rounding_passes_its_tolerance_and_fails_float32s():
+    """Every gradient rounded to bfloat16 once on each side (what one layer's rounding
+    does) passes the bfloat16 bound and must fail float32's; a 10% error fails both."""
+    import ml_dtypes
+
+    g = _grads()
+    rng = np.random.default_rng(1)
+    jitter = {k: v * (1 + 2**-9 * rng.uniform(-1, 1, v.shape)) for k, v in g.items()}
+    rounded = {k: v.astype(ml_dtypes.bfloat16).astype(np.float32) for k, v in jitter.items()}
+    bf16 = tolerance("mixed_bfloat16", weighted_layers(g))
+    assert _passes(g, rounded, bf16)
+    assert not _passes(g, rounded, "float32")  # the must-fail: float32 would reject it
+    wrong = {**rounded, "hidden2/kernel": rounded["hidden2/kernel"] * 1.1}
+    assert not _passes(g, wrong, bf16)
 
 
 def _numeric_grad(loss_fn, w, key, idx, eps=1e-6):

@@ -92,6 +92,8 @@ def test_compare_refuses_impossible_epochs(tmp_path, epochs):
         ),
         (["--dtype-policy", "mixed_bfloat16", "--devices", "2"], ["--devices 2"]),
         (["--inference-rounds", "-1"], ["--inference-rounds"]),
+        (["--tuned", "missing"], ["--tuned missing: no such folder"]),
+        (["--tuned", "."], ["--tuned .: no sweep results (sweep-*.json) there"]),
     ],
 )
 def test_compare_refuses_impossible_policies(tmp_path, args, words):

@@ -129,3 +129,48 @@ def test_no_float32_twin_no_policy_row(tmp_path):
     r = make_run("jax", "mlp", 0, 1.0, 0.97, policy="mixed_bfloat16")
     write_result(d / f"{r.cell}.json", r)
     assert policy_rows(cells_of(d)) == []
+
+
+def _tuned_dir(tmp_path, torch_tuned_ms):
+    """jax 1.0 ms/step at its default (its best); torch 1.2 at its default and
+    ``torch_tuned_ms`` with jit on, all in the same rounds, 3 seeds."""
+    d = tmp_path / "t"
+    for seed in range(3):
+        for backend, ms, settings in (
+            ("jax", 1.0, {}),
+            ("torch", 1.2, {}),
+            ("torch", torch_tuned_ms, {"jit": "on", "tuned": "jit=on"}),
+        ):
+            r = make_run(backend, "mlp", seed, ms, 0.97, **settings)
+            write_result(d / f"{r.cell}.json", r)
+    return d
+
+
+def test_tuning_that_changes_the_winner_is_said_so(tmp_path):
+    report = build_report([_tuned_dir(tmp_path, torch_tuned_ms=0.8)])
+    d = report["devices"][0]
+    ((key, rows),) = d["tuned"].items()
+    assert [(r["backend"], r["mode"]) for r in rows] == [("torch", "jit=on"), ("jax", "default")]
+    assert rows[1]["ratio"].ratio == pytest.approx(1.25, rel=0.03)  # jax 1.0 vs torch 0.8
+    assert rows[0]["gain"].ratio == pytest.approx(1.5, rel=0.03)  # torch 1.2 -> 0.8
+    assert rows[1]["gain"] is None
+    (verdict,) = d["verdict"]  # the tuned group is no workload of its own
+    assert verdict.use == "jax"
+    assert "tuning changes the winner (defaults: jax)" in verdict.tuned
+    assert verdict.tuned.startswith("torch: 1.2") and "torch jit=on, jax default" in verdict.tuned
+    page = markdown(report)
+    assert "### Each backend at its best (tuned)" in page
+    assert "each backend at its best (compare --tuned)" in page
+
+
+def test_tuning_that_keeps_the_winner_is_said_so(tmp_path):
+    d = build_report([_tuned_dir(tmp_path, torch_tuned_ms=1.1)])["devices"][0]
+    (verdict,) = d["verdict"]
+    assert "same winner as at the defaults" in verdict.tuned
+    assert "changes the winner" not in verdict.tuned
+
+
+def test_no_tuned_cells_no_tuned_column(results_dir):
+    report = build_report([results_dir])
+    assert report["devices"][0]["tuned"] == {}
+    assert "at its best" not in markdown(report)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.checks.requests import GradsRequest, read_request
+from suite.core.schemas import storage_dtype
 from suite.frameworks import select_backend
 from suite.training.build import as_input
 
@@ -28,10 +29,10 @@ def _fresh_model(name: str, dtype: str, weights: dict):
     from models import get_model
     from suite.core.weights import load_weights
 
-    keras.config.set_floatx(dtype)
+    keras.config.set_floatx(storage_dtype(dtype))
     keras.config.set_dtype_policy(dtype)  # the global policy is cached at first use
     model = get_model(name).build()
-    load_weights(model, weights, dtype=dtype)
+    load_weights(model, weights, dtype=storage_dtype(dtype))
     for layer in model.layers:  # training mode (as fit() runs: BatchNorm on the batch's
         if isinstance(layer, keras.layers.Dropout):  # statistics), dropout off
             layer.rate = 0.0
@@ -50,18 +51,20 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, dtype, weights)
-    x = as_input(model, x)
+    x = as_input(model, x).astype(storage_dtype(dtype))
     loaded = model_weights(model)
     # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
     # what the compiled step's logits, from the compiled predict function, compare with
-    inference = _numpy([model(x.astype(dtype), training=False)])[0]
-    loss, logits, grads = frameworks.current().make_loss_and_grads(model)(x.astype(dtype), y)
+    inference = _numpy([model(x, training=False)])[0]
+    loss, logits, grads = frameworks.current().make_loss_and_grads(model)(x, y)
     out = {"loss": np.asarray(_numpy([loss])[0]), "logits": _numpy([logits])[0]}
     out["inference_logits"] = inference
     for v, g in zip(model.trainable_variables, _numpy(grads), strict=True):
         out[f"grad/{v.path}"] = g
     for path, value in loaded.items():
         out[f"loaded/{path}"] = value
+    if dtype != storage_dtype(dtype):  # half-type logits, saved as float32 (npz has no bfloat16)
+        return {k: np.asarray(v).astype(np.float32) for k, v in out.items()}
     out["precision/all_arrays_in_dtype"] = np.asarray(
         all(a.dtype == np.dtype(dtype) for k, a in out.items() if not k.startswith("loaded/"))
     )

@@ -79,9 +79,13 @@ def compare_gradients(
     return per_var, overall, problems
 
 
-def verdict(diffs: list[Diff], problems: list[str], dtype: str) -> bool:
-    """True when every diff is within the dtype's tolerance and nothing is missing."""
-    tol = TOLERANCE[dtype]
+def verdict(diffs: list[Diff], problems: list[str], dtype: str | dict) -> bool:
+    """True when every diff is within the tolerance (a dtype's ``TOLERANCE``, or the
+    bounds themselves) and nothing is missing; a bound that is None is not judged."""
+    tol = TOLERANCE[dtype] if isinstance(dtype, str) else dtype
     return not problems and all(
-        d.rel <= tol["rel"] and d.cosine >= tol["cosine"] and d.elem <= tol["elem"] for d in diffs
+        d.rel <= tol["rel"]
+        and (tol["cosine"] is None or d.cosine >= tol["cosine"])
+        and (tol["elem"] is None or d.elem <= tol["elem"])
+        for d in diffs
     )

@@ -10,7 +10,7 @@ import numpy as np
 
 from suite.checks.grads.diffs import Diff, compare_arrays, compare_gradients, verdict
 from suite.checks.grads.references import explain_by_kinks, mlp_reference, softmax_reference
-from suite.core.schemas import COMPILED, NA, TOLERANCE
+from suite.core.schemas import COMPILED, NA, storage_dtype, tolerance, weighted_layers
 
 
 def _section(arrays: dict, prefix: str) -> dict:
@@ -18,16 +18,26 @@ def _section(arrays: dict, prefix: str) -> dict:
 
 
 def _judge(
-    ga: dict, gb: dict, logits_a, logits_b, loss_a: float, loss_b: float, judged_as: str
+    ga: dict,
+    gb: dict,
+    logits_a,
+    logits_b,
+    loss_a: float,
+    loss_b: float,
+    judged_as: str,
+    layers: int = 1,
 ) -> dict:
-    """Gradient, logits and loss diffs of side a against side b, and the plain verdict."""
-    per_var, overall, problems = compare_gradients(ga, gb, TOLERANCE[judged_as]["rel"])
+    """Gradient, logits and loss diffs of side a against side b, and the plain verdict
+    (``layers``: the model's weighted layers, which a bfloat16 tolerance scales with)."""
+    tol = tolerance(judged_as, layers)
+    per_var, overall, problems = compare_gradients(ga, gb, tol["rel"])
     logits = compare_arrays(logits_a, logits_b)
     loss_rel = abs(loss_a - loss_b) / abs(loss_b) if loss_b else float("inf")
     loss = Diff(abs(loss_a - loss_b), loss_rel, 1.0, loss_rel)
-    ok = verdict([*per_var.values(), overall, logits, loss], problems, judged_as)
+    ok = verdict([*per_var.values(), overall, logits, loss], problems, tol)
     return {
         "judged_as": judged_as,
+        "tolerance": tol,
         "loss": asdict(loss),
         "logits": asdict(logits),
         "overall": asdict(overall),
@@ -45,7 +55,14 @@ def _explain_ties(row: dict, model: str, sides: list[dict], x, y, weights: dict)
     float64 reference under some flipping of near-zero ReLU pre-activations, and its
     logits and loss agree within tolerance: a tie excuses gradients, nothing else."""
     outputs_agree = verdict([Diff(**row["logits"]), Diff(**row["loss"])], [], row["judged_as"])
-    if row["status"] == "FAIL" and model == "mlp" and not row["problems"] and outputs_agree:
+    half = row["judged_as"] not in ("float32", "float64")  # ties are float32 rounding
+    if (
+        row["status"] == "FAIL"
+        and model == "mlp"
+        and not row["problems"]
+        and outputs_agree
+        and not half
+    ):
         flips = [explain_by_kinks(g, x, y, weights, row["judged_as"]) for g in sides]
         row["relu_flips"] = flips if len(flips) > 1 else flips[0]
         if all(f is not None for f in flips):
@@ -64,7 +81,8 @@ def compare_backends(a: dict, b: dict, model: str, dtype: str, context: dict) ->
     if dtype == "float64" and not (context["float64_ok"][0] and context["float64_ok"][1]):
         judged_as = "float32"  # Keras ran part of the float64 model in float32
     la, lb = float(a[pre + "loss"]), float(b[pre + "loss"])
-    row = _judge(ga, gb, a[pre + "logits"], b[pre + "logits"], la, lb, judged_as)
+    layers = weighted_layers(context["weights"][model])
+    row = _judge(ga, gb, a[pre + "logits"], b[pre + "logits"], la, lb, judged_as, layers)
     row = _explain_ties(row, model, [ga, gb], context["x"], context["y"], context["weights"][model])
     return {
         "model": model,
@@ -148,9 +166,16 @@ def compare_reference(
         loss, logits, grads, _ = mlp_reference(x, y, weights)
     pre = f"{model}/{dtype}/"
     ga = _section(arrays, pre + "grad/")
-    judged_as = dtype if dtype == "float32" or float64_ok else "float32"
+    judged_as = dtype if dtype != "float64" or float64_ok else "float32"
     row = _judge(
-        ga, grads, arrays[pre + "logits"], logits, float(arrays[pre + "loss"]), loss, judged_as
+        ga,
+        grads,
+        arrays[pre + "logits"],
+        logits,
+        float(arrays[pre + "loss"]),
+        loss,
+        judged_as,
+        weighted_layers(weights),
     )
     row = _explain_ties(row, model, [ga], x, y, weights)
     return {"model": model, "dtype": dtype, **_not_applicable(row, dtype)}
@@ -194,7 +219,7 @@ def _check_loaded(arrays: dict, shared: dict, models, dtypes) -> dict:
             for d in dtypes:
                 loaded = _section(arr, f"{m}/{d}/loaded/")
                 ok &= set(loaded) == set(shared[m]) and all(
-                    np.array_equal(loaded[k], shared[m][k].astype(d)) for k in loaded
+                    np.array_equal(loaded[k], shared[m][k].astype(storage_dtype(d))) for k in loaded
                 )
         result[b] = bool(ok)
     return result

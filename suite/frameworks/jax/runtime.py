@@ -139,6 +139,9 @@ def make_loss_and_grads(model):
 
     def loss_fn(trainable, non_trainable, x, y):
         logits, moved = model.stateless_call(trainable, non_trainable, x, training=True)
+        # the loss in floatx, as Keras' Loss computes it under a mixed policy (a no-op
+        # in float32 and float64)
+        logits = keras.ops.cast(logits, keras.config.floatx())
         per_example = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
         # keras.ops.mean would compute in float32
         return jax.numpy.mean(per_example), (logits, moved)

@@ -132,6 +132,8 @@ def make_loss_and_grads(model):
     def loss_and_grads(x, y):
         with tf.GradientTape() as tape:
             logits = model(tf.convert_to_tensor(x), training=True)
+            # the loss in floatx, as Keras' Loss computes it under a mixed policy
+            logits = keras.ops.cast(logits, keras.config.floatx())
             per_example = keras.losses.sparse_categorical_crossentropy(
                 tf.convert_to_tensor(y), logits, from_logits=True
             )

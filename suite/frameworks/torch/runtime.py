@@ -129,6 +129,8 @@ def make_loss_and_grads(model):
         for v in model.trainable_variables:
             v.value.grad = None
         logits = model(keras.ops.convert_to_tensor(x), training=True)
+        # the loss in floatx, as Keras' Loss computes it under a mixed policy
+        logits = keras.ops.cast(logits, keras.config.floatx())
         per_example = keras.losses.sparse_categorical_crossentropy(
             keras.ops.convert_to_tensor(y), logits, from_logits=True
         )
