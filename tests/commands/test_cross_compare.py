@@ -63,3 +63,44 @@ def test_compare_small_matrix_then_resume(mnist, tmp_path):
         len([p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"])
         == 6
     )
+
+
+@pytest.mark.cross
+def test_compare_policies_tuned_and_inference_side_by_side(mnist, tmp_path):
+    """--dtype-policy mixed_bfloat16 --tuned: each backend trains in float32, in
+    bfloat16 and (where a short sweep found a faster Keras mode) in its best mode, all
+    in the same rounds; every cell times inference in rounds after training."""
+    cmd = [
+        sys.executable, "-m", "suite", "compare", "--models", "softmax", "--quick",
+        "--train-examples", "1024", "--dtype-policy", "mixed_bfloat16", "--tuned",
+        "--inference-rounds", "2", "--out", str(tmp_path / "cmp"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1500)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert "short sweeps first" in proc.stderr
+    sweeps = list((tmp_path / "cmp" / "tuning").rglob("sweep-*.json"))
+    assert len(sweeps) == 3  # one per backend, Keras modes only
+    assert all("native" not in json.dumps(json.loads(p.read_text())["modes"]) for p in sweeps)
+    tuned = int(proc.stderr.split("tuned: ")[1].split(" cells")[0])
+    runs = [
+        json.loads(p.read_text())
+        for p in (tmp_path / "cmp" / "runs").rglob("*.json")
+        if p.name != "rounds.json"
+    ]
+    assert len(runs) == 6 + tuned  # 3 backends x 2 policies, plus the tuned twins
+    assert {r["config"]["dtype_policy"] for r in runs} == {"float32", "mixed_bfloat16"}
+    assert len({r["schedule"] for r in runs}) == 1  # one schedule: paired by round
+    ok = [r for r in runs if r["status"] == "ok"]
+    assert ok and all(len(r["inference"]) == 2 for r in ok)
+    assert all(r["predict_examples_per_s"] > 0 and r["single_p99_ms"] > 0 for r in ok)
+    # the defaults and the bfloat16 cells take the same turns: inference in the same rounds
+    inference_rounds = {
+        tuple(i["round"] for i in r["inference"]) for r in ok if not r["config"]["tuned"]
+    }
+    assert len(inference_rounds) == 1
+    md = (tmp_path / "cmp" / "report" / "report.md").read_text()
+    assert "### Inference (predict() and one example)" in md
+    assert "### Mixed precision against float32" in md
+    assert ("### Each backend at its best (tuned)" in md) == (tuned > 0)
+    assert "mixed_bfloat16" in (tmp_path / "cmp" / "report" / "report-grads.csv").read_text()
+    assert (tmp_path / "cmp" / "report" / "report-inference.csv").is_file()
