@@ -79,12 +79,17 @@ def anchor(title: str) -> str:
 
 
 def label(d: dict, model: str, var: str) -> str:
-    """A (model, variant) group's name: the model, and where the device has several
-    variants, what sets this one apart (``short_variants``)."""
+    """A (model, variant) group's name: the model, and where the model has several
+    variants on the device, what sets this one apart (``short_variants``); a tuned
+    cell's group by its mode."""
     single = len(d["groups"]) == len(d["models"])
     if single:
         return model
-    short = short_variants([v for _, v in d["groups"]]).get(var)
+    tuned = variant_parts(var).get("tuned")
+    if tuned:
+        return f"{model} (tuned {tuned})"
+    mine = [v for m, v in d["groups"] if m == model and "tuned" not in variant_parts(v)]
+    short = short_variants(mine).get(var)
     return f"{model} ({short})" if short else model
 
 

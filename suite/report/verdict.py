@@ -131,11 +131,17 @@ def inference_words(rows: list[dict]) -> str:
     )
 
 
-def gradient_words(grads: dict | None, model: str) -> str:
-    """Do the backends compute the same loss and gradients for ``model``?"""
+def gradient_words(grads: dict | None, model: str, policy: str = "float32") -> str:
+    """Do the backends compute the same loss and gradients for ``model``? A float32
+    workload is answered by the float32 and float64 checks, a mixed one also by its
+    policy's."""
     if not grads:
         return "not checked"
-    pairs = [p for p in grads["pairs"] if p["model"] == model]
+    pairs = [
+        p
+        for p in grads["pairs"]
+        if p["model"] == model and (not p["dtype"].startswith("mixed_") or p["dtype"] == policy)
+    ]
     if not pairs:
         return "not checked"
     failed = [p for p in pairs if p["status"] != NA and not p["pass"]]
@@ -180,7 +186,7 @@ def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
                 speed,
                 accuracy_words(d["accuracy"], model, var),
                 target_words(rows, accuracy, rows[0]["backend"]) if rows else "-",
-                gradient_words(grads, model),
+                gradient_words(grads, model, variant_parts(var).get("dtype_policy", "float32")),
                 inference_words(d.get("inference", {}).get((model, var), [])),
                 tuned_words(rows, d.get("tuned", {}).get((model, var), [])),
             )
