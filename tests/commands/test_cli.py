@@ -104,9 +104,9 @@ def test_compare_refuses_impossible_policies(tmp_path, args, words):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_run_refuses_a_policy_the_native_loop_cannot_train(tmp_path):
+def test_run_refuses_a_policy_the_native_loop_cannot_train(tmp_path, backend):
     proc = run(
-        "run", "--backend", "jax", "--model", "mlp", "--impl", "native",
+        "run", "--backend", backend, "--model", "mlp", "--impl", "native",
         "--dtype-policy", "mixed_float16", "--out", str(tmp_path / "out"), cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
