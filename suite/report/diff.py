@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from suite.core.stats import unpaired_ratio
-from suite.report.groups import variant
+from suite.report.groups import geomean, variant
 
 STEP_CHANGE = 0.10  # diff flags throughput changes larger than this, CI excluding 1 ...
 
@@ -50,8 +50,8 @@ def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
                 "device": key[1],
                 "model": key[2],
                 "impl": key[3],
-                "old_examples_per_s": float(np.exp(np.mean(np.log(ta)))),
-                "new_examples_per_s": float(np.exp(np.mean(np.log(tb)))),
+                "old_examples_per_s": geomean(ta),
+                "new_examples_per_s": geomean(tb),
                 "time_ratio": q,
                 "step_flag": ("slower" if q.ratio > 1 else "faster") if changed else "",
                 "old_acc": float(np.mean(acc_a)),

@@ -78,6 +78,11 @@ def cells_for(cells, model, var, impl="keras") -> dict[str, list]:
     }
 
 
+def geomean(values) -> float:
+    """The geometric mean: how the report averages rates over runs."""
+    return float(np.exp(np.mean(np.log(np.asarray(values, np.float64)))))
+
+
 def median_or_none(values, scale: float = 1.0):
     v = [x for x in values if x is not None]
     return float(np.median(v)) * scale if v else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from suite.core.stats import speed_verdict
-from suite.report.groups import cells_for, median_or_none
+from suite.report.groups import cells_for, geomean, median_or_none
 from suite.report.tables import SPEED_THRESHOLD, speed_ratio
 
 
@@ -30,10 +30,6 @@ def single_rates(run) -> dict[tuple, float]:
     }
 
 
-def _geomean(values) -> float:
-    return float(np.exp(np.mean(np.log(values))))
-
-
 def inference_rows(cells: dict, model: str, var: str) -> list[dict]:
     """Per backend, fastest predict() first: examples/s (geometric mean over runs) and
     its time ratio to the fastest; single-example latency median and p99 over every
@@ -46,7 +42,7 @@ def inference_rows(cells: dict, model: str, var: str) -> list[dict]:
     per = {b: runs for b, runs in per.items() if runs}
     if not per:
         return []
-    thr = {b: _geomean([r.predict_examples_per_s for r in runs]) for b, runs in per.items()}
+    thr = {b: geomean([r.predict_examples_per_s for r in runs]) for b, runs in per.items()}
     calls = {
         b: np.concatenate([i.single_ms for r in runs for i in r.inference])
         for b, runs in per.items()

@@ -33,9 +33,8 @@ def policy_rows(cells: dict) -> list[dict]:
         policy = mixed[0].config.get("dtype_policy", "float32")
         if policy == "float32":
             continue
-        base = ok_runs(
-            cells.get((b, m, impl, variant({**mixed[0].config, "dtype_policy": "float32"})), [])
-        )
+        base_variant = variant({**mixed[0].config, "dtype_policy": "float32"})
+        base = ok_runs(cells.get((b, m, impl, base_variant), []))
         if not base:
             continue
         train = speed_ratio(base, mixed)  # throughput mixed ÷ float32
@@ -52,7 +51,7 @@ def policy_rows(cells: dict) -> list[dict]:
                 "backend": b,
                 "model": m,
                 "variant": var,
-                "base_variant": variant({**mixed[0].config, "dtype_policy": "float32"}),
+                "base_variant": base_variant,
                 "policy": policy,
                 "throughput": train,
                 "verdict": {"slower": "faster", "faster": "slower"}.get(

@@ -16,6 +16,7 @@ from suite.core.stats import (
 )
 from suite.report.groups import (
     cells_for,
+    geomean,
     median_or_none,
     model_groups,
     model_order,
@@ -65,10 +66,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
     per = {b: runs for b, runs in per.items() if all(r.throughput_examples_per_s for r in runs)}
     if not per:
         return []
-    geo = {
-        b: float(np.exp(np.mean([np.log(r.throughput_examples_per_s) for r in runs])))
-        for b, runs in per.items()
-    }
+    geo = {b: geomean([r.throughput_examples_per_s for r in runs]) for b, runs in per.items()}
     fastest = max(geo, key=geo.get)
     rows = []
     for b in sorted(per, key=lambda b: -geo[b]):
@@ -179,8 +177,8 @@ def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
                     "backend": backend,
                     "model": model,
                     "devices": n,
-                    "throughput_1": float(np.exp(np.mean(np.log(one)))),
-                    "throughput_n": float(np.exp(np.mean(np.log(many)))),
+                    "throughput_1": geomean(one),
+                    "throughput_n": geomean(many),
                     "ratio": ratio,
                     "efficiency": eff,
                     "runs": (len(one), len(many)),

@@ -4,11 +4,9 @@ each backend from its default. Pure functions over grouped results."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from suite.core.config import RunConfig
 from suite.core.stats import speed_verdict
-from suite.report.groups import model_order, ok_runs, variant
+from suite.report.groups import geomean, model_order, ok_runs, variant
 from suite.report.layout import variant_parts
 from suite.report.tables import SPEED_THRESHOLD, speed_ratio
 
@@ -41,7 +39,7 @@ def tuned_rows(cells: dict) -> dict[tuple[str, str], list[dict]]:
             default = best.get(b, (None, [], []))[2]
             best[b] = (runs[0].config["tuned"], runs, default)
         geo = {
-            b: float(np.exp(np.mean([np.log(r.throughput_examples_per_s) for r in runs])))
+            b: geomean([r.throughput_examples_per_s for r in runs])
             for b, (_, runs, _) in best.items()
         }
         fastest = max(geo, key=geo.get)
