@@ -93,7 +93,10 @@ def _throughput(plt, d: dict, k: tuple):
         ax.plot([x - 0.3, x + 0.3], [np.median(v)] * 2, color="black", lw=1.5)
     ax.set_xticks(range(len(names)), [plain(n) for n in names])
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{plain(label(d, *k))}: throughput per round", fontsize=10)
+    name = plain(label(d, *k))  # a long variant label goes on a line of its own
+    long = len(name) > 16
+    title = f"{name}{chr(10) if long else ': '}throughput per round"
+    ax.set_title(title, fontsize=8 if long else 10)
     ax.set_ylabel("examples/s (plain fit)")
     return fig
 
