@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from suite.commands import args as shared
-from suite.commands import grads, portability
+from suite.commands import grads, portability, repeats
 from suite.commands.args import log
 from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
@@ -88,6 +88,7 @@ def add_parser(sub) -> None:
         "alone, from a short sweep per backend and model run first into OUT/tuning "
         "(default: off, Keras' defaults only)",
     )
+    repeats.add_flags(p)
     p.set_defaults(func=handle)
 
 
@@ -123,6 +124,7 @@ def check(args) -> None:
         raise SuiteError(f"--inference-rounds must not be negative, got {args.inference_rounds}")
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
+    repeats.check_flags(args)
 
 
 def handle(args) -> int:
@@ -181,7 +183,18 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
     if args.tuned is not None:
         cells += _tuned(args, cells, out, env)
-    bad = run_matrix(backends, cells, out, args.force, args.data, env, log)
+
+    def train(r: int) -> list[str]:
+        return run_matrix(
+            backends, repeats.repeated(cells, r), out, args.force, args.data, env, log
+        )
+
+    def unmet() -> list[dict]:
+        from suite.report.reruns import unmet as wider
+
+        return wider([d["speed"] for d in build_report([out])["devices"]], args.precision)
+
+    bad = repeats.run_repeats(args, train, unmet, out)
     failed = False
     if not args.dataset:  # the gradient check is on MNIST batches
         failed = _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)

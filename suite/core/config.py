@@ -89,6 +89,10 @@ class RunConfig:
     # the sweep mode this cell trains as its backend's best (``compare --tuned``), e.g.
     # "steps_per_execution=8"; None: not a tuned cell
     tuned: str | None = None
+    # which repetition of the matrix this cell belongs to (``compare --repeat N``): the
+    # same settings again in a later independent run; not part of the variant, so the
+    # report pools repetitions as it pools seeds, with runs as the units
+    repeat: int = 0
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -126,7 +130,7 @@ class RunConfig:
         devices = f"-x{self.devices}" if self.devices > 1 else ""
         return (
             f"{self.backend}-{self.device}{devices}-{brought.slug(self.model)}-{self.impl}-"
-            f"seed{self.seed}-"
+            f"seed{self.seed}-{f'r{self.repeat}-' if self.repeat else ''}"
             f"{self.key()}"
         )
 
@@ -165,7 +169,14 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             raise SuiteError(f"{flag(field)} must be a finite number, got {value}")
     if not 0 <= cfg.seed < SEED_LIMIT:
         raise SuiteError(f"--seeds {cfg.seed}: a seed must be 0..{SEED_LIMIT - 1}")
-    numbers = ("threads", "warmup_steps", "latency_steps", "chunk_steps", "inference_rounds")
+    numbers = (
+        "threads",
+        "warmup_steps",
+        "latency_steps",
+        "chunk_steps",
+        "inference_rounds",
+        "repeat",
+    )
     for field in numbers:
         if getattr(cfg, field) < 0:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
@@ -301,6 +312,7 @@ VARIANT_NEW = {
     "inference_batch": 1024,
     "inference_calls": 150,
     "tuned": None,
+    "repeat": 0,
 }
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
@@ -315,6 +327,7 @@ NOT_VARIANT = (
     "inference_rounds",
     "inference_batch",
     "inference_calls",
+    "repeat",
 )
 
 

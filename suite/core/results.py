@@ -44,6 +44,17 @@ class ChunkRecord:
     threads: int  # threads of this process at the chunk's end
     round: int | None  # compare's round; None when the cell trained alone
     loss: float | None  # mean training loss over the chunk; None if not finite
+    # what the machine did meanwhile (suite.core.noise; None in older results or where
+    # Linux has no such counter): the host's steal over all CPUs, this worker's threads'
+    # run-queue wait and involuntary switches, other processes' CPU time, the CPU clock,
+    # and two probes of the vCPU's speed run just before the clock started
+    steal_s: float | None = None
+    runq_wait_s: float | None = None
+    invol_switches: int | None = None
+    others_cpu_s: float | None = None
+    cpu_mhz: float | None = None
+    probe_ms: float | None = None
+    copy_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,15 @@ NUMBERS = (
     "single_first_ms",
 )
 CHUNK_NUMBERS = ("steps", "seconds", "cpu_seconds", "threads")
+NOISE_NUMBERS = (
+    "steal_s",
+    "runq_wait_s",
+    "invol_switches",
+    "others_cpu_s",
+    "cpu_mhz",
+    "probe_ms",
+    "copy_ms",
+)
 
 
 def result_problem(data: dict) -> str | None:
@@ -196,6 +216,10 @@ def result_problem(data: dict) -> str | None:
         isinstance(c, dict) and all(finite(c.get(k)) for k in CHUNK_NUMBERS) for c in chunks
     ):
         return "chunks must be objects with finite steps, seconds, cpu_seconds, threads"
+    for c in chunks:
+        bad = [k for k in NOISE_NUMBERS if c.get(k) is not None and not finite(c[k])]
+        if bad:
+            return f"chunk {', '.join(bad)} must be finite numbers or null"
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
         return "history must be a list of objects"

@@ -29,6 +29,8 @@ PORTABILITY = "keras-backend-suite/portability"
 PORTABILITY_VERSION = 1
 RECIPE = "keras-backend-suite/recipe"
 RECIPE_VERSION = 1
+PRECISION = "keras-backend-suite/precision"  # compare --precision P --max-time T
+PRECISION_VERSION = 1
 
 
 def finite(value) -> bool:
@@ -124,12 +126,37 @@ def rounds_problem(data: dict) -> str | None:
     return next((p for s in schedules if (p := _objects(s, "turns", turn))), None)
 
 
-VERSIONS = {GRADS: GRADS_VERSION, SWEEP: SWEEP_VERSION, ROUNDS: ROUNDS_VERSION}
-SHAPES = {GRADS: grads_problem, SWEEP: sweep_problem, ROUNDS: rounds_problem}
+def precision_problem(data: dict) -> str | None:
+    """What makes a precision record unusable for the report, or None: the target
+    half-width (a fraction), the time limit, the runs made and why they stopped."""
+    target, limit, runs = data.get("target"), data.get("max_time_s"), data.get("runs")
+    if not (finite(target) and 0 < target < 1):
+        return "target must be a fraction between 0 and 1"
+    if not (finite(limit) and limit > 0):
+        return "max_time_s must be a positive number"
+    if not (isinstance(runs, int) and runs >= 1 and finite(data.get("wall_s"))):
+        return "runs must be a positive count and wall_s a number"
+    if not _text(data.get("stopped")):
+        return "stopped must say why the runs stopped"
+    return None
+
+
+VERSIONS = {
+    GRADS: GRADS_VERSION,
+    SWEEP: SWEEP_VERSION,
+    ROUNDS: ROUNDS_VERSION,
+    PRECISION: PRECISION_VERSION,
+}
+SHAPES = {
+    GRADS: grads_problem,
+    SWEEP: sweep_problem,
+    ROUNDS: rounds_problem,
+    PRECISION: precision_problem,
+}
 
 
 def check_shape(path, data: dict) -> dict:
-    """A grads, sweep or rounds file's content, after its version and shape checks;
+    """A grads, sweep, rounds or precision file's content, after its version and shape checks;
     SuiteError naming the file and the first problem."""
     schema = data.get("schema")
     if data.get("schema_version") != VERSIONS[schema]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats as sps
@@ -90,6 +90,9 @@ class Ratio:
     high: float | None
     n: int
     method: str
+    # where one more run (one more unit) would land, 95%: from runs as units, 3 or more
+    pi_low: float | None = None
+    pi_high: float | None = None
 
 
 def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
@@ -137,7 +140,23 @@ def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
     if means.size < 3:
         return Ratio(rounds.ratio, rounds.low, rounds.high, rounds.n, WITHIN_ONE_RUN)
     by_run = _t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
-    return by_run if _log_width(by_run) > _log_width(rounds) else rounds
+    wider = by_run if _log_width(by_run) > _log_width(rounds) else rounds
+    low, high = rerun_interval(means, confidence)
+    return replace(wider, pi_low=low, pi_high=high)
+
+
+def rerun_interval(unit_logs, confidence: float = 0.95) -> tuple[float, float]:
+    """Where the ratio of one more independent run would land: the Student-t prediction
+    interval exp(mean ± t(k−1) · s · √(1 + 1/k)) over k ≥ 2 runs' mean log ratios. Wider
+    than the CI of the mean by √(k + 1): the CI says where the long-run ratio lies, this
+    where the next run's will."""
+    logs = np.asarray(unit_logs, np.float64)
+    k = logs.size
+    if k < 2:
+        raise ValueError("a prediction interval needs at least 2 runs")
+    half = float(sps.t.ppf(0.5 + confidence / 2, k - 1) * logs.std(ddof=1) * np.sqrt(1 + 1 / k))
+    mean = float(logs.mean())
+    return float(np.exp(mean - half)), float(np.exp(mean + half))
 
 
 def _log_width(r: Ratio) -> float:

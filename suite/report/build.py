@@ -19,7 +19,9 @@ from suite.report.export import (
 )
 from suite.report.groups import group, model_groups, model_order, round_throughputs
 from suite.report.inference import inference_rows
+from suite.report.noise import flag_rows, noise_rows, phase_rows
 from suite.report.precision import policy_rows
+from suite.report.reruns import rerun_rows
 from suite.report.tables import (
     accuracy_rows,
     machine_peak,
@@ -33,7 +35,7 @@ from suite.report.tuned import tuned_rows
 from suite.report.verdict import verdict_rows
 
 
-def _device(key: str, cells: dict) -> dict:
+def _device(key: str, cells: dict, target: float | None = None) -> dict:
     keys = model_groups(cells)
     speed = {k: speed_rows(cells, *k) for k in keys}
     return {
@@ -52,6 +54,10 @@ def _device(key: str, cells: dict) -> dict:
         "environment": _environment(cells),
         "histories": _histories(cells),
         "scaling": scaling_rows(cells),
+        "noise": noise_rows(runs := [r for rs in cells.values() for r in rs]),
+        "noise_flags": flag_rows(cells, speed),
+        "phases": phase_rows(runs),
+        "reruns": rerun_rows(speed, target),
         "misclassified": _misclassified(cells),
         "subsets": _subsets(cells),
         "failures": _failures(cells),
@@ -116,7 +122,9 @@ def conditions(cells: dict) -> dict:
 def build_report(folders: list[Path]) -> dict:
     """Everything the report shows, as plain data."""
     c = collect(folders)
-    devices = [_device(key, cells) for key, cells in group(c.runs).items()]
+    precision = max(c.precision, key=lambda p: str(p.get("created")), default=None)
+    target = precision["target"] if precision else None
+    devices = [_device(key, cells, target) for key, cells in group(c.runs).items()]
     grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
     for d in devices:
         d["verdict"] = verdict_rows(d, grads)
@@ -146,6 +154,7 @@ def build_report(folders: list[Path]) -> dict:
         "portability_csv": portability_csv_rows(portability),
         "recipes": c.recipes,
         "portability": portability,
+        "precision": precision,
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }
 

@@ -1,7 +1,7 @@
-"""Reading result folders: every run, grads, sweep, rounds, recipe and portability file
-below them, each checked against its schema (``suite.core.schemas``). A malformed or
-unknown file is named and skipped, never fatal; a folder with nothing usable is one
-line naming every skipped file and why."""
+"""Reading result folders: every run, grads, sweep, rounds, recipe, portability and
+precision file below them, each checked against its schema (``suite.core.schemas``). A
+malformed or unknown file is named and skipped, never fatal; a folder with nothing
+usable is one line naming every skipped file and why."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from suite.core.results import load_result
 from suite.core.schemas import (
     GRADS,
     PORTABILITY,
+    PRECISION,
     RECIPE,
     ROUNDS,
     RUN,
@@ -33,6 +34,7 @@ class Collected:
     rounds: list[dict] = field(default_factory=list)  # compare's turn logs
     recipes: list = field(default_factory=list)  # RecipeResult, newest per key
     portability: list[dict] = field(default_factory=list)
+    precision: list[dict] = field(default_factory=list)  # compare --precision records
     skipped: list[str] = field(default_factory=list)  # "path: reason"
 
 
@@ -46,9 +48,10 @@ def _read(path: Path, out: Collected) -> None:
         out.recipes.append(_named(path, recipe_result_from_dict, data))
     elif schema == PORTABILITY:
         out.portability.append(_named(path, portability_from_dict, data))
-    elif schema in (GRADS, SWEEP, ROUNDS):
+    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION):
         data = check_shape(path, data)
-        {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds}[schema].append(data)
+        kinds = {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds, PRECISION: out.precision}
+        kinds[schema].append(data)
     else:
         raise SuiteError(f"{path}: unknown schema {schema!r}")
 

@@ -10,7 +10,9 @@ from dataclasses import asdict
 
 import numpy as np
 
+from suite.core.results import NOISE_NUMBERS
 from suite.report.groups import device_key, time_to_target_of, variant
+from suite.report.noise import chunk_rows, flagged
 
 
 def _ci(prefix: str, q) -> dict:
@@ -67,6 +69,8 @@ def csv_rows(
                 "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
                 "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
                 "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
+                "time_ratio_rerun_low": q["time_ratio_rerun_low"] if q else None,
+                "time_ratio_rerun_high": q["time_ratio_rerun_high"] if q else None,
                 "ci_method": q["ci_method"] if q else None,
                 "ci_units": q["ci_units"] if q else None,
                 "ci_n": q["ci_n"] if q else None,
@@ -105,6 +109,7 @@ def rounds_csv_rows(runs: list) -> list[dict]:
     rounds are the chunks of two backends with the same ``run`` (schedule) and
     ``round``; examples/s = steps × batch_size ÷ seconds."""
     rows = []
+    marked = flagged([row for r in runs for row in chunk_rows(r)])
     for r in runs:
         c = r.config
         for chunk in r.chunks:
@@ -124,6 +129,8 @@ def rounds_csv_rows(runs: list) -> list[dict]:
                     "batch_size": c["batch_size"],
                     "seconds": chunk.seconds,
                     "examples_per_s": chunk.steps * c["batch_size"] / chunk.seconds,
+                    **{k: getattr(chunk, k) for k in NOISE_NUMBERS},
+                    "flagged": int((r.schedule, chunk.round) in marked),
                 }
             )
     return rows

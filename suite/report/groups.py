@@ -39,14 +39,20 @@ def device_key(run: dict) -> str:
     )
 
 
+def unit_of(run) -> tuple[int, int]:
+    """(seed, repetition): what identifies one training run within a cell group, and
+    pairs it with the other backends' (``compare --repeat`` trains each seed again)."""
+    return run.config["seed"], run.config.get("repeat", 0)
+
+
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
-    """device key -> (backend, model, impl, variant) -> runs, one per seed: a newer
-    result for the same seed replaces an older one (e.g. after ``--force``)."""
+    """device key -> (backend, model, impl, variant) -> runs, one per seed and
+    repetition: a newer result for the same ones replaces an older (``--force``)."""
     groups: dict[str, dict[tuple, dict[int, dict]]] = {}
     for r in sorted(runs, key=lambda r: r.environment.get("timestamp", "")):
         c = r.config
         key = (c["backend"], c["model"], c.get("impl", "keras"), variant(c))
-        groups.setdefault(device_key(r), {}).setdefault(key, {})[c["seed"]] = r
+        groups.setdefault(device_key(r), {}).setdefault(key, {})[unit_of(r)] = r
     return {d: {k: list(v.values()) for k, v in cells.items()} for d, cells in groups.items()}
 
 

@@ -6,14 +6,21 @@ accuracy difference paired by seed, and time to target of both. Pure functions."
 from __future__ import annotations
 
 from suite.core.stats import paired_difference, speed_verdict
-from suite.report.groups import median_or_none, model_order, ok_runs, time_to_target_of, variant
+from suite.report.groups import (
+    median_or_none,
+    model_order,
+    ok_runs,
+    time_to_target_of,
+    unit_of,
+    variant,
+)
 from suite.report.inference import predict_rates
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD, speed_ratio
 
 
 def _accuracy_difference(mixed: list, base: list):
-    mine = {r.config["seed"]: r.final_test_accuracy for r in mixed}
-    theirs = {r.config["seed"]: r.final_test_accuracy for r in base}
+    mine = {unit_of(r): r.final_test_accuracy for r in mixed}
+    theirs = {unit_of(r): r.final_test_accuracy for r in base}
     seeds = sorted(s for s in set(mine) & set(theirs) if None not in (mine[s], theirs[s]))
     if not seeds:
         return None

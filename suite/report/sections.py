@@ -20,6 +20,7 @@ from suite.report.layout import (
     num,
     ratio_text,
 )
+from suite.report.machine import noise_section, rerun_section
 from suite.report.serving import inference_section, policy_section, tuned_section
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
@@ -56,6 +57,8 @@ def sections(report: dict) -> list[Section]:
     out = [Section("Keras backend comparison", 1), _verdict(report)]
     for i, d in enumerate(report["devices"]):
         out += _device(d, i)
+        if d.get("reruns") and (report.get("precision") or any(r["rerun"] for r in d["reruns"])):
+            out.append(rerun_section(d, report.get("precision")))
     if report["grads"]:
         out.append(grads_section(report["grads"]))
     if report.get("portability"):
@@ -153,6 +156,8 @@ def _device(d: dict, i: int) -> list[Section]:
         parts.append(policy_section(d))
     if d.get("scaling"):
         parts.append(scaling_section(d["scaling"], d["key"]))
+    if d.get("noise"):
+        parts.append(noise_section(d))
     return parts
 
 

@@ -25,6 +25,7 @@ from suite.report.groups import (
     target_of,
     time_to_target_of,
     train_flops,
+    unit_of,
     variant,
 )
 from suite.report.layout import ci_units
@@ -210,9 +211,9 @@ def accuracy_rows(
             target = target_of(runs[0])
             diff = None
             if ref and b != ref:
-                mine = {r.config["seed"]: r.final_test_accuracy for r in ok}
+                mine = {unit_of(r): r.final_test_accuracy for r in ok}
                 theirs = {
-                    r.config["seed"]: r.final_test_accuracy
+                    unit_of(r): r.final_test_accuracy
                     for r in ok_runs(per[ref])
                     if r.final_test_accuracy is not None
                 }
@@ -257,6 +258,8 @@ def ratio_rows(speed: dict[tuple, list[dict]]) -> list[dict]:
                     "time_ratio_to_fastest": q.ratio if q else 1.0,
                     "time_ratio_ci_low": q.low if q else None,
                     "time_ratio_ci_high": q.high if q else None,
+                    "time_ratio_rerun_low": q.pi_low if q else None,
+                    "time_ratio_rerun_high": q.pi_high if q else None,
                     "ci_method": q.method if q else None,
                     "ci_units": ci_units(q) if q else None,
                     "ci_n": q.n if q else None,

@@ -24,6 +24,7 @@ import os
 import time
 
 from suite import frameworks
+from suite.core import noise
 from suite.core.results import ChunkRecord
 
 
@@ -70,7 +71,8 @@ class ChunkClock:
     of a ``fit()`` call (``hold=True``), keeps it until ``release`` after ``fit()``
     returns, so that fit()'s own wind-down (Keras re-creates its data iterator when one
     runs out, and tf.data starts prefetching) runs inside this turn, not during another
-    backend's chunk. Nothing runs between begin and end but the training fit() does."""
+    backend's chunk. Nothing runs between begin and end but the training fit() does:
+    the machine's counters (``suite.core.noise``) are read just outside the clock."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
@@ -79,6 +81,7 @@ class ChunkClock:
 
     def begin(self) -> None:
         self.turns.take()
+        self._machine = noise.sample(probes=True)  # before the clock: probes, counters
         self._cpu, self._start = time.process_time(), time.perf_counter()
 
     def end(self, steps: int, loss: float | None, hold: bool = False) -> bool:
@@ -86,6 +89,7 @@ class ChunkClock:
         self.drain()
         seconds = time.perf_counter() - self._start
         cpu = time.process_time() - self._cpu
+        machine = noise.chunk_noise(self._machine, noise.sample())
         finite = loss is not None and math.isfinite(loss)
         record = ChunkRecord(
             epoch=self.epoch,
@@ -95,6 +99,7 @@ class ChunkClock:
             threads=_threads(),
             round=self.turns.message.get("round"),
             loss=loss if finite else None,
+            **machine,
         )
         self.records.append(record)
         self.on_chunk(record)

@@ -139,3 +139,24 @@ def test_version_and_program_name():
     assert program_name("/usr/local/bin/keras-suite") == "keras-suite"
     assert program_name("/x/suite/__main__.py") == "python -m suite"
     assert run("--help").stdout.split("positional arguments:")[1].split()[1] == "compare"
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--repeat", "0"], ["--repeat 0: give at least 1 run"]),
+        (["--gap", "-5"], ["--gap -5.0: must be 0 or more seconds"]),
+        (["--precision", "1.5"], ["--precision 1.5: a half-width such as 0.05"]),
+        (["--precision", "0"], ["--precision 0.0"]),
+        (["--precision", "0.05", "--max-time", "soon"], ["--max-time 'soon'"]),
+        (["--precision", "0.05", "--max-time", "0m"], ["--max-time '0m'"]),
+        (["--max-time", "20m"], ["--max-time limits --precision's runs"]),
+        (["--precision", "0.05", "--repeat", "3"], ["--precision with --repeat 3"]),
+    ],
+)
+def test_compare_refuses_impossible_repeats(tmp_path, args, words):
+    proc = run("compare", *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -38,6 +38,7 @@ def cfg(**kw):
         ),
         ({"inference_rounds": -1}, "--inference-rounds must not be negative"),
         ({"inference_batch": 0}, "--inference-batch must be positive"),
+        ({"repeat": -1}, "--repeat must not be negative"),
     ],
 )
 def test_impossible_settings_are_refused(kw, message):
@@ -92,3 +93,10 @@ def test_dtype_policy_and_inference_settings_in_variant_and_key():
     assert base.cell_name() != mixed.cell_name()
     # inference settings decide no training number: same variant, pooled in the report
     assert cfg(inference_rounds=0).variant() == base.variant()
+
+
+def test_a_repetition_is_a_cell_of_its_own_in_the_same_variant():
+    base, again = cfg(), cfg(repeat=2)
+    assert again.variant() == base.variant()  # pooled in the report, as seeds are
+    assert base.cell_name() != again.cell_name() and "-r2-" in again.cell_name()
+    assert "-r0-" not in base.cell_name()  # older cells keep their names

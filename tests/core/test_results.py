@@ -84,6 +84,14 @@ def test_load_rejects_malformed(tmp_path, text, message):
         ({"config_model": "densenet"}, "unknown model 'densenet'"),
         ({"config_backend": "$x^2$"}, "unknown backend '$x^2$'"),
         ({"chunks": [{"steps": 3}]}, "chunks must be objects"),
+        (
+            {
+                "chunks": [
+                    {"steps": 3, "seconds": 1, "cpu_seconds": 1, "threads": 2, "steal_s": "x"}
+                ]
+            },
+            "chunk steal_s must be finite numbers or null",
+        ),
     ],
 )
 def test_malformed_fields_are_named_not_raised(tmp_path, change, words):

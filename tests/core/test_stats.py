@@ -135,3 +135,32 @@ def test_runs_as_units_cover_what_rounds_within_each_run_miss():
     pooled = paired_rates(fast, slow)  # every round as if independent: far too narrow
     assert np.log(pooled.high / pooled.low) < np.log(r.high / r.low) / 3
     assert clustered_rates({("a", 0): 1.0}, {("a", 0): 2.0}) is None
+
+
+def test_rerun_interval_hand_worked():
+    from suite.core.stats import rerun_interval
+
+    # logs 0, 0.1, 0.2: mean 0.1, s = 0.1, k = 3, t(0.975, 2) = 4.3027;
+    # half = 4.3027 * 0.1 * sqrt(1 + 1/3) = 0.49683
+    low, high = rerun_interval([0.0, 0.1, 0.2])
+    assert math.log(low) == pytest.approx(0.1 - 0.49683, abs=1e-4)
+    assert math.log(high) == pytest.approx(0.1 + 0.49683, abs=1e-4)
+    with pytest.raises(ValueError):
+        rerun_interval([0.1])
+
+
+def test_clustered_rates_gives_a_rerun_interval_only_with_runs_as_units():
+    from suite.core.stats import clustered_rates
+
+    rng = np.random.default_rng(3)
+
+    def runs(n):
+        fast = {(f"r{j}", i): 1000.0 for j in range(n) for i in range(8)}
+        slow = {k: 500.0 * rng.lognormal(0, 0.05) for k in fast}
+        return fast, slow
+
+    two = clustered_rates(*runs(2))
+    assert two.pi_low is None and two.pi_high is None  # rounds of 2 runs: no rerun range
+    three = clustered_rates(*runs(3))
+    assert three.pi_low < three.low <= three.high < three.pi_high  # wider than the CI
+    assert three.pi_low < 2.0 < three.pi_high
