@@ -65,19 +65,22 @@ def _undrained(call, *args) -> float:
     return time.perf_counter() - start
 
 
+DELAY = 0.2  # seconds before a pending result is there: fixed, so that the load does not move it
+
+
+def _delayed_work():
+    time.sleep(DELAY)
+    return _work()
+
+
 def test_a_timer_that_does_not_wait_for_the_result_is_caught(backend):
-    _work()
-    start = time.perf_counter()
-    for _ in range(3):
-        _work()
-    work = (time.perf_counter() - start) / 3
     with ThreadPoolExecutor(1) as pool:
 
         def lazy():
-            return Pending(pool.submit(_work))
+            return Pending(pool.submit(_delayed_work))
 
-        assert drain_problem(timed, lazy, work) is None
-        problem = drain_problem(_undrained, lazy, work)  # the must-fail case
+        assert drain_problem(timed, lazy, DELAY) is None
+        problem = drain_problem(_undrained, lazy, DELAY)  # the must-fail case
     assert problem is not None and "ended before the work did" in problem
 
 
