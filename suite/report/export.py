@@ -85,6 +85,7 @@ def csv_rows(
                 "time_to_accuracy_s": time_to_target_of(r),
                 "train_time_s": r.total_train_seconds,
                 "peak_rss_bytes": r.peak_rss_bytes,
+                "peak_device_bytes": r.peak_device_bytes,
                 "dtype_policy": c.get("dtype_policy", "float32"),
                 "half_type_not_native": env.get("half_support"),
                 "predict_examples_per_s": r.predict_examples_per_s,

@@ -170,14 +170,14 @@ HEADLINE = [
     "test accuracy, %",
     "accuracy − fastest's, points [95% CI]",
     "first step (compile), ms",
-    "peak RSS, MiB",
+    "peak memory, MiB",
 ]
 
 GLANCE_CAPTION = (
     "Every backend and model: training examples per second of plain fit(), its time "
     "ratio to the fastest, final test accuracy (mean over seeds) and its paired "
     "difference to the fastest's in points, the first step's time (compilation) and the "
-    "process's peak resident memory."
+    "cell's peak memory: resident (RSS) and, on a GPU, the framework's device memory."
 )
 
 
@@ -197,7 +197,7 @@ def _glance(d: dict) -> Section:
                     "-" if a.get("mean") is None else f"{a['mean'] * 100:.2f}",
                     difference_text(a.get("difference")),
                     num(r["first_step_ms"]),
-                    num(r["peak_rss_mb"]),
+                    memory_text(r),
                 ]
             )
     return Section("At a glance", 3, tables=[Table(HEADLINE, rows, GLANCE_CAPTION)])
@@ -315,7 +315,7 @@ _SPEED_HEADERS = [
     "latency, ms: median [p10, p90] (diagnostic)",
     "first step, ms",
     "time to target, s (seeds reached)",
-    "peak RSS, MiB",
+    "peak memory, MiB",
 ]
 
 
@@ -338,5 +338,14 @@ def _speed_row(r: dict) -> list[str]:
         latency,
         num(r["first_step_ms"]),
         f"{num(r['time_to_accuracy_s'])} ({r['reached']}/{r['seeds']})",
-        num(r["peak_rss_mb"]),
+        memory_text(r),
     ]
+
+
+def memory_text(r: dict) -> str:
+    """Peak RSS, and on a GPU the framework's peak device memory beside it ("unknown"
+    where JAX's running peak did not rise during the cell: it cannot be reset)."""
+    if not r.get("on_gpu"):
+        return num(r["peak_rss_mb"])
+    gpu = "unknown" if r.get("peak_device_mb") is None else num(r["peak_device_mb"])
+    return f"{num(r['peak_rss_mb'])} RSS; {gpu} GPU"

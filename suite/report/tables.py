@@ -102,6 +102,10 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "time_to_accuracy_s": median_or_none([tta[id(r)] for r in reached]),
                 "reached": len(reached),
                 "peak_rss_mb": median_or_none([r.peak_rss_bytes for r in runs], 1 / 2**20),
+                "on_gpu": any(r.config.get("device") == "gpu" for r in runs),
+                "peak_device_mb": median_or_none(
+                    [r.peak_device_bytes for r in runs if r.peak_device_bytes], 1 / 2**20
+                ),
             }
         )
     return rows

@@ -32,13 +32,19 @@ class NotOnHost(TypeError):
 
 def on_host(out):
     """The call's output as numpy, which waits until it is computed (a JAX array, a
-    tensor, anything with ``__array__``); a tree of them (a model with several
+    tensor, anything with ``__array__``; a torch tensor is copied off its device
+    first); a tree of them (a model with several
     outputs) is walked. Anything else is refused: there is no way to wait for it."""
     if isinstance(out, (list, tuple)):
         return [on_host(o) for o in out]
     if isinstance(out, dict):
         return {k: on_host(v) for k, v in out.items()}
-    if isinstance(out, np.ndarray) or hasattr(out, "__array__"):
+    if isinstance(out, np.ndarray):
+        return out
+    if hasattr(out, "__array__"):
+        if hasattr(out, "detach") and hasattr(out, "cpu"):
+            # a torch tensor, which numpy refuses while it is on a GPU (found on an H200)
+            out = out.detach().cpu()
         return np.asarray(out)
     raise NotOnHost(f"a timed call returned {type(out).__name__}, not an array")
 

@@ -37,7 +37,8 @@ def test_native_run_writes_result(small_config, backend, mnist):
     cfg = small_config(impl="native", train_examples=640)
     result, _ = run_cell(cfg, mnist, "t", prepare(cfg))
     assert result.status == "ok", result.error
-    assert result.config["impl"] == "native" and result.cell.startswith(f"{backend}-cpu-mlp-native")
+    assert result.config["impl"] == "native"
+    assert result.cell.startswith(f"{backend}-{cfg.device}-mlp-native")
     assert sum(c.steps for c in result.chunks) + len(result.latency_steps_ms) + 2 == 10
     assert result.throughput_examples_per_s > 0 and result.final_test_accuracy > 0.2
 

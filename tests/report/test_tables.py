@@ -129,3 +129,14 @@ def test_scaling_pairs_n_devices_with_one_device_of_the_same_loop(tmp_path):
         write_result(tmp_path / f"{i}.json", r)
     md = markdown(build_report([tmp_path]))
     assert "Scaling over devices" in md and "| mlp | jax | 2 |" in md
+
+
+def test_memory_shows_gpu_memory_only_on_a_gpu_and_unknown_when_not_measured():
+    from suite.report.sections import memory_text
+
+    assert memory_text({"peak_rss_mb": 2000.0, "on_gpu": False, "peak_device_mb": None}) == (
+        "2,000"
+    )
+    gpu = {"peak_rss_mb": 2000.0, "on_gpu": True, "peak_device_mb": 70.0}
+    assert memory_text(gpu) == "2,000 RSS; 70.0 GPU"
+    assert memory_text({**gpu, "peak_device_mb": None}) == "2,000 RSS; unknown GPU"

@@ -84,6 +84,27 @@ def test_a_timer_that_does_not_wait_for_the_result_is_caught(backend):
     assert problem is not None and "ended before the work did" in problem
 
 
+class DeviceTensor:
+    """Behaves as a torch tensor on a GPU does: numpy refuses it until ``.cpu()``."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert cuda:0 device type tensor to numpy")
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return np.asarray(self.values)
+
+
+def test_a_tensor_on_a_device_is_copied_to_the_host():
+    assert on_host(DeviceTensor([1.0, 2.0])).tolist() == [1.0, 2.0]
+    assert on_host([DeviceTensor([3.0])])[0].tolist() == [3.0]
+
+
 def test_framework_outputs_are_waited_for_and_non_arrays_refused(backend):
     import keras
 

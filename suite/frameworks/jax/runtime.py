@@ -76,15 +76,30 @@ def read_loss(out) -> float:
     return float(out[0]["loss"])
 
 
+_peak_at_reset: list[int | None] = [None]
+
+
+def _peak_bytes() -> int | None:
+    return (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+
+
 def reset_peak_memory(device: str) -> None:
-    pass  # XLA keeps one running peak per device; read it as it is
+    """XLA keeps one running peak per device and cannot reset it: remember where it
+    stands, so that a cell's own peak is known only when it rises above that."""
+    _peak_at_reset[0] = _peak_bytes() if device == "gpu" else None
 
 
 def peak_device_memory(device: str) -> int | None:
+    """The GPU memory peak since ``reset_peak_memory``, or None where it stayed at or
+    below an earlier cell's running peak in this process (then this cell's own peak is
+    unknown: it is at most that, and reporting that would credit it with another
+    model's memory)."""
     if device != "gpu":
         return None
-    stats = jax.devices()[0].memory_stats() or {}
-    return stats.get("peak_bytes_in_use")
+    peak = _peak_bytes()
+    if peak is None or (_peak_at_reset[0] is not None and peak <= _peak_at_reset[0]):
+        return None
+    return peak
 
 
 def bare_steps(model, x, y, batch_size: int) -> list[float]:
