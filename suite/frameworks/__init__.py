@@ -25,11 +25,12 @@ import sys
 from suite.core.errors import SuiteError
 from suite.core.platform import check_backend, pin_cpus
 
-# One autotuning policy for every backend on a GPU (unverified here: no GPU was lent to
-# this project's sessions): on. TensorFlow autotunes cuDNN convolutions and XLA (JAX, and
-# TF with jit) autotunes its GPU kernels by default; torch's cudnn.benchmark is off by
-# default, so torch's configure turns it on. Autotuning runs on a new shape's first call,
-# in the warm-up steps, before any throughput chunk; each result records conv_autotune.
+# One autotuning policy for every backend on a GPU (run for torch and JAX on an H200,
+# docs/measured.md; TensorFlow's unverified): on. TensorFlow autotunes cuDNN
+# convolutions and XLA (JAX, and TF with jit) autotunes its GPU kernels by default;
+# torch's cudnn.benchmark is off by default, so torch's configure turns it on.
+# Autotuning runs on a new shape's first call, in the warm-up steps, before any
+# throughput chunk; each result records conv_autotune.
 
 # The contract every runtime module (suite/frameworks/<backend>/runtime.py) fulfils:
 # function name -> parameter names, in order. Keras abstracts the rest;

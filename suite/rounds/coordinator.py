@@ -28,10 +28,10 @@ from suite.core.schemas import ROUNDS, ROUNDS_VERSION
 from suite.rounds import protocol
 from suite.rounds.protocol import Turn
 
-# Workers taking turns on one GPU must not each claim it whole (unverified here: no GPU
-# was lent to this project): JAX preallocates 75% of GPU memory unless told not to, and
-# TensorFlow maps all of it unless memory growth is on. torch's caching allocator grows
-# on demand already.
+# Workers taking turns on one GPU must not each claim it whole (torch and JAX ran so on
+# an H200, docs/measured.md; TensorFlow on a GPU is unverified): JAX preallocates 75% of
+# GPU memory unless told not to, and TensorFlow maps all of it unless memory growth is
+# on. torch's caching allocator grows on demand already.
 GPU_SHARING = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
 GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle

@@ -51,7 +51,7 @@ def load_keras_weights(net: Net, weights: dict) -> None:
 class TorchModel:
     def __init__(self, name: str, weights: dict, cfg):
         # --device gpu puts the network, its optimizer state and every batch on the GPU
-        # (unverified here: no GPU was lent to this project's sessions)
+        # (ran on an H200: tests/frameworks/test_native.py, docs/measured.md)
         self.device = torch.device("cuda" if cfg.device == "gpu" else "cpu")
         self.net = Net(name)
         load_keras_weights(self.net, weights)
