@@ -45,6 +45,19 @@ def unit_of(run) -> tuple[int, int]:
     return run.config["seed"], run.config.get("repeat", 0)
 
 
+def accuracy_by_seed(runs) -> dict[int, float]:
+    """seed -> final test accuracy, averaged over that seed's repetitions. Accuracy is
+    paired and counted by seed: a repetition (``compare --repeat``) trains the same
+    weights on the same batches again, so it is a new timing but not a new accuracy
+    sample (counting it would narrow the interval with copies). Runs without an
+    accuracy (synthetic data) are left out."""
+    per: dict[int, list[float]] = {}
+    for r in runs:
+        if r.final_test_accuracy is not None:
+            per.setdefault(r.config["seed"], []).append(r.final_test_accuracy)
+    return {seed: float(np.mean(v)) for seed, v in sorted(per.items())}
+
+
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
     """device key -> (backend, model, impl, variant) -> runs, one per seed and
     repetition: a newer result for the same ones replaces an older (``--force``)."""

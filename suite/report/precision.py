@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from suite.core.stats import paired_difference, speed_verdict
 from suite.report.groups import (
+    accuracy_by_seed,
     median_or_none,
     model_order,
     ok_runs,
     time_to_target_of,
-    unit_of,
     variant,
 )
 from suite.report.inference import predict_rates
@@ -19,9 +19,8 @@ from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD, speed_ratio
 
 
 def _accuracy_difference(mixed: list, base: list):
-    mine = {unit_of(r): r.final_test_accuracy for r in mixed}
-    theirs = {unit_of(r): r.final_test_accuracy for r in base}
-    seeds = sorted(s for s in set(mine) & set(theirs) if None not in (mine[s], theirs[s]))
+    mine, theirs = accuracy_by_seed(mixed), accuracy_by_seed(base)
+    seeds = sorted(set(mine) & set(theirs))
     if not seeds:
         return None
     return paired_difference([mine[s] for s in seeds], [theirs[s] for s in seeds], ACCURACY_MARGIN)

@@ -15,6 +15,7 @@ from suite.core.stats import (
     unpaired_ratio,
 )
 from suite.report.groups import (
+    accuracy_by_seed,
     cells_for,
     geomean,
     median_or_none,
@@ -25,7 +26,6 @@ from suite.report.groups import (
     target_of,
     time_to_target_of,
     train_flops,
-    unit_of,
     variant,
 )
 from suite.report.layout import ci_units
@@ -91,7 +91,8 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
                 "verdict": "fastest" if b == fastest else speed_verdict(ratio, SPEED_THRESHOLD),
                 "rounds": len(rounds),
                 "drift": drift(rounds) if rounds else None,
-                "seeds": len(runs),
+                "seeds": len(runs),  # runs, each timed to target: seeds, or repetitions too
+                "runs_word": "runs" if any(r.config.get("repeat", 0) for r in runs) else "seeds",
                 "gflops_per_s": flops * geo[b] / 1e9 if (flops := train_flops(model)) else None,
                 "peak_gflops": machine_peak(cells)[0],
                 "cpu_per_wall": median_or_none([r.cpu_per_wall for r in runs]),
@@ -208,19 +209,13 @@ def accuracy_rows(
         fastest = speed.get((model, var))
         ref = fastest[0]["backend"] if fastest else None
         for b, runs in sorted(per.items()):
-            ok = ok_runs(runs)
             # synthetic data has no accuracy (None): such runs count for speed only
-            ok = [r for r in ok if r.final_test_accuracy is not None]
-            accs = [r.final_test_accuracy for r in ok]
+            mine = accuracy_by_seed(ok_runs(runs))
+            accs = list(mine.values())
             target = target_of(runs[0])
             diff = None
             if ref and b != ref:
-                mine = {unit_of(r): r.final_test_accuracy for r in ok}
-                theirs = {
-                    unit_of(r): r.final_test_accuracy
-                    for r in ok_runs(per[ref])
-                    if r.final_test_accuracy is not None
-                }
+                theirs = accuracy_by_seed(ok_runs(per[ref]))
                 seeds = sorted(set(mine) & set(theirs))
                 if seeds:
                     diff = paired_difference(

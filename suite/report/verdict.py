@@ -99,9 +99,10 @@ def target_words(rows: list[dict], accuracy: list[dict], backend: str) -> str:
         return "-"
     if acc is not None and acc["target"] is None:
         return "no target (not a registry model)"
+    word = row.get("runs_word", "seeds")
     if not row["reached"]:
-        return f"not reached (0/{row['seeds']} seeds)"
-    return f"{num(row['time_to_accuracy_s'])} s ({row['reached']}/{row['seeds']} seeds)"
+        return f"not reached (0/{row['seeds']} {word})"
+    return f"{num(row['time_to_accuracy_s'])} s ({row['reached']}/{row['seeds']} {word})"
 
 
 def _next_words(best: dict, other: dict | None, ratio: str, verdict: str, lower: str) -> str:

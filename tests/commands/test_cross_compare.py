@@ -104,3 +104,35 @@ def test_compare_policies_tuned_and_inference_side_by_side(mnist, tmp_path):
     assert ("### Each backend at its best (tuned)" in md) == (tuned > 0)
     assert "mixed_bfloat16" in (tmp_path / "cmp" / "report" / "report-grads.csv").read_text()
     assert (tmp_path / "cmp" / "report" / "report-inference.csv").is_file()
+
+
+@pytest.mark.cross
+def test_compare_repeat_makes_runs_the_units_and_records_the_noise(mnist, tmp_path):
+    """--repeat 3 --gap 0: three independent runs of the matrix, every ratio's CI from
+    runs as units with a rerun prediction interval, and every chunk's machine noise in
+    report-rounds.csv and the report's noise section."""
+    import csv
+
+    cmd = [
+        sys.executable, "-m", "suite", "compare", "--models", "softmax", "--quick",
+        "--backends", "jax", "tensorflow", "--train-examples", "1024",
+        "--inference-rounds", "0", "--repeat", "3", "--gap", "0",
+        "--out", str(tmp_path / "cmp"),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1200)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert "run 3 of 3" in proc.stderr
+    results = [json.loads(p.read_text()) for p in (tmp_path / "cmp" / "runs").rglob("*.json")]
+    cells = [r for r in results if "cell" in r]
+    assert len(cells) == 6 and {r["config"]["repeat"] for r in cells} == {0, 1, 2}
+    assert len({r["schedule"] for r in cells}) == 3  # three runs, not one run's rounds
+    report = tmp_path / "cmp" / "report"
+    [row] = [r for r in csv.DictReader(open(report / "report.csv")) if r["time_ratio_ci_low"]]
+    assert row["ci_units"] == "runs" and row["ci_n"] == "3"
+    low, high = float(row["time_ratio_rerun_low"]), float(row["time_ratio_rerun_high"])
+    ci = float(row["time_ratio_ci_low"]), float(row["time_ratio_ci_high"])
+    assert low < ci[0] < ci[1] < high  # a rerun's interval is wider than the mean's CI
+    chunks = list(csv.DictReader(open(report / "report-rounds.csv")))
+    assert chunks and all(c["steal_s"] != "" and c["probe_ms"] != "" for c in chunks)
+    md = (report / "report.md").read_text()
+    assert "Machine noise during the runs" in md and "Reruns: runs as units" in md

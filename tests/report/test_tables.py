@@ -62,6 +62,24 @@ def test_accuracy_is_compared_paired_by_seed(results_dir):
     assert acc["jax"]["difference"] is None  # jax is the reference here (fastest)
 
 
+def test_repetitions_of_one_seed_are_one_accuracy_sample_not_five(tmp_path):
+    """compare --repeat trains seed 0 again: a new timing, the same accuracy. Five
+    copies of one difference must not make an interval (it would have zero width)."""
+    d = tmp_path / "r"
+    for rep in range(5):
+        for backend, ms, acc in (("jax", 1.0, 0.92), ("torch", 2.0, 0.9199)):
+            r = make_run(backend, "softmax", 0, ms, acc, schedule=f"s{rep}", repeat=rep)
+            write_result(d / f"{backend}-{rep}.json", r)
+    report = build_report([d])
+    acc = {a["backend"]: a for a in report["devices"][0]["accuracy"]}
+    assert acc["torch"]["difference"].n == 1 and acc["torch"]["difference"].low is None
+    assert acc["torch"]["n"] == 1
+    speed = {r["backend"]: r for rows in report["devices"][0]["speed"].values() for r in rows}
+    assert speed["torch"]["ratio"].pi_low is not None  # five runs: a rerun interval
+    md = markdown(report)
+    assert "1 seed: cannot tell" in md and "/5 runs)" in md and "5 seeds" not in md
+
+
 def test_newer_result_of_a_seed_replaces_older_and_epochs_stay_apart(tmp_path):
     d = tmp_path / "r"
     old = make_run("jax", "softmax", 0, 1.0, 0.90)
