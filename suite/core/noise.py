@@ -101,6 +101,9 @@ def probe() -> tuple[float, float]:
     loop = time.perf_counter() - start
     if not _BUFFERS:
         _BUFFERS.extend([np.ones(PROBE_BYTES // 8), np.zeros(PROBE_BYTES // 8)])
+        # one untimed copy first: np.zeros' pages are mapped on first touch, and those
+        # page faults made each worker's first copy probe 5-15x its median (2026-12-04)
+        np.copyto(_BUFFERS[1], _BUFFERS[0])
     start = time.perf_counter()
     np.copyto(_BUFFERS[1], _BUFFERS[0])
     copy = time.perf_counter() - start

@@ -57,3 +57,18 @@ def test_chunk_noise_differences_by_hand():
     )
     missing = noise.MachineSample(1.0, None, None, 2.0, None, 5, None, None, None)
     assert noise.chunk_noise(missing, missing)["steal_s"] is None
+
+
+def test_the_copy_probe_never_times_the_buffers_first_touch(monkeypatch):
+    """The first copy into fresh np.zeros pages pays their page faults: it runs untimed,
+    so every timed copy probe copies into pages already mapped."""
+    import numpy as np
+
+    copies = []
+    real = np.copyto
+    monkeypatch.setattr(noise, "_BUFFERS", [])
+    monkeypatch.setattr(np, "copyto", lambda dst, src: copies.append(1) or real(dst, src))
+    noise.probe()
+    assert len(copies) == 2  # the untimed first touch, then the timed copy
+    noise.probe()
+    assert len(copies) == 3
