@@ -1,0 +1,140 @@
+"""Several "hosts" on this machine: H processes, one per host, started together, talking
+over 127.0.0.1 as each framework's multi-host engine would over a network (``--hosts``).
+
+Ports are found free by binding port 0 on the loopback interface and released just
+before the hosts start (a port taken in between fails the start with the framework's
+own message). Each host runs in a process session of its own, so that stopping it
+stops whatever it started too (torch's spawned ranks). When one host fails, the
+others are stopped (they would wait for it at their next collective until a timeout);
+on Ctrl-C every host is stopped; no process is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+from suite.core.children import quiet
+from suite.core.errors import SuiteError
+from suite.core.platform import child_env
+
+LOOPBACK = "127.0.0.1"
+STOP_GRACE_S = 5.0  # SIGTERM, then this long, then SIGKILL
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What every host is told: how many hosts, which one it is (``index``, given per
+    process), and the loopback ports: ``ports[0]`` is the coordinator's (JAX) or the
+    rendezvous (torch); TensorFlow gives each worker ``ports[i]``."""
+
+    hosts: int
+    ports: tuple[int, ...]
+
+    def address(self, i: int = 0) -> str:
+        return f"{LOOPBACK}:{self.ports[i]}"
+
+
+def free_ports(n: int) -> tuple[int, ...]:
+    """``n`` distinct ports free on the loopback interface now."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind((LOOPBACK, 0))
+            socks.append(s)
+        return tuple(s.getsockname()[1] for s in socks)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def check_port_free(port: int, flag: str = "--port") -> None:
+    """SuiteError (exit 2) naming ``flag`` when ``port`` cannot be bound on loopback."""
+    if not 1 <= port <= 65535:
+        raise SuiteError(f"{flag} {port}: a port is 1..65535")
+    with socket.socket() as s:
+        try:
+            s.bind((LOOPBACK, port))
+        except OSError as e:
+            raise SuiteError(f"{flag} {port}: in use on {LOOPBACK} ({e.strerror})") from None
+
+
+def cluster(hosts: int, port: int | None = None) -> Cluster:
+    """The ports for ``hosts`` hosts: from ``port`` up when given (each checked free),
+    else free ones."""
+    if hosts < 1:
+        raise SuiteError(f"--hosts {hosts}: give at least 1 host")
+    if port is None:
+        return Cluster(hosts, free_ports(hosts))
+    ports = tuple(range(port, port + hosts))
+    for p in ports:
+        check_port_free(p)
+    return Cluster(hosts, ports)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a host and everything in its session: SIGTERM, a grace period, SIGKILL."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | None = None) -> None:
+    """Start one process per command (host i runs ``cmds[i]`` in ``envs[i]``, default
+    the suite's child environment) and wait for all. Host 0's stderr streams to
+    ``log`` as it comes; the others' is kept for their errors.
+    The first host to fail stops the others and raises SuiteError naming it and its
+    last line; Ctrl-C stops them all and is raised again."""
+    procs: list[subprocess.Popen] = []
+    last = ["?"] * len(cmds)
+
+    def read(i: int, proc: subprocess.Popen) -> None:
+        for line in quiet(proc.stderr):
+            last[i] = line
+            if i == 0 and log is not None:
+                log(line)
+
+    readers = []
+    try:
+        for i, cmd in enumerate(cmds):
+            proc = subprocess.Popen(
+                cmd,
+                env=child_env() if envs is None else envs[i],
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            procs.append(proc)
+            t = threading.Thread(target=read, args=(i, proc), daemon=True)
+            t.start()
+            readers.append(t)
+        while True:
+            codes = [p.poll() for p in procs]
+            failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
+            if failed:
+                i = failed[0]
+                readers[i].join(timeout=5)
+                raise SuiteError(f"{what}: host {i} of {len(cmds)} failed: {last[i]}")
+            if all(c == 0 for c in codes):
+                break
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            _stop(p)
+        for t in readers:
+            t.join(timeout=5)
