@@ -38,12 +38,14 @@ class PortabilityRequest:
 
 @dataclass(frozen=True)
 class ReplicaRequest:
-    devices: int
+    devices: int  # per host
     models: list[str]
     steps: int
     batch_size: int
     fault: str
-    out: str  # npz to write
+    out: str  # npz to write (host 0 writes it)
+    hosts: int = 1  # processes standing for hosts, talking over 127.0.0.1 (--hosts)
+    ports: list[int] = field(default_factory=list)  # [0]: coordinator or rendezvous
 
 
 def write_request(path: Path, request) -> Path:

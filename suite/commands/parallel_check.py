@@ -24,7 +24,32 @@ def add_parser(sub) -> None:
         "check must then fail. Exit code 1 if any check fails.",
     )
     shared.add(p, "models", "backends")
-    p.add_argument("--devices", type=int, default=2, metavar="N", help="devices (default: 2)")
+    p.set_defaults(backends=None)  # None: all installed (so an asked-for one can be refused)
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        metavar="N",
+        help="devices per host (default: 2, or 1 with --hosts)",
+    )
+    p.add_argument(
+        "--hosts",
+        type=int,
+        default=1,
+        metavar="H",
+        help="H processes on this machine standing for H hosts, talking over 127.0.0.1 "
+        "with each backend's multi-host engine (JAX: jax.distributed, gloo; torch: DDP "
+        "with a tcp rendezvous, one process per rank); TensorFlow is refused, its "
+        "MultiWorkerMirroredStrategy fails in Keras 3.15's fit() (default: 1)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        metavar="P",
+        help="with --hosts: the first of the loopback ports to use, P, P+1, ... "
+        "(default: free ones)",
+    )
     p.add_argument("--steps", type=int, default=5, metavar="K", help="SGD steps (default: 5)")
     p.add_argument(
         "--batch-size", type=int, default=64, metavar="B", help="global batch (default: 64)"
@@ -41,20 +66,44 @@ def add_parser(sub) -> None:
 
 def check(args) -> None:
     shared.check_names("model", args.models, MODELS)
+    asked = args.backends is not None
+    args.backends = args.backends or list(BACKENDS)
     shared.check_names("backend", args.backends, BACKENDS)
-    if not 2 <= args.devices <= len(visible_cpus()):
+    if args.hosts < 1:
+        raise SuiteError(f"--hosts {args.hosts}: give at least 1 host")
+    if args.devices is None:
+        args.devices = 2 if args.hosts == 1 else 1
+    cores = len(visible_cpus())
+    total = args.hosts * args.devices
+    if args.devices < 1 or not 2 <= total <= cores:
+        where = f"--hosts {args.hosts} --devices {args.devices}" if args.hosts > 1 else ""
         raise SuiteError(
-            f"--devices {args.devices}: the check needs 2..{len(visible_cpus())} devices here "
-            "(one virtual device per CPU core)"
+            f"{where or f'--devices {args.devices}'}: the check needs 2..{cores} devices in "
+            "all here (one virtual device per CPU core)"
         )
+    if args.port is not None and args.hosts == 1:
+        raise SuiteError(f"--port {args.port}: only with --hosts 2 or more")
+    if args.hosts > 1 and "tensorflow" in args.backends:
+        if asked:
+            raise SuiteError(
+                f"--hosts {args.hosts} on tensorflow: Keras 3.15's fit() fails under "
+                "MultiWorkerMirroredStrategy (keras-team/keras#20585); use --backends jax torch"
+            )
+        args.backends = [b for b in args.backends if b != "tensorflow"]
+        args.skipped = "tensorflow (its multi-host engine fails in Keras 3.15's fit())"
+    if args.port is not None:
+        from suite.core.hosts import check_port_free
+
+        for i in range(args.hosts * args.devices):  # torch uses one port; checked alike
+            check_port_free(args.port + i)
     if args.steps < 1:
         raise SuiteError(f"--steps must be positive, got {args.steps}")
     if args.fault not in FAULTS:
         raise SuiteError(f"--fault {args.fault!r} is not one of {', '.join(FAULTS)}")
     if args.fault == "unaveraged" and set(args.backends) != {"torch"}:
         raise SuiteError("--fault unaveraged skips DDP's all-reduce: give --backends torch")
-    if args.batch_size < args.devices or args.batch_size % args.devices:
-        raise SuiteError(f"--batch-size {args.batch_size} must split into {args.devices} shards")
+    if args.batch_size < total or args.batch_size % total:
+        raise SuiteError(f"--batch-size {args.batch_size} must split into {total} shards")
 
 
 def handle(args) -> int:
@@ -65,9 +114,21 @@ def handle(args) -> int:
 
     check(args)
     backends = [b for b in args.backends if b in installed_backends()]
-    log(f"parallel-check: {args.devices} devices against 1, {args.steps} SGD steps")
+    total = args.hosts * args.devices
+    over = f" ({args.hosts} hosts over 127.0.0.1, {args.devices} each)" if args.hosts > 1 else ""
+    log(f"parallel-check: {total} devices{over} against 1, {args.steps} SGD steps")
+    if getattr(args, "skipped", None):
+        log(f"  skipped: {args.skipped}")
     checks = run_check(
-        backends, args.models, args.devices, args.steps, args.batch_size, args.fault, log
+        backends,
+        args.models,
+        args.devices,
+        args.steps,
+        args.batch_size,
+        args.fault,
+        log,
+        hosts=args.hosts,
+        port=args.port,
     )
     rows = [
         [c.backend, c.model, str(c.devices), str(c.steps), c.worst_variable,

@@ -3,10 +3,11 @@ over 127.0.0.1 as each framework's multi-host engine would over a network (``--h
 
 Ports are found free by binding port 0 on the loopback interface and released just
 before the hosts start (a port taken in between fails the start with the framework's
-own message). Each host runs in a process session of its own, so that stopping it
-stops whatever it started too (torch's spawned ranks). When one host fails, the
-others are stopped (they would wait for it at their next collective until a timeout);
-on Ctrl-C every host is stopped; no process is left behind.
+own message). Each host runs in a process group of its own, so that stopping it stops
+whatever it started too (torch's spawned ranks); a session of its own (setsid) made
+torch's hosts hang here, cause not found. When one host fails, the others are stopped
+(they would wait for it at their next collective until a timeout); on Ctrl-C or
+SIGTERM every host is stopped; no process is left behind.
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
                 log(line)
 
     readers = []
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if on_main else None
+    if on_main:  # SIGTERM would end this process without its finally: make it an exit
+        signal.signal(signal.SIGTERM, _exit_on_term)
     try:
         for i, cmd in enumerate(cmds):
             proc = subprocess.Popen(
@@ -117,7 +122,7 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
                 env=child_env() if envs is None else envs[i],
                 stderr=subprocess.PIPE,
                 text=True,
-                start_new_session=True,
+                process_group=0,
             )
             procs.append(proc)
             t = threading.Thread(target=read, args=(i, proc), daemon=True)
@@ -138,3 +143,9 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
             _stop(p)
         for t in readers:
             t.join(timeout=5)
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_term(signum, frame):
+    raise SystemExit(128 + signum)

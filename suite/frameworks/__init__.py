@@ -64,6 +64,9 @@ NATIVE_METHODS: dict[str, tuple[str, ...]] = {
 ENGINE_CONTRACT: dict[str, tuple[str, ...]] = {
     "scope": ("device", "devices"),  # -> context manager to build and compile the model in
     "engine_info": ("device", "devices"),  # -> what ran: engine, device names, notes
+    # make this process host ``index`` of ``hosts`` (coordinator or rendezvous at
+    # ``address``, 127.0.0.1 here) before any framework work, or refuse with SuiteError
+    "join_hosts": ("address", "hosts", "index"),
 }
 
 ENGINES = {

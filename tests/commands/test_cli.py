@@ -160,3 +160,31 @@ def test_compare_refuses_impossible_repeats(tmp_path, args, words):
     for word in words:
         assert word in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--hosts", "0"], "--hosts 0: give at least 1 host"),
+        (["--hosts", "2", "--backends", "tensorflow"], "--hosts 2 on tensorflow: Keras 3.15"),
+        (["--hosts", "2", "--devices", "64"], "--hosts 2 --devices 64: the check needs 2.."),
+        (["--port", "29500"], "--port 29500: only with --hosts 2 or more"),
+        (["--hosts", "2", "--port", "0"], "--port 0: a port is 1..65535"),
+    ],
+)
+def test_parallel_check_refuses_impossible_hosts(tmp_path, args, words):
+    proc = run("parallel-check", *args, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert words in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parallel_check_refuses_a_port_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = run("parallel-check", "--hosts", "2", "--port", str(port), cwd=tmp_path)
+    assert proc.returncode == 2 and f"--port {port}: in use" in proc.stderr, proc.stderr

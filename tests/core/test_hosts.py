@@ -65,7 +65,8 @@ def test_a_failing_host_stops_the_others_and_what_they_started(tmp_path):
     assert len(pids) == 2 and _wait_gone(pids) == []
 
 
-def test_ctrl_c_leaves_no_host_behind(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_leaves_no_host_behind(tmp_path, sig):
     files = [tmp_path / f"p{i}" for i in range(2)]
     driver = (
         "import sys\n"
@@ -74,8 +75,8 @@ def test_ctrl_c_leaves_no_host_behind(tmp_path):
     )
     proc = subprocess.Popen([sys.executable, "-c", driver], stderr=subprocess.PIPE, text=True)
     pids = _pids(*files)
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) != 0 and "KeyboardInterrupt" in proc.stderr.read()
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) != 0
     assert len(pids) == 4 and _wait_gone(pids) == []
 
 

@@ -112,30 +112,96 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
     return init, _weights(single), parallel
 
 
+def processes(backend: str, hosts: int, devices: int) -> int:
+    """How many processes stand for ``hosts`` hosts of ``devices`` devices each: JAX
+    runs one per host with its devices inside; torch one per rank, as ``torchrun
+    --nnodes H --nproc-per-node D`` starts them."""
+    return hosts * devices if backend == "torch" else hosts
+
+
+def host_rows(steps: int, batch: int, hosts: int, host: int, fault: str) -> np.ndarray:
+    """The rows of the K global batches that ``host`` feeds: its ``batch/hosts`` rows of
+    each. ``fault="wrong-shard"``: host 1 feeds host 0's rows instead."""
+    shard = batch // hosts
+    mine = 0 if (fault == "wrong-shard" and host == 1) else host
+    return np.concatenate(
+        [np.arange(s * batch + mine * shard, s * batch + (mine + 1) * shard) for s in range(steps)]
+    )
+
+
+def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
+    """Process ``index`` of several hosts: host 0 also trains the single-device
+    reference (on its own device, no collective) and returns the three weight sets;
+    the others train their shards in step with it and return None."""
+    from suite import frameworks
+    from suite.training.build import build_model
+
+    engine = frameworks.engine(backend)
+    world = r.hosts * r.devices
+    cfg = _config(backend, model, world, r.steps, r.batch_size)
+    x, y = _batches(mnist, r.steps, r.batch_size, cfg.seed)
+    init = single = None
+    if index == 0:
+        with engine.scope(cfg.device, 1):
+            ref = build_model(cfg)
+            _dropout_off(ref)
+            init = _weights(ref)
+            _keras_sgd(ref).fit(x, y, batch_size=r.batch_size, shuffle=False, verbose=0)
+            single = _weights(ref)
+    if backend == "torch":  # one process per rank; its shard is cut inside the step
+        replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
+        for i in range(0, len(y), r.batch_size):
+            replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
+        parallel = _weights(replica.model)
+        replica.close()
+    else:
+        if r.fault not in ("none", "wrong-shard"):
+            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
+        rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
+        with engine.scope(cfg.device, world):
+            dp = build_model(cfg)
+            _dropout_off(dp)
+            _keras_sgd(dp)
+        shard = r.batch_size // r.hosts
+        dp.fit(x[rows], y[rows], batch_size=shard, epochs=1, shuffle=False, verbose=0)
+        parallel = _weights(dp)
+    return (init, single, parallel) if index == 0 else None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m suite.checks.parallel.child")
     p.add_argument("backend")
     p.add_argument("request", help="JSON written by suite.checks.parallel.run")
+    p.add_argument("--host", type=int, default=0, help="this process's index (--hosts)")
     args = p.parse_args(argv)
     r = read_request(ReplicaRequest, args.request)
-    select_backend(args.backend, "cpu", None, devices=r.devices)
+    multi = r.hosts > 1
+    local = 1 if (multi and args.backend == "torch") else r.devices
+    select_backend(args.backend, "cpu", None, devices=local)
     from suite import frameworks
     from suite.core.data import load_mnist
     from suite.core.files import write_atomic
     from suite.core.platform import visible_cpus
 
+    if multi:  # before any framework work: JAX's distributed runtime starts here
+        n = processes(args.backend, r.hosts, r.devices)
+        frameworks.engine(args.backend).join_hosts(f"127.0.0.1:{r.ports[0]}", n, args.host)
     frameworks.current().configure("cpu", len(visible_cpus()))
     if args.backend == "tensorflow":  # the logical devices exist before the first op
         frameworks.engine("tensorflow").strategy("cpu", r.devices)
     mnist = load_mnist(online=False)
     arrays = {}
     for m in r.models:
-        init, single, parallel = train_both(
-            args.backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault
-        )
-        for name, ws in (("init", init), ("single", single), ("parallel", parallel)):
+        if multi:
+            sets = train_hosts(args.backend, m, r, args.host, mnist)
+        else:
+            sets = train_both(args.backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault)
+        if sets is None:
+            continue  # not host 0: trained its shards, has nothing to save
+        for name, ws in zip(("init", "single", "parallel"), sets, strict=True):
             arrays.update({f"{m}|{name}/{k}": v for k, v in ws.items()})
-    write_atomic(r.out, lambda f: np.savez(f, **arrays))
+    if args.host == 0:
+        write_atomic(r.out, lambda f: np.savez(f, **arrays))
     return 0
 
 

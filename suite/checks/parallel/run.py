@@ -8,25 +8,45 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.checks.parallel.child import processes
 from suite.checks.parallel.judge import judge
 from suite.checks.requests import ReplicaRequest, write_request
 from suite.core.children import python_module, run_child
+from suite.core.hosts import cluster, run_hosts
 
 
-def run_check(backends, models, devices: int, steps: int, batch: int, fault: str, log):
-    """One child per backend; returns every (backend, model) check."""
+def run_check(
+    backends,
+    models,
+    devices: int,
+    steps: int,
+    batch: int,
+    fault: str,
+    log,
+    hosts: int = 1,
+    port: int | None = None,
+):
+    """One child per backend, or with ``hosts`` > 1 one group of processes per backend
+    standing for the hosts (``suite.core.hosts``); returns every (backend, model)
+    check. ``devices`` is per host."""
     checks = []
     with tempfile.TemporaryDirectory(prefix="replicas-") as tmp:
         for backend in backends:
             out = Path(tmp) / f"{backend}.npz"
-            request = ReplicaRequest(devices, models, steps, batch, fault, str(out))
+            n = processes(backend, hosts, devices)
+            ports = list(cluster(n, port).ports) if hosts > 1 else []
+            request = ReplicaRequest(devices, models, steps, batch, fault, str(out), hosts, ports)
             path = write_request(Path(tmp) / f"{backend}.json", request)
             cmd = python_module("suite.checks.parallel.child", backend, path)
-            run_child(cmd, f"replica check on {backend}")
+            if hosts > 1:
+                cmds = [[*cmd, "--host", str(i)] for i in range(n)]
+                run_hosts(cmds, f"replica check on {backend} over {hosts} hosts")
+            else:
+                run_child(cmd, f"replica check on {backend}")
             with np.load(out) as f:
                 arrays = {k: f[k] for k in f.files}
             for m in models:
                 part = {k.split("|", 1)[1]: v for k, v in arrays.items() if k.startswith(m + "|")}
-                checks.append(judge(backend, m, devices, steps, part))
+                checks.append(judge(backend, m, hosts * devices, steps, part))
                 log(f"  {backend} {m}: {checks[-1].verdict} ({checks[-1].worst_rel:.1e})")
     return checks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import jax
 import keras
@@ -17,19 +18,36 @@ def _devices(device: str, devices: int) -> list:
     return found[:devices]
 
 
+def join_hosts(address: str, hosts: int, index: int) -> None:
+    """This process as host ``index`` of ``hosts``: Keras' ``distribution.initialize``
+    (``jax.distributed.initialize``) with host 0 running the coordinator at ``address``,
+    and CPU collectives over gloo. Before any JAX computation; ``jax.devices()`` then
+    lists every host's devices, ``jax.local_devices()`` this one's."""
+    if hosts > 1:
+        if "cpu" in os.environ.get("JAX_PLATFORMS", "cpu"):
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize(address, num_processes=hosts, process_id=index)
+
+
 def scope(device: str, devices: int):
     """Set the global distribution; the model built after it is data-parallel. With one
-    device, none: a model built then lives on the first device only."""
+    device, none: a model built then lives on the first device only. ``devices`` counts
+    every host's: with several hosts each feeds its own rows of every global batch
+    (Keras' auto-sharding is for tf.data input only, so it is off)."""
     keras.distribution.set_distribution(None)
     if devices > 1:
         mesh = keras.distribution.DeviceMesh((devices,), ["batch"], _devices(device, devices))
-        keras.distribution.set_distribution(keras.distribution.DataParallel(device_mesh=mesh))
+        dp = keras.distribution.DataParallel(device_mesh=mesh)
+        if jax.process_count() > 1:
+            dp.auto_shard_dataset = False
+        keras.distribution.set_distribution(dp)
     return contextlib.nullcontext()
 
 
 def engine_info(device: str, devices: int) -> dict:
     return {
         "engine": "DataParallel" if devices > 1 else "none (one device)",
+        "hosts": jax.process_count(),
         "devices": [str(d) for d in _devices(device, devices)],
         "loop": "keras fit()",
     }

@@ -50,3 +50,16 @@ def engine_info(device: str, devices: int) -> dict:
         "devices": list(s.extended.worker_devices),
         "loop": "keras fit(); Keras turns XLA off under tf.distribute",
     }
+
+
+def join_hosts(address: str, hosts: int, index: int) -> None:
+    """Several hosts are refused: the engine would be MultiWorkerMirroredStrategy (a
+    ``TF_CONFIG`` per worker naming every host's address), but Keras 3.15's ``fit()``
+    fails under it before the first step (its symbolic build reduces a per-replica
+    batch: "Attempt to convert a value (PerReplica...) to a Tensor"; seen here over
+    loopback, and upstream as keras-team/keras#20585)."""
+    if hosts > 1:
+        raise SuiteError(
+            f"--hosts {hosts} on tensorflow: Keras 3.15's fit() fails under "
+            "MultiWorkerMirroredStrategy (keras-team/keras#20585); use --backends jax torch"
+        )

@@ -44,6 +44,11 @@ def engine_info(device: str, devices: int) -> dict:
     }
 
 
+def join_hosts(address: str, hosts: int, index: int) -> None:
+    """Nothing to do before the loop: every rank joins the process group itself, at the
+    rendezvous ``tcp://address`` (host 0's), as ``torchrun --nnodes`` would set up."""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -112,6 +117,18 @@ class _Replica:
         self.opt.step()
         self.schedule.step()
         return loss.detach()
+
+    def close(self) -> None:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def host_replica(cfg, rank: int, port: int, build, dropout: bool = True, fault: str = "none"):
+    """Rank ``rank`` of ``cfg.devices`` ranks in all, in this process, started by the
+    suite as one of several hosts (``--hosts``): it joins the process group at the
+    rendezvous on 127.0.0.1:``port`` and trains its shard of every global batch with
+    ``step(x, y)``; ``close()`` leaves the group."""
+    return _Replica(cfg, rank, port, build, dropout, fault)
 
 
 def _follow(
