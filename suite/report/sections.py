@@ -177,7 +177,8 @@ GLANCE_CAPTION = (
     "Every backend and model: training examples per second of plain fit(), its time "
     "ratio to the fastest, final test accuracy (mean over seeds) and its paired "
     "difference to the fastest's in points, the first step's time (compilation) and the "
-    "cell's peak memory: resident (RSS) and, on a GPU, the framework's device memory."
+    "cell's peak memory: resident (RSS) and, on a GPU, the framework's device memory ('?' "
+    "where JAX's running peak, which cannot be reset, did not rise during the cell)."
 )
 
 
@@ -200,7 +201,8 @@ def _glance(d: dict) -> Section:
                     memory_text(r),
                 ]
             )
-    return Section("At a glance", 3, tables=[Table(HEADLINE, rows, GLANCE_CAPTION)])
+    headers = [*HEADLINE[:-1], memory_header(d)]
+    return Section("At a glance", 3, tables=[Table(headers, rows, GLANCE_CAPTION)])
 
 
 SPEED_CAPTION = (
@@ -222,7 +224,7 @@ def _throughput(d: dict, i: int) -> Section:
             for (m, v) in d["speed"]
             if d["speed"][(m, v)]
         ],
-        tables=[Table(["model", *_SPEED_HEADERS], rows, SPEED_CAPTION)],
+        tables=[Table(["model", *_SPEED_HEADERS[:-1], memory_header(d)], rows, SPEED_CAPTION)],
         figures=[f"throughput_{i}"],
     )
     if d["native"]:
@@ -342,10 +344,16 @@ def _speed_row(r: dict) -> list[str]:
     ]
 
 
+def memory_header(d: dict) -> str:
+    """On a GPU the memory column holds two figures; the header says which."""
+    gpu = any(r.get("on_gpu") for rs in d["speed"].values() for r in rs)
+    return "peak memory, MiB: RSS; GPU" if gpu else "peak memory, MiB"
+
+
 def memory_text(r: dict) -> str:
-    """Peak RSS, and on a GPU the framework's peak device memory beside it ("unknown"
-    where JAX's running peak did not rise during the cell: it cannot be reset)."""
+    """Peak RSS, and on a GPU the framework's peak device memory beside it ("?" where
+    JAX's running peak did not rise during the cell: it cannot be reset)."""
     if not r.get("on_gpu"):
         return num(r["peak_rss_mb"])
-    gpu = "unknown" if r.get("peak_device_mb") is None else num(r["peak_device_mb"])
-    return f"{num(r['peak_rss_mb'])} RSS; {gpu} GPU"
+    gpu = "?" if r.get("peak_device_mb") is None else num(r["peak_device_mb"])
+    return f"{num(r['peak_rss_mb'])}; {gpu}"

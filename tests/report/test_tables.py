@@ -150,11 +150,15 @@ def test_scaling_pairs_n_devices_with_one_device_of_the_same_loop(tmp_path):
 
 
 def test_memory_shows_gpu_memory_only_on_a_gpu_and_unknown_when_not_measured():
-    from suite.report.sections import memory_text
+    from suite.report.sections import memory_header, memory_text
 
     assert memory_text({"peak_rss_mb": 2000.0, "on_gpu": False, "peak_device_mb": None}) == (
         "2,000"
     )
     gpu = {"peak_rss_mb": 2000.0, "on_gpu": True, "peak_device_mb": 70.0}
-    assert memory_text(gpu) == "2,000 RSS; 70.0 GPU"
-    assert memory_text({**gpu, "peak_device_mb": None}) == "2,000 RSS; unknown GPU"
+    assert memory_text(gpu) == "2,000; 70.0"
+    assert memory_text({**gpu, "peak_device_mb": None}) == "2,000; ?"
+    assert memory_header({"speed": {("m", "v"): [gpu]}}) == "peak memory, MiB: RSS; GPU"
+    assert memory_header({"speed": {("m", "v"): [{**gpu, "on_gpu": False}]}}) == (
+        "peak memory, MiB"
+    )
