@@ -24,7 +24,6 @@ def add_parser(sub) -> None:
         "check must then fail. Exit code 1 if any check fails.",
     )
     shared.add(p, "models", "backends")
-    p.set_defaults(backends=None)  # None: all installed (so an asked-for one can be refused)
     p.add_argument(
         "--devices",
         type=int,
@@ -38,9 +37,10 @@ def add_parser(sub) -> None:
         default=1,
         metavar="H",
         help="H processes on this machine standing for H hosts, talking over 127.0.0.1 "
-        "with each backend's multi-host engine (JAX: jax.distributed, gloo; torch: DDP "
-        "with a tcp rendezvous, one process per rank); TensorFlow is refused, its "
-        "MultiWorkerMirroredStrategy fails in Keras 3.15's fit() (default: 1)",
+        "with each backend's multi-host engine (JAX: jax.distributed, gloo, fit(); "
+        "TensorFlow: MultiWorkerMirroredStrategy with the suite's loop, as Keras 3.15's "
+        "fit() fails under it; torch: DDP with a tcp rendezvous, one process per rank) "
+        "(default: 1)",
     )
     p.add_argument(
         "--port",
@@ -66,7 +66,6 @@ def add_parser(sub) -> None:
 
 def check(args) -> None:
     shared.check_names("model", args.models, MODELS)
-    asked = args.backends is not None
     args.backends = args.backends or list(BACKENDS)
     shared.check_names("backend", args.backends, BACKENDS)
     if args.hosts < 1:
@@ -83,14 +82,6 @@ def check(args) -> None:
         )
     if args.port is not None and args.hosts == 1:
         raise SuiteError(f"--port {args.port}: only with --hosts 2 or more")
-    if args.hosts > 1 and "tensorflow" in args.backends:
-        if asked:
-            raise SuiteError(
-                f"--hosts {args.hosts} on tensorflow: Keras 3.15's fit() fails under "
-                "MultiWorkerMirroredStrategy (keras-team/keras#20585); use --backends jax torch"
-            )
-        args.backends = [b for b in args.backends if b != "tensorflow"]
-        args.skipped = "tensorflow (its multi-host engine fails in Keras 3.15's fit())"
     if args.port is not None:
         from suite.core.hosts import check_port_free
 
@@ -117,8 +108,6 @@ def handle(args) -> int:
     total = args.hosts * args.devices
     over = f" ({args.hosts} hosts over 127.0.0.1, {args.devices} each)" if args.hosts > 1 else ""
     log(f"parallel-check: {total} devices{over} against 1, {args.steps} SGD steps")
-    if getattr(args, "skipped", None):
-        log(f"  skipped: {args.skipped}")
     checks = run_check(
         backends,
         args.models,

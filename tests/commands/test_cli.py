@@ -166,7 +166,6 @@ def test_compare_refuses_impossible_repeats(tmp_path, args, words):
     "args, words",
     [
         (["--hosts", "0"], "--hosts 0: give at least 1 host"),
-        (["--hosts", "2", "--backends", "tensorflow"], "--hosts 2 on tensorflow: Keras 3.15"),
         (["--hosts", "2", "--devices", "64"], "--hosts 2 --devices 64: the check needs 2.."),
         (["--port", "29500"], "--port 29500: only with --hosts 2 or more"),
         (["--hosts", "2", "--port", "0"], "--port 0: a port is 1..65535"),

@@ -29,10 +29,11 @@ def _batches(mnist, steps: int, batch: int, seed: int):
     return preprocess(mnist.x_train[order]), mnist.y_train[order].astype(np.int32)
 
 
-def _dropout_off(model) -> None:
+def _dropout_off(model):
     for layer in model.layers:
         if type(layer).__name__ == "Dropout":
             layer.rate = 0.0
+    return model
 
 
 def _keras_sgd(model):
@@ -154,9 +155,19 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
             replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
         parallel = _weights(replica.model)
         replica.close()
+    elif r.fault not in ("none", "wrong-shard"):
+        raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
+    elif backend == "tensorflow":  # its own loop under MultiWorkerMirroredStrategy
+        rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
+        shard = r.batch_size // r.hosts
+        batches = [
+            (x[rows[i : i + shard]], y[rows[i : i + shard]]) for i in range(0, len(rows), shard)
+        ]
+        model_ = engine.host_train(
+            lambda c: _dropout_off(build_model(c)), cfg, batches, LEARNING_RATE
+        )
+        parallel = _weights(model_)
     else:
-        if r.fault not in ("none", "wrong-shard"):
-            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
         with engine.scope(cfg.device, world):
             dp = build_model(cfg)
@@ -185,9 +196,10 @@ def main(argv=None) -> int:
 
     if multi:  # before any framework work: JAX's distributed runtime starts here
         n = processes(args.backend, r.hosts, r.devices)
-        frameworks.engine(args.backend).join_hosts(f"127.0.0.1:{r.ports[0]}", n, args.host)
+        addresses = ",".join(f"127.0.0.1:{p}" for p in r.ports[:n])  # host 0's first
+        frameworks.engine(args.backend).join_hosts(addresses, n, args.host)
     frameworks.current().configure("cpu", len(visible_cpus()))
-    if args.backend == "tensorflow":  # the logical devices exist before the first op
+    if args.backend == "tensorflow" and not multi:  # logical devices before the first op
         frameworks.engine("tensorflow").strategy("cpu", r.devices)
     mnist = load_mnist(online=False)
     arrays = {}

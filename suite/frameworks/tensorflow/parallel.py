@@ -1,8 +1,11 @@
-"""TensorFlow: tf.distribute.MirroredStrategy, model built and compiled in its scope."""
+"""TensorFlow: tf.distribute.MirroredStrategy, model built and compiled in its scope; over
+several hosts MultiWorkerMirroredStrategy with a loop of the suite's own (``host_train``)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 
 import tensorflow as tf
 
@@ -53,13 +56,48 @@ def engine_info(device: str, devices: int) -> dict:
 
 
 def join_hosts(address: str, hosts: int, index: int) -> None:
-    """Several hosts are refused: the engine would be MultiWorkerMirroredStrategy (a
-    ``TF_CONFIG`` per worker naming every host's address), but Keras 3.15's ``fit()``
-    fails under it before the first step (its symbolic build reduces a per-replica
-    batch: "Attempt to convert a value (PerReplica...) to a Tensor"; seen here over
-    loopback, and upstream as keras-team/keras#20585)."""
-    if hosts > 1:
-        raise SuiteError(
-            f"--hosts {hosts} on tensorflow: Keras 3.15's fit() fails under "
-            "MultiWorkerMirroredStrategy (keras-team/keras#20585); use --backends jax torch"
-        )
+    """This process as worker ``index`` of ``hosts``: a ``TF_CONFIG`` naming every worker
+    (``address``: their addresses, comma-separated, host 0's first) and the one
+    MultiWorkerMirroredStrategy of this process, made before any other TensorFlow work.
+    Keras 3.15's ``fit()`` fails under that strategy before its first step (its symbolic
+    build reduces a per-replica batch; keras-team/keras#20585), so the suite trains
+    under it with a loop of its own (``host_train``), as it trains torch's DDP."""
+    if hosts == 1:
+        return
+    workers = address.split(",")
+    if len(workers) != hosts:
+        raise SuiteError(f"--hosts {hosts}: TensorFlow needs every worker's address, got {address}")
+    task = {"type": "worker", "index": index}
+    os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": task})
+    _STRATEGY["hosts"] = tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def host_train(build, cfg, batches, learning_rate: float):
+    """Under the strategy ``join_hosts`` made: ``build(cfg)`` in its scope, then one SGD
+    step per ``(x, y)`` in ``batches`` (this worker's rows of every global batch of
+    ``cfg.batch_size``) with ``strategy.run``; each replica's loss is its share of the
+    global batch's mean, and Keras' optimizer sums the replicas' gradients in its merge
+    call (summing them again here would double them). Returns the model."""
+    import keras
+
+    strategy = _STRATEGY["hosts"]
+    with strategy.scope():
+        model = build(cfg)
+        optimizer = keras.optimizers.SGD(learning_rate)
+        optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step(x, y):
+        def replica(x, y):
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                per = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+                loss = tf.reduce_sum(per) / cfg.batch_size
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+
+        strategy.run(replica, args=(x, y))
+
+    for x, y in batches:
+        step(tf.constant(x), tf.constant(y))
+    return model
