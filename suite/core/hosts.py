@@ -4,8 +4,9 @@ over 127.0.0.1 as each framework's multi-host engine would over a network (``--h
 Ports are found free by binding port 0 on the loopback interface and released just
 before the hosts start (a port taken in between fails the start with the framework's
 own message). Each host runs in a process group of its own, so that stopping it stops
-whatever it started too (torch's spawned ranks); a session of its own (setsid) made
-torch's hosts hang here, cause not found. When one host fails, the others are stopped
+whatever it started too (torch's spawned ranks). Hosts get /dev/null for stdin: torch's
+hosts hung here when they shared ours (under tox) or ran in a session of their own
+(setsid); the cause was not pinned down. When one host fails, the others are stopped
 (they would wait for it at their next collective until a timeout); on Ctrl-C or
 SIGTERM every host is stopped; no process is left behind.
 """
@@ -120,6 +121,7 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
             proc = subprocess.Popen(
                 cmd,
                 env=child_env() if envs is None else envs[i],
+                stdin=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
                 process_group=0,
