@@ -66,7 +66,6 @@ def add_parser(sub) -> None:
 
 def check(args) -> None:
     shared.check_names("model", args.models, MODELS)
-    args.backends = args.backends or list(BACKENDS)
     shared.check_names("backend", args.backends, BACKENDS)
     if args.hosts < 1:
         raise SuiteError(f"--hosts {args.hosts}: give at least 1 host")

@@ -81,7 +81,7 @@ def cluster(hosts: int, port: int | None = None) -> Cluster:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """Stop a host and everything in its session: SIGTERM, a grace period, SIGKILL."""
+    """Stop a host and everything in its process group: SIGTERM, a grace period, SIGKILL."""
     if proc.poll() is not None:
         return
     for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, None)):

@@ -157,9 +157,10 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
         replica.close()
     elif r.fault not in ("none", "wrong-shard"):
         raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
-    elif backend == "tensorflow":  # its own loop under MultiWorkerMirroredStrategy
+    else:  # this host's rows of every global batch
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
         shard = r.batch_size // r.hosts
+    if backend == "tensorflow":  # its own loop under MultiWorkerMirroredStrategy
         batches = [
             (x[rows[i : i + shard]], y[rows[i : i + shard]]) for i in range(0, len(rows), shard)
         ]
@@ -167,13 +168,11 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
             lambda c: _dropout_off(build_model(c)), cfg, batches, LEARNING_RATE
         )
         parallel = _weights(model_)
-    else:
-        rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
+    elif backend == "jax":
         with engine.scope(cfg.device, world):
             dp = build_model(cfg)
             _dropout_off(dp)
             _keras_sgd(dp)
-        shard = r.batch_size // r.hosts
         dp.fit(x[rows], y[rows], batch_size=shard, epochs=1, shuffle=False, verbose=0)
         parallel = _weights(dp)
     return (init, single, parallel) if index == 0 else None

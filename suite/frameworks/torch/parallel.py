@@ -15,7 +15,6 @@ import contextlib
 import datetime
 import math
 import os
-import socket
 import time
 
 import numpy as np
@@ -25,6 +24,7 @@ import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
 
 from suite.core.errors import SuiteError
+from suite.core.hosts import free_ports
 
 TIMEOUT = datetime.timedelta(minutes=10)  # a rank that stops answering fails the cell
 os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # one machine: the loopback interface
@@ -47,12 +47,6 @@ def engine_info(device: str, devices: int) -> dict:
 def join_hosts(address: str, hosts: int, index: int) -> None:
     """Nothing to do before the loop: every rank joins the process group itself, at the
     rendezvous ``tcp://address`` (host 0's), as ``torchrun --nnodes`` would set up."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _optimizer(cfg, params):
@@ -173,7 +167,7 @@ class DDPTrainer:
             check_gpu_count(cfg.devices)
         threads = max(1, torch.get_num_threads() // cfg.devices)
         torch.set_num_threads(threads)  # N ranks share the cores the single device had
-        port = _free_port()
+        (port,) = free_ports(1)
         ctx = mp.get_context("spawn")
         args = (cfg, port, data, threads, build, dropout, fault)
         self.helpers = [
