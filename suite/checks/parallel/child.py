@@ -46,6 +46,13 @@ def _keras_sgd(model):
     return model
 
 
+def _sgd_model(cfg):
+    """The cell's model, dropout off, compiled with the check's SGD."""
+    from suite.training.build import build_model
+
+    return _keras_sgd(_dropout_off(build_model(cfg)))
+
+
 def _weights(model) -> dict:
     from suite.training.weights import model_weights
 
@@ -77,7 +84,6 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
     """Initial, single-device and N-device weights after ``steps`` SGD steps."""
     from suite import frameworks
     from suite.training.build import build_model
-    from suite.training.clock import StepLog
 
     engine = frameworks.engine
 
@@ -89,12 +95,11 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
         init = _weights(single)
         _keras_sgd(single).fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
     if backend == "torch":
-        ddp = engine("torch").DDPTrainer
-        trainer = ddp(cfg, build_model, StepLog, mnist.cache_path, dropout=False, fault=fault)
+        ranks = engine("torch").DDPRanks(cfg, build_model, mnist.cache_path, False, fault)
         for i in range(0, len(y), batch):
-            trainer.replica.step(x[i : i + batch], y[i : i + batch])
-        parallel = _weights(trainer.model)
-        trainer.close()
+            ranks.step(x[i : i + batch], y[i : i + batch])
+        parallel = _weights(ranks.model)
+        ranks.close()
     else:
         if fault == "wrong-shard":  # replica 1's half of each batch replaced by replica 0's
             x, y = x.copy(), y.copy()
@@ -149,32 +154,27 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
             init = _weights(ref)
             _keras_sgd(ref).fit(x, y, batch_size=r.batch_size, shuffle=False, verbose=0)
             single = _weights(ref)
-    if backend == "torch":  # one process per rank; its shard is cut inside the step
-        replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
-        for i in range(0, len(y), r.batch_size):
-            replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
-        parallel = _weights(replica.model)
-        replica.close()
-    elif r.fault not in ("none", "wrong-shard"):
-        raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
-    else:  # this host's rows of every global batch
+    if backend == "jax":  # this host's rows of every global batch, in plain fit()
+        if r.fault not in ("none", "wrong-shard"):
+            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
-        shard = r.batch_size // r.hosts
-    if backend == "tensorflow":  # its own loop under MultiWorkerMirroredStrategy
-        batches = [
-            (x[rows[i : i + shard]], y[rows[i : i + shard]]) for i in range(0, len(rows), shard)
-        ]
-        model_ = engine.host_train(
-            lambda c: _dropout_off(build_model(c)), cfg, batches, LEARNING_RATE
-        )
-        parallel = _weights(model_)
-    elif backend == "jax":
         with engine.scope(cfg.device, world):
             dp = build_model(cfg)
             _dropout_off(dp)
             _keras_sgd(dp)
-        dp.fit(x[rows], y[rows], batch_size=shard, epochs=1, shuffle=False, verbose=0)
+        dp.fit(x[rows], y[rows], batch_size=r.batch_size // r.hosts, shuffle=False, verbose=0)
         parallel = _weights(dp)
+    else:  # torch (one process per rank) and TensorFlow: the replica cuts its shard itself
+        if backend == "torch":
+            replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
+        elif r.fault not in ("none", "wrong-shard"):
+            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
+        else:
+            replica = engine.host_replica(cfg, index, _sgd_model, r.fault)
+        for i in range(0, len(y), r.batch_size):
+            replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
+        parallel = _weights(replica.model)
+        replica.close()
     return (init, single, parallel) if index == 0 else None
 
 

@@ -1,5 +1,5 @@
 """TensorFlow: tf.distribute.MirroredStrategy, model built and compiled in its scope; over
-several hosts MultiWorkerMirroredStrategy with a loop of the suite's own (``host_train``)."""
+several hosts MultiWorkerMirroredStrategy with a loop of the suite's own (``host_replica``)."""
 
 from __future__ import annotations
 
@@ -39,12 +39,24 @@ def strategy(device: str, devices: int):
 
 
 def scope(device: str, devices: int):
+    """MirroredStrategy's scope over ``devices`` devices, or after ``join_hosts`` the
+    MultiWorkerMirroredStrategy's (one device: none, the model on this worker alone)."""
     if devices == 1:
         return contextlib.nullcontext()
+    if "hosts" in _STRATEGY:
+        return _STRATEGY["hosts"].scope()
     return strategy(device, devices).scope()
 
 
 def engine_info(device: str, devices: int) -> dict:
+    if "hosts" in _STRATEGY and devices > 1:
+        s = _STRATEGY["hosts"]
+        return {
+            "engine": "MultiWorkerMirroredStrategy",
+            "hosts": len(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]),
+            "devices": list(s.extended.worker_devices),
+            "loop": "the suite's strategy.run loop (Keras 3.15's fit() fails under it)",
+        }
     if devices == 1:
         return {"engine": "none (one device)", "devices": [], "loop": "keras fit()"}
     s = strategy(device, devices)
@@ -61,7 +73,7 @@ def join_hosts(address: str, hosts: int, index: int) -> None:
     MultiWorkerMirroredStrategy of this process, made before any other TensorFlow work.
     Keras 3.15's ``fit()`` fails under that strategy before its first step (its symbolic
     build reduces a per-replica batch; keras-team/keras#20585), so the suite trains
-    under it with a loop of its own (``host_train``), as it trains torch's DDP."""
+    under it with a loop of its own (``host_replica``), as it trains torch's DDP."""
     if hosts == 1:
         return
     workers = address.split(",")
@@ -72,32 +84,59 @@ def join_hosts(address: str, hosts: int, index: int) -> None:
     _STRATEGY["hosts"] = tf.distribute.MultiWorkerMirroredStrategy()
 
 
-def host_train(build, cfg, batches, learning_rate: float):
-    """Under the strategy ``join_hosts`` made: ``build(cfg)`` in its scope, then one SGD
-    step per ``(x, y)`` in ``batches`` (this worker's rows of every global batch of
-    ``cfg.batch_size``) with ``strategy.run``; each replica's loss is its share of the
-    global batch's mean, and Keras' optimizer sums the replicas' gradients in its merge
-    call (summing them again here would double them). Returns the model."""
-    import keras
+class _HostReplica:
+    """This worker's part of data-parallel training under the strategy ``join_hosts``
+    made: ``build(cfg)`` (a compiled Keras model) in its scope, its optimizer built
+    there, and ``step(x, y)``: one optimizer step on this worker's rows of the global
+    batch (x, y) with ``strategy.run``. Each replica's loss is its share of the global
+    batch's mean; Keras' optimizer sums the replicas' gradients in its merge call
+    (summing them again here would double them). ``fault="wrong-shard"``: worker 1
+    trains on worker 0's rows."""
 
-    strategy = _STRATEGY["hosts"]
-    with strategy.scope():
-        model = build(cfg)
-        optimizer = keras.optimizers.SGD(learning_rate)
-        optimizer.build(model.trainable_variables)
+    def __init__(self, cfg, index: int, build, fault: str = "none"):
+        import keras
 
-    @tf.function
-    def step(x, y):
-        def replica(x, y):
-            with tf.GradientTape() as tape:
-                logits = model(x, training=True)
-                per = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-                loss = tf.reduce_sum(per) / cfg.batch_size
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply(grads, model.trainable_variables)
+        strategy = _STRATEGY["hosts"]
+        self.shard = cfg.batch_size // strategy.num_replicas_in_sync
+        self.lo = (0 if fault == "wrong-shard" and index == 1 else index) * self.shard
+        with strategy.scope():
+            model = build(cfg)
+            optimizer = model.optimizer
+            optimizer.build(model.trainable_variables)
+        self.model, global_batch = model, cfg.batch_size
 
-        strategy.run(replica, args=(x, y))
+        @tf.function
+        def step(x, y):
+            def replica(x, y):
+                with tf.GradientTape() as tape:
+                    logits = model(x, training=True)
+                    per = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+                    loss = tf.reduce_sum(per) / global_batch
+                grads = tape.gradient(loss, model.trainable_variables)
+                optimizer.apply(grads, model.trainable_variables)
+                return loss
 
-    for x, y in batches:
-        step(tf.constant(x), tf.constant(y))
-    return model
+            losses = strategy.run(replica, args=(x, y))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+        self._step = step
+
+    def step(self, x, y):
+        """One step on this worker's rows of the global batch; the global mean loss."""
+        rows = slice(self.lo, self.lo + self.shard)
+        return self._step(tf.constant(x[rows]), tf.constant(y[rows]))
+
+    def drain(self) -> None:
+        """Nothing to wait for: a chunk ends by reading its last step's loss, which the
+        all-reduce and every update before it have made (TensorFlow's sync_devices
+        cannot run under MultiWorkerMirroredStrategy)."""
+
+    def close(self) -> None:
+        pass
+
+
+def host_replica(cfg, index: int, build, fault: str = "none"):
+    """Worker ``index``'s replica (``_HostReplica``) under MultiWorkerMirroredStrategy."""
+    if "hosts" not in _STRATEGY:
+        raise SuiteError("TensorFlow: host_replica before join_hosts")
+    return _HostReplica(cfg, index, build, fault)

@@ -6,7 +6,9 @@ is a ``torch.nn.Module``, wrapped in DDP, trained with ``torch.optim`` on each
 rank's shard of every global batch, gradients averaged by DDP's all-reduce (gloo on
 the CPU, nccl on GPUs). Rank 0 runs in this process and does the timing and the
 evaluation; ranks 1..N-1 are processes started with ``torch.multiprocessing``
-(spawn) that train the same steps in the same order on their shards.
+(spawn) that train the same steps in the same order on their shards (``DDPRanks``).
+Over several hosts (``run --hosts``) every rank is a process the suite starts
+(``host_replica``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import datetime
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from suite.core.errors import SuiteError
 from suite.core.hosts import free_ports
 
 TIMEOUT = datetime.timedelta(minutes=10)  # a rank that stops answering fails the cell
+LEAVE_TIMEOUT = datetime.timedelta(seconds=60)  # the ranks wait this long for each other at the end
 os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # one machine: the loopback interface
 
 
@@ -79,11 +81,12 @@ class _Replica:
         if self.gpu:  # (unverified here) each rank on its own GPU, as the Keras guide does
             torch.cuda.set_device(rank)
         backend = "nccl" if self.gpu else "gloo"
+        world = cfg.hosts * cfg.devices  # every host's ranks
         dist.init_process_group(
             backend,
             init_method=f"tcp://127.0.0.1:{port}",
             rank=rank,
-            world_size=cfg.devices,
+            world_size=world,
             timeout=TIMEOUT,
         )
         self.model = build(cfg)  # shared initial weights, same on every rank
@@ -93,7 +96,7 @@ class _Replica:
                     layer.rate = 0.0
         self.ddp = DistributedDataParallel(self.model)
         self.opt, self.schedule = _optimizer(cfg, self.ddp.parameters())
-        self.shard = cfg.batch_size // cfg.devices
+        self.shard = cfg.batch_size // world
 
     def step(self, x: np.ndarray, y: np.ndarray):
         """One optimizer step on this rank's shard of the global batch (x, y)."""
@@ -113,15 +116,25 @@ class _Replica:
         return loss.detach()
 
     def close(self) -> None:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        """Leave the process group together: rank 0 serves the rendezvous store, and a
+        rank still leaving after it has gone waits for it until the timeout."""
+        if not dist.is_initialized():
+            return
+        try:  # gloo's barrier takes its own timeout; a rank that never comes is let go
+            if self.gpu:
+                dist.barrier()
+            else:
+                dist.monitored_barrier(timeout=LEAVE_TIMEOUT)
+        except RuntimeError:
+            pass
+        dist.destroy_process_group()
 
 
 def host_replica(cfg, rank: int, port: int, build, dropout: bool = True, fault: str = "none"):
-    """Rank ``rank`` of ``cfg.devices`` ranks in all, in this process, started by the
-    suite as one of several hosts (``--hosts``): it joins the process group at the
-    rendezvous on 127.0.0.1:``port`` and trains its shard of every global batch with
-    ``step(x, y)``; ``close()`` leaves the group."""
+    """Rank ``rank`` of ``cfg.hosts * cfg.devices`` ranks in all, in this process,
+    started by the suite as one of several hosts (``--hosts``): it joins the process
+    group at the rendezvous on 127.0.0.1:``port`` and trains its shard of every global
+    batch with ``step(x, y)``; ``close()`` leaves the group."""
     return _Replica(cfg, rank, port, build, dropout, fault)
 
 
@@ -146,19 +159,19 @@ def _follow(
             replica.step(x[batch], y[batch])
 
 
-class DDPTrainer:
-    """Rank 0 of N, in this process, behind the same interface as the suite's other
-    trainers: latency steps, chunks on the throughput clock, predict. ``build(cfg)``
-    makes the Keras model with the shared initial weights on every rank, and
-    ``step_log()`` the latency log (both from ``suite.training``, passed in so that this
-    layer never imports the one above it); ``build`` must be a module-level function,
-    since the spawned ranks receive it pickled by name."""
+class DDPRanks:
+    """N ranks on one host: rank 0 in this process, ranks 1..N-1 spawned, all in the
+    process group. ``step(x, y)`` trains rank 0's shard of the global batch (the others
+    train theirs of the same batches in the same order); the suite's replica trainer
+    (``suite.training.trainers.ReplicaTrainer``) times it. ``build(cfg)`` makes the
+    Keras model with the shared initial weights on every rank (passed in so that this
+    layer never imports the one above it); it must be a module-level function, since
+    the spawned ranks receive it pickled by name."""
 
     def __init__(
         self,
         cfg,
         build,
-        step_log,
         data: str | None = None,
         dropout: bool = True,
         fault: str = "none",
@@ -175,43 +188,16 @@ class DDPTrainer:
         ]
         for p in self.helpers:
             p.start()
-        self.cfg = cfg
         try:
             self.replica = _Replica(cfg, 0, port, build, dropout, fault)
         except Exception:
             self.close()
             raise
         self.model = self.replica.model
-        self.resolved = {
-            "jit_compile_resolved": False,
-            "threads_per_rank": threads,
-            **engine_info(cfg.device, cfg.devices),
-        }
-        self.fit_setup_s = 0.0
-        self.step_log = step_log
+        self.resolved = {"threads_per_rank": threads, **engine_info(cfg.device, cfg.devices)}
 
-    def latency_steps(self, x, y):
-        log, b = self.step_log(), self.cfg.batch_size
-        for i in range(0, len(x) - b + 1, b):
-            start = time.perf_counter()
-            loss = float(self.replica.step(x[i : i + b], y[i : i + b]))
-            if log.record(time.perf_counter() - start, loss):
-                break
-        return log
-
-    def train_chunks(self, x, y, size: int, count: int, clock) -> bool:
-        b = self.cfg.batch_size
-        for c in range(count):
-            clock.begin()
-            loss = None
-            for i in range(c * size * b, (c + 1) * size * b, b):
-                loss = self.replica.step(x[i : i + b], y[i : i + b])
-            if clock.end(size, float(loss)):
-                return True
-        return False
-
-    def predict(self, x):
-        return self.model.predict(x, batch_size=1000, verbose=0)
+    def step(self, x, y):
+        return self.replica.step(x, y)
 
     def close(self) -> None:
         """Stop the other ranks (they may still wait for steps a diverged or failed run
