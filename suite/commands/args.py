@@ -135,6 +135,31 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 f"virtual devices sharing its cores (default: {d['devices']})",
             ),
         ),
+        "hosts": (
+            ["--hosts"],
+            dict(
+                type=int,
+                default=d["hosts"],
+                metavar="H",
+                help="H processes on this machine standing for H hosts (each with --devices "
+                "devices, on its own share of the cores), talking over 127.0.0.1 with each "
+                "backend's multi-host engine: JAX jax.distributed with gloo and fit() on "
+                "each host's rows; TensorFlow MultiWorkerMirroredStrategy with the suite's "
+                "loop (Keras 3.15's fit() fails under it); torch DDP over a tcp "
+                "rendezvous, one process per rank. Host 0 times and evaluates "
+                f"(default: {d['hosts']})",
+            ),
+        ),
+        "port": (
+            ["--port"],
+            dict(
+                type=int,
+                default=None,
+                metavar="P",
+                help="with --hosts: the first of the loopback ports to use, P, P+1, ... "
+                "(default: free ones)",
+            ),
+        ),
         "dtype_policy": (
             ["--dtype-policy"],
             dict(

@@ -3,6 +3,9 @@ notebook recipe with ``--recipe``, or loaded weights with ``--evaluate-only``)."
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from dataclasses import replace
 
 from suite.commands import args as shared
@@ -64,7 +67,10 @@ def add_parser(sub) -> None:
         help="train steps per compiled call, Keras' or (JAX, TensorFlow) the native "
         f"loop's (default: {d['steps_per_execution']})",
     )
-    shared.add(p, "threads", "chunk_steps", "devices", "inference_rounds")
+    shared.add(p, "threads", "chunk_steps", "devices", "hosts", "port", "inference_rounds")
+    # a host's own command (run --hosts starts one per host): its index and every port
+    p.add_argument("--host-index", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--ports", default=None, help=argparse.SUPPRESS)
     p.add_argument(
         "--loop",
         default=d["loop"],
@@ -128,6 +134,11 @@ def handle(args) -> int:
     from suite.core.files import check_writable
     from suite.frameworks import select_backend
 
+    if args.hosts != 1 or args.port is not None:
+        _check_hosts_flags(args)
+        if args.host_index is not None:
+            return _host(args)
+        return _drive_hosts(args)
     if args.recipe:
         return _run_recipe(args)
     if args.evaluate_only and not args.load_weights:
@@ -154,7 +165,103 @@ def handle(args) -> int:
     return _train(args, configs, out, applied)
 
 
-def _train(args, configs, out, applied) -> int:
+# run flags that hosts over loopback do not take: one line each, exit 2
+HOSTS_REFUSE = ("recipe", "evaluate_only", "load_weights", "save_weights")
+
+
+def _check_hosts_flags(args) -> None:
+    """``--hosts``/``--port`` settings refused before anything starts."""
+    from models import MODELS
+
+    if args.hosts < 1:
+        raise SuiteError(f"--hosts {args.hosts}: give at least 1 host")
+    if args.port is not None and args.hosts == 1:
+        raise SuiteError(f"--port {args.port}: only with --hosts 2 or more")
+    for name in HOSTS_REFUSE:
+        if getattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise SuiteError(f"--hosts {args.hosts} with {flag}: hosts train the registry's models")
+    if args.model != "all" and args.model not in MODELS:
+        raise SuiteError(
+            f"--hosts {args.hosts} with --model {args.model}: hosts train the registry's models"
+        )
+    if args.backend == "tensorflow" and args.devices > 1:
+        raise SuiteError(
+            f"--hosts {args.hosts} --devices {args.devices} on tensorflow: "
+            "MultiWorkerMirroredStrategy runs one CPU device per worker"
+        )
+
+
+def _processes(args) -> int:
+    """Processes standing for the hosts: torch one per rank, as ``torchrun --nnodes H
+    --nproc-per-node D`` starts them; JAX and TensorFlow one per host."""
+    return args.hosts * args.devices if args.backend == "torch" else args.hosts
+
+
+def _drive_hosts(args) -> int:
+    """``run --hosts H``: check everything, then start one process per host (the same
+    command with its place) and wait; host 0 writes the run folder and the table."""
+    from suite.core.files import check_writable
+    from suite.core.hosts import cluster, run_hosts
+
+    shared.configs(args)  # every bad setting is refused before anything starts
+    check_writable(args.out)
+    n = _processes(args)
+    c = cluster(n, args.port)
+    ports = ",".join(map(str, c.ports))
+    cmds = [
+        [sys.executable, "-m", "suite", *args.argv, "--host-index", str(i), "--ports", ports]
+        for i in range(n)
+    ]
+    log(
+        f"run: {args.hosts} hosts over {c.address()} ({n} processes, ports {ports}); "
+        "host 0 times, evaluates and writes"
+    )
+    try:
+        run_hosts(cmds, f"run --hosts {args.hosts}", log=log)
+    except SuiteError as e:  # a host failed while training: not bad input
+        log(f"error: {e}")
+        return 1
+    return 0
+
+
+def _host(args) -> int:
+    """One host's process: pinned to its share of the cores, joined to the others
+    over 127.0.0.1, then every cell in step with them (host 0 also times, evaluates
+    and writes; a failed cell ends the host, and the driver stops the rest)."""
+    from suite import frameworks
+    from suite.core.files import check_writable
+    from suite.core.hosts import Cluster, Place
+    from suite.core.platform import visible_cpus
+    from suite.frameworks import select_backend
+    from suite.training.probes import prepare
+
+    ports = tuple(int(p) for p in args.ports.split(","))
+    place = Place(args.host_index, Cluster(len(ports), ports))
+    threads = args.threads or max(1, len(visible_cpus()) // len(ports))
+    local = 1 if args.backend == "torch" else args.devices
+    first = place.index * threads % len(visible_cpus())
+    configs = [replace(c, threads=threads) for c in shared.configs(args)]
+    select_backend(args.backend, "cpu", threads, False, local, first_cpu=first)
+    addresses = ",".join(place.cluster.address(i) for i in range(len(ports)))
+    frameworks.engine(args.backend).join_hosts(addresses, len(ports), place.index)
+    applied = prepare(configs[0])
+    if place.index == 0:
+        return _train(args, configs, check_writable(args.out), applied, place)
+    from suite.training.cell import run_cell
+    from suite.training.progress import Progress
+
+    mnist = shared.load_data(args.data, datasets=True)
+    with open(os.devnull, "w") as quiet:
+        for cfg in configs:
+            result, _ = run_cell(cfg, mnist, "", applied, Progress(cfg, quiet), place=place)
+            if result.status == "failed":
+                log(f"{cfg.cell_name()}: {result.error.splitlines()[0]}")
+                return 1
+    return 0
+
+
+def _train(args, configs, out, applied, place=None) -> int:
     from suite.core.files import new_run_dir
     from suite.core.results import write_result
     from suite.report.terminal import format_results
@@ -169,7 +276,7 @@ def _train(args, configs, out, applied) -> int:
     )
     results = []
     for cfg in configs:
-        result, model = run_cell(cfg, mnist, run_dir.name, applied)
+        result, model = run_cell(cfg, mnist, run_dir.name, applied, place=place)
         if args.save_weights and model is not None and result.status == "ok":
             weights = run_dir / f"{result.cell}.weights.h5"
             model.save_weights(weights)
@@ -177,6 +284,9 @@ def _train(args, configs, out, applied) -> int:
         path = write_result(run_dir / f"{result.cell}.json", result)
         log(f"wrote {path}")
         results.append(result)
+        if place is not None and result.status == "failed":  # the other hosts cannot go on
+            log(f"{result.cell}: {result.error.splitlines()[0]}")
+            return 1
     print(format_results(results))
     return 1 if any(r.status == "failed" for r in results) else 0
 

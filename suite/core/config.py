@@ -73,6 +73,9 @@ class RunConfig:
     impl: str = "keras"
     load_weights: str | None = None  # a .weights.h5 file to start from, else shared weights
     devices: int = 1  # data-parallel replicas (frameworks/<backend>/parallel.py), batch split
+    # processes standing for hosts on this machine, over 127.0.0.1 (``run --hosts``), each
+    # with ``devices`` devices: the global batch splits into hosts x devices shards
+    hosts: int = 1
     loop: str = "fit"  # "fit": Keras' own; "torch-ddp": torch's DDP loop (torch, any devices)
     # a brought model's shared initial weights: a folder of seed{S}.weights.h5, one per
     # seed, built once on one backend and loaded on every backend (suite.training.brought)
@@ -97,7 +100,8 @@ class RunConfig:
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
         recipe = get_model(self.model).recipe
-        ddp = self.backend == "torch" and self.devices > 1  # torch's fit() has no distribution
+        # torch's fit() has no distribution
+        ddp = self.backend == "torch" and self.replicas() > 1
         return replace(
             self,
             epochs=self.epochs or recipe.epochs,
@@ -108,6 +112,10 @@ class RunConfig:
             threads=self.threads or len(visible_cpus()),
             loop="torch-ddp" if ddp else self.loop,
         )
+
+    def replicas(self) -> int:
+        """Data-parallel replicas in all: every host's devices."""
+        return self.hosts * self.devices
 
     def variant(self) -> str:
         """The settings a cell's numbers depend on besides backend, device, model, impl
@@ -128,6 +136,8 @@ class RunConfig:
 
     def cell_name(self) -> str:
         devices = f"-x{self.devices}" if self.devices > 1 else ""
+        if self.hosts > 1:
+            devices = f"-h{self.hosts}{devices}"
         return (
             f"{self.backend}-{self.device}{devices}-{brought.slug(self.model)}-{self.impl}-"
             f"seed{self.seed}-{f'r{self.repeat}-' if self.repeat else ''}"
@@ -257,29 +267,55 @@ def check_devices(cfg, cpu_count: int) -> None:
     n = cfg.devices
     if n < 1:
         raise SuiteError(f"--devices {n}: give at least 1 device")
+    if cfg.hosts < 1:
+        raise SuiteError(f"--hosts {cfg.hosts}: give at least 1 host")
     if cfg.loop == "torch-ddp":
         _check_torch_loop(cfg)
+    if cfg.hosts > 1:
+        _check_hosts(cfg)
+    where = f"--hosts {cfg.hosts} --devices {n}" if cfg.hosts > 1 else f"--devices {n}"
+    n = cfg.replicas()
     if n == 1:
         return
     if cfg.device == "cpu" and n > cpu_count:
         raise SuiteError(
-            f"--devices {n}: this machine has {cpu_count} CPU cores; on the CPU each "
-            f"virtual device needs a core of its own, so at most {cpu_count}"
+            f"{where}: this machine has {cpu_count} CPU cores; on the CPU each "
+            f"virtual device needs a core of its own, so at most {cpu_count} in all"
         )
     if cfg.impl != "keras":
-        raise SuiteError(f"--devices {n} trains Keras models: it needs --impl keras")
+        raise SuiteError(f"{where} trains Keras models: it needs --impl keras")
     if cfg.batch_size % n:
         raise SuiteError(
-            f"--devices {n}: the global batch {cfg.batch_size} must split into {n} equal shards"
+            f"{where}: the global batch {cfg.batch_size} must split into {n} equal shards"
         )
     if cfg.backend == "tensorflow" and cfg.jit == "on":
         raise SuiteError(f"--devices {n} on tensorflow: Keras turns XLA off under tf.distribute")
+
+
+def _check_hosts(cfg) -> None:
+    """What ``--hosts H`` (several processes over 127.0.0.1) cannot honour: TensorFlow's
+    and torch's hosts train in the suite's own loops, one step per call, in float32."""
+    where = f"--hosts {cfg.hosts}"
+    if cfg.device == "gpu":
+        raise SuiteError(f"{where}: hosts over loopback run on the CPU only (--device cpu)")
+    if cfg.dtype_policy != "float32":
+        raise SuiteError(f"{where} with --dtype-policy {cfg.dtype_policy}: hosts train in float32")
+    if cfg.backend == "tensorflow":
+        if cfg.steps_per_execution != 1:
+            raise SuiteError(
+                f"{where} on tensorflow with --steps-per-execution {cfg.steps_per_execution}: "
+                "the suite's MultiWorkerMirroredStrategy loop runs one step per call"
+            )
+        if cfg.jit == "on":
+            raise SuiteError(f"{where} on tensorflow: Keras turns XLA off under tf.distribute")
 
 
 def _check_torch_loop(cfg) -> None:
     """Settings the torch DDP loop (``--loop torch-ddp``; ``--devices N`` on torch) cannot
     honour."""
     where = f"--devices {cfg.devices} on torch" if cfg.devices > 1 else "--loop torch-ddp"
+    if cfg.hosts > 1:
+        where = f"--hosts {cfg.hosts} on torch"
     if cfg.steps_per_execution != 1:
         raise SuiteError(
             f"{where} with --steps-per-execution {cfg.steps_per_execution}: the torch "
@@ -304,6 +340,7 @@ def _check_torch_loop(cfg) -> None:
 VARIANT_NEW = {
     "load_weights": None,
     "devices": 1,
+    "hosts": 1,
     "loop": "fit",
     "init_dir": None,
     "dataset": None,

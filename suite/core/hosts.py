@@ -27,6 +27,7 @@ from suite.core.platform import child_env
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 5.0  # SIGTERM, then this long, then SIGKILL
+LEAVE_GRACE_S = 30.0  # the other hosts' time to finish once host 0 has
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,20 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | None = None) -> None:
+def run_hosts(
+    cmds: list[list[str]],
+    what: str,
+    log=None,
+    envs: list[dict] | None = None,
+    grace_s: float = LEAVE_GRACE_S,
+) -> None:
     """Start one process per command (host i runs ``cmds[i]`` in ``envs[i]``, default
     the suite's child environment) and wait for all. Host 0's stderr streams to
     ``log`` as it comes; the others' is kept for their errors.
     The first host to fail stops the others and raises SuiteError naming it and its
-    last line; Ctrl-C stops them all and is raised again."""
+    last line; Ctrl-C stops them all and is raised again. Once host 0 (which times,
+    evaluates and writes) has finished well, the others have ``grace_s`` to finish;
+    then they are stopped, and what they said last is logged, not raised."""
     procs: list[subprocess.Popen] = []
     last = ["?"] * len(cmds)
 
@@ -130,16 +139,26 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
             t = threading.Thread(target=read, args=(i, proc), daemon=True)
             t.start()
             readers.append(t)
+        leader_done = None
         while True:
             codes = [p.poll() for p in procs]
+            if codes[0] == 0 and leader_done is None:
+                leader_done = time.monotonic()
             failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
-            if failed:
+            if failed and leader_done is None:
                 i = failed[0]
                 readers[i].join(timeout=5)
                 raise SuiteError(f"{what}: host {i} of {len(cmds)} failed: {last[i]}")
-            if all(c == 0 for c in codes):
+            if all(c is not None for c in codes):
+                break
+            if leader_done is not None and time.monotonic() - leader_done > grace_s:
                 break
             time.sleep(0.05)
+        if leader_done is not None and log is not None:
+            for i, c in enumerate(codes[1:], start=1):
+                if c != 0:
+                    state = "still running, stopped" if c is None else f"exit {c}"
+                    log(f"{what}: host {i} after host 0 had finished: {state}: {last[i]}")
     finally:
         for p in procs:
             _stop(p)
@@ -151,3 +170,11 @@ def run_hosts(cmds: list[list[str]], what: str, log=None, envs: list[dict] | Non
 
 def _exit_on_term(signum, frame):
     raise SystemExit(128 + signum)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Which process of a cluster this one is (``index``; 0 times and evaluates)."""
+
+    index: int
+    cluster: Cluster

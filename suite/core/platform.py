@@ -45,11 +45,12 @@ def visible_cpus() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def pin_cpus(threads: int) -> list[int]:
-    """Restrict this process to its first ``threads`` visible CPUs, before any framework
-    starts: torch's OpenMP, TensorFlow's and XLA's pools all size themselves from the
-    affinity, so every backend gets the same CPU set. Returns the set in effect."""
-    cpus = visible_cpus()[:threads]
+def pin_cpus(threads: int, first: int = 0) -> list[int]:
+    """Restrict this process to ``threads`` of its visible CPUs from the ``first``th on,
+    before any framework starts: torch's OpenMP, TensorFlow's and XLA's pools all size
+    themselves from the affinity, so every backend gets the same CPU set (and each of
+    several hosts on this machine a set of its own). Returns the set in effect."""
+    cpus = visible_cpus()[first : first + threads]
     if hasattr(os, "sched_setaffinity") and cpus:
         os.sched_setaffinity(0, cpus)
     return visible_cpus()

@@ -82,8 +82,10 @@ def select_backend(
     threads: int | None = None,
     allow_tf32: bool = False,
     devices: int = 1,
+    first_cpu: int = 0,
 ) -> None:
-    """Prepare this process for ``backend`` before keras or any framework is imported."""
+    """Prepare this process for ``backend`` before keras or any framework is imported
+    (with ``threads``: pinned to that many CPUs from the ``first_cpu``th on)."""
     loaded = sys.modules.get("keras")
     if loaded is not None and loaded.backend.backend() != backend:
         raise SuiteError(
@@ -101,7 +103,7 @@ def select_backend(
             os.environ["JAX_PLATFORMS"] = "cpu"
     set_device_count(backend, device, devices)
     if threads:
-        pin_cpus(threads)
+        pin_cpus(threads, first_cpu)
         os.environ["OMP_NUM_THREADS"] = str(threads)
         if backend == "jax" and threads == 1:  # XLA's CPU client: no Eigen thread pool
             flags = os.environ.get("XLA_FLAGS", "")

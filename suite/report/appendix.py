@@ -69,7 +69,12 @@ SCALING_NOTE = (
     "throughput with the same settings and loop (torch: its DDP loop on one rank), "
     "*efficiency* is ratio ÷ N; the 95% interval is paired by round where both trained "
     "in the same rounds (`compare --devices N` runs both), else a Welch interval over runs "
-    "(seeds). These groups are never ranked against single-device ones."
+    "(seeds). These groups are never ranked against single-device ones. *Hosts* above 1 "
+    "are `run --hosts H`: H processes on one machine over 127.0.0.1 with each backend's "
+    "multi-host engine (JAX `jax.distributed` with gloo, TensorFlow "
+    "`MultiWorkerMirroredStrategy` in the suite's loop, torch DDP over a tcp rendezvous), "
+    "each on its own share of the cores; N counts every host's devices, and host groups "
+    "are never ranked against single-host ones."
 )
 
 CPU_SCALING = (
@@ -84,6 +89,7 @@ def scaling_section(rows: list[dict], key: str) -> Section:
         [
             r["model"],
             r["backend"],
+            str(r["hosts"]),
             str(r["devices"]),
             r["engine"],
             f"{r['throughput_1']:,.0f}",
@@ -97,7 +103,8 @@ def scaling_section(rows: list[dict], key: str) -> Section:
     headers = [
         "model",
         "backend",
-        "devices",
+        "hosts",
+        "devices (all hosts)",
         "engine",
         "1 device, examples/s",
         "N devices, examples/s",

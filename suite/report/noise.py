@@ -37,6 +37,8 @@ def who(config: dict) -> str:
     name = config["backend"]
     if config.get("impl", "keras") != "keras":
         name += f"-{config['impl']}"
+    if config.get("hosts", 1) > 1:
+        name += f"-h{config['hosts']}"
     if config.get("devices", 1) > 1:
         name += f"-x{config['devices']}"
     if config.get("dtype_policy", "float32") != "float32":

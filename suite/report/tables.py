@@ -150,26 +150,29 @@ def native_rows(cells: dict[tuple, list[dict]]) -> list[dict]:
 
 
 def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
-    """Per backend and model with results on 1 and on N > 1 devices and otherwise the
-    same settings (loop included): throughput ratio N÷1 and scaling efficiency =
-    ratio / N, with a 95% interval paired by round where both trained in the same
-    rounds (``compare --devices N``), else a Welch interval over runs (seeds)."""
-    by: dict[tuple, dict[int, list]] = {}
+    """Per backend and model with results on 1 and on N > 1 devices (over one host or
+    several: N counts every host's) and otherwise the same settings (loop included):
+    throughput ratio N÷1 and scaling efficiency = ratio / N, with a 95% interval
+    paired by round where both trained in the same rounds (``compare --devices N``),
+    else a Welch interval over runs (seeds)."""
+    by: dict[tuple, dict[tuple[int, int], list]] = {}
     for (backend, model, impl, _), runs in cells.items():
         ok = ok_runs(runs)
         if impl != "keras" or not ok:
             continue
-        n = int(ok[0].config.get("devices") or 1)
-        base = variant({**ok[0].config, "devices": 1})
-        by.setdefault((backend, model, base), {}).setdefault(n, []).extend(ok)
+        place = (int(ok[0].config.get("hosts") or 1), int(ok[0].config.get("devices") or 1))
+        base = variant({**ok[0].config, "devices": 1, "hosts": 1})
+        by.setdefault((backend, model, base), {}).setdefault(place, []).extend(ok)
     rows = []
     for (backend, model, base), per_n in by.items():
-        if 1 not in per_n:
+        if (1, 1) not in per_n:
             continue
-        one = [r.throughput_examples_per_s for r in per_n[1]]
-        for n in sorted(k for k in per_n if k > 1):
-            many = [r.throughput_examples_per_s for r in per_n[n]]
-            ratio = speed_ratio(per_n[1], per_n[n])  # throughput N ÷ 1, paired by round
+        one = [r.throughput_examples_per_s for r in per_n[1, 1]]
+        for hosts, devices in sorted(k for k in per_n if k != (1, 1)):
+            n = hosts * devices  # replicas in all
+            many = [r.throughput_examples_per_s for r in per_n[hosts, devices]]
+            # throughput N ÷ 1, paired by round
+            ratio = speed_ratio(per_n[1, 1], per_n[hosts, devices])
             eff = Ratio(
                 ratio.ratio / n,
                 None if ratio.low is None else ratio.low / n,
@@ -177,11 +180,13 @@ def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
                 ratio.n,
                 ratio.method,
             )
-            engine = per_n[n][0].environment.get("settings", {}).get("data_parallel", {})
+            first = per_n[hosts, devices][0]
+            engine = first.environment.get("settings", {}).get("data_parallel", {})
             rows.append(
                 {
                     "backend": backend,
                     "model": model,
+                    "hosts": hosts,
                     "devices": n,
                     "throughput_1": geomean(one),
                     "throughput_n": geomean(many),
@@ -192,7 +197,9 @@ def scaling_rows(cells: dict[tuple, list]) -> list[dict]:
                     "variant": base,
                 }
             )
-    return sorted(rows, key=lambda r: (model_order(r["model"]), r["backend"], r["devices"]))
+    return sorted(
+        rows, key=lambda r: (model_order(r["model"]), r["backend"], r["hosts"], r["devices"])
+    )
 
 
 def accuracy_rows(

@@ -74,7 +74,7 @@ def as_input(model, x: np.ndarray) -> np.ndarray:
 def build_compiled_model(cfg: RunConfig):
     """The model compiled with the cell's settings; with --devices N, built and compiled
     inside the backend's data-parallel engine (``suite.frameworks.<backend>.parallel``)."""
-    with frameworks.engine(cfg.backend).scope(cfg.device, cfg.devices):
+    with frameworks.engine(cfg.backend).scope(cfg.device, cfg.replicas()):
         return _compile(cfg, build_model(cfg))
 
 

@@ -20,6 +20,7 @@ from suite.core.config import RunConfig
 from suite.core.data import Mnist, epoch_batches, preprocess
 from suite.core.datasets import load_dataset
 from suite.core.fingerprint import fingerprint, native_half_support
+from suite.core.hosts import Place
 from suite.core.results import ChunkRecord, EpochRecord, RunResult
 from suite.core.stats import summarize, time_to_target
 from suite.training.build import as_input, evaluate
@@ -101,7 +102,9 @@ def _latency_and_plan(cfg, trainer, data: CellData, turns: Turns) -> tuple[StepL
     estimate = float(np.median(steady)) if steady else None
     turns.give({"kind": "setup", "step_seconds": estimate})
     message = turns.take()
-    chunk = cfg.chunk_steps or message.get("chunk_steps") or plan_chunk_steps(cfg, [estimate])
+    # over several hosts every host must cut the same chunks: planned from the steps alone
+    mine = [None] if cfg.hosts > 1 else [estimate]
+    chunk = cfg.chunk_steps or message.get("chunk_steps") or plan_chunk_steps(cfg, mine)
     return latency, warm, head, chunk
 
 
@@ -135,7 +138,9 @@ def _epoch_record(t: Training, data: CellData, epoch: int, mine: list[ChunkRecor
     if t.diverged:
         seconds = _epoch_seconds(mine, steps_per_epoch)
         return EpochRecord(epoch + 1, None, None, None, seconds, steps_per_epoch), None
-    test_loss, test_acc, predicted = evaluate(t.trainer.predict, data.x_test, data.y_test)
+    test_loss = test_acc = predicted = None  # a host other than 0 only trains
+    if t.trainer.evaluates:
+        test_loss, test_acc, predicted = evaluate(t.trainer.predict, data.x_test, data.y_test)
     if t.cfg.dataset and not load_dataset(t.cfg.dataset).has_accuracy:
         test_acc = None  # synthetic labels: an accuracy would mean nothing
     losses = [(r.loss, r.steps) for r in mine if r.loss is not None]
@@ -156,6 +161,7 @@ def _train(cfg, trainer, data: CellData, turns: Turns, progress: Progress):
     # every cell, Keras or native, waits for its device the same way before a clock
     model = trainer.model
     drain = model.drain if cfg.impl == "native" else (lambda: bk.drain(model))
+    drain = getattr(trainer, "drain", None) or drain  # a replica's own, where it has one
     clock = ChunkClock(turns, drain, progress.chunk)
     t = Training(cfg, trainer, clock, latency, warm, head, chunk, latency.diverged_at)
     history, predicted = [], None
@@ -184,10 +190,12 @@ def run_cell(
     progress=None,
     turns: Turns | None = None,
     schedule: str | None = None,
+    place: Place | None = None,
 ) -> tuple[RunResult, object]:
     """Train one cell; returns the result and the trained model. Never raises for a
     failure inside training: that is recorded as status ``failed``. Returns holding
-    the turn, so the caller can write the result inside it."""
+    the turn, so the caller can write the result inside it. ``place``: this process's
+    place among several hosts (``run --hosts``), which all run the cell in step."""
     turns = turns or Turns(Baton())
     progress = progress or Progress(cfg)
     bk = frameworks.current()
@@ -200,7 +208,7 @@ def run_cell(
         reset_peak_rss()
         bk.reset_peak_memory(cfg.device)
         data = cell_data(cfg, mnist)
-        trainer = make_trainer(cfg, mnist)
+        trainer = make_trainer(cfg, mnist, place)
         model = trainer.model
         if base["model"]["params"] is None:  # a brought model: counted now it is built
             base["model"].update(
@@ -242,7 +250,10 @@ def run_cell(
 def wants_inference(cfg: RunConfig) -> bool:
     """Inference is timed for Keras models on one device in Keras' own loop."""
     return (
-        cfg.impl == "keras" and cfg.loop == "fit" and cfg.devices == 1 and cfg.inference_rounds > 0
+        cfg.impl == "keras"
+        and cfg.loop == "fit"
+        and cfg.replicas() == 1
+        and cfg.inference_rounds > 0
     )
 
 

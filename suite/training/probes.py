@@ -14,9 +14,9 @@ def prepare(cfg: RunConfig) -> dict:
     """Apply device, thread and precision settings once per process; SuiteError if
     the device is missing. Returns the settings actually in effect."""
     applied = frameworks.current().configure(cfg.device, cfg.threads, cfg.allow_tf32)
-    if cfg.devices > 1:  # the devices exist before the first op (TensorFlow needs that)
+    if cfg.replicas() > 1:  # the devices exist before the first op (TensorFlow needs that)
         applied["data_parallel"] = frameworks.engine(cfg.backend).engine_info(
-            cfg.device, cfg.devices
+            cfg.device, cfg.replicas()
         )
     applied["matmul_peak_gflops"] = _matmul_peak()
     return applied

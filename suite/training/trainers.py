@@ -1,15 +1,22 @@
-"""The three ways a cell trains, behind one interface (latency steps, chunks on the
+"""The ways a cell trains, behind one interface (latency steps, chunks on the
 throughput clock, an untimed tail, predict): Keras' own ``fit()``, the framework-native
-loop, and torch's DistributedDataParallel loop for ``--devices N`` on torch."""
+loop, torch's DistributedDataParallel loop for ``--devices N`` on torch, and one host's
+part of training over several (``--hosts``): JAX's fit() on the host's rows, or
+torch's and TensorFlow's replica loops. Host 0 evaluates; the other hosts train only."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from dataclasses import dataclass
+
+import numpy as np
 
 from models import get_model
 from suite import frameworks
 from suite.core.config import RunConfig
 from suite.core.data import Mnist
+from suite.core.hosts import Place
 from suite.core.weights import make_initial_weights
 from suite.training.build import EVAL_BATCH, build_compiled_model, build_model
 from suite.training.clock import (
@@ -21,11 +28,70 @@ from suite.training.clock import (
 )
 
 
-class KerasTrainer:
-    """Keras' own fit() on the suite's batch order."""
+@dataclass(frozen=True)
+class Feed:
+    """What one host feeds of each global batch of ``batch`` rows: its ``batch / hosts``
+    rows from ``index * batch / hosts`` on (all of them with one host)."""
+
+    batch: int
+    hosts: int = 1
+    index: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.batch // self.hosts
+
+    def rows(self, a: np.ndarray) -> np.ndarray:
+        """This host's rows of every whole global batch in ``a``."""
+        if self.hosts == 1:
+            return a
+        n = len(a) // self.batch
+        lo = self.index * self.size
+        whole = a[: n * self.batch].reshape(n, self.batch, *a.shape[1:])
+        return whole[:, lo : lo + self.size].reshape(n * self.size, *a.shape[1:])
+
+
+@contextlib.contextmanager
+def _no_distribution():
+    """Keras' global distribution unset (JAX's DataParallel), restored afterwards."""
+    import keras
+
+    before = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(before)
+
+
+class LocalCopy:
+    """Host 0's evaluation over several hosts: the trained weights copied into a model
+    on this host alone, outside every engine, so that predicting needs no other host."""
 
     def __init__(self, cfg: RunConfig):
+        self.cfg, self.local = cfg, None
+
+    def predict(self, model, x):
+        import keras
+
+        with _no_distribution():
+            if self.local is None:
+                self.local = build_model(self.cfg)
+            self.local.set_weights([keras.ops.convert_to_numpy(v.value) for v in model.weights])
+            return self.local.predict(x, batch_size=EVAL_BATCH, verbose=0)
+
+
+class KerasTrainer:
+    """Keras' own fit() on the suite's batch order; over several hosts (JAX), fit() on
+    this host's rows of every global batch (``feed``)."""
+
+    evaluates = True
+
+    def __init__(self, cfg: RunConfig, feed: Feed | None = None):
         self.cfg, self.model = cfg, build_compiled_model(cfg)
+        self.feed = feed or Feed(cfg.batch_size)
+        self.copy = LocalCopy(cfg) if self.feed.hosts > 1 else None
+        self.evaluates = self.feed.index == 0
         self.resolved = {"jit_compile_resolved": bool(self.model.jit_compile)}
         self.fit_setup_s = 0.0
 
@@ -34,9 +100,9 @@ class KerasTrainer:
         timed = time_train_function(self.model)
         try:
             self.model.fit(
-                x,
-                y,
-                batch_size=self.cfg.batch_size,
+                self.feed.rows(x),
+                self.feed.rows(y),
+                batch_size=self.feed.size,
                 epochs=1,
                 shuffle=False,
                 verbose=0,
@@ -59,9 +125,9 @@ class KerasTrainer:
 
         try:
             self.model.fit(
-                x[: size * count * b],
-                y[: size * count * b],
-                batch_size=b,
+                self.feed.rows(x[: size * count * b]),
+                self.feed.rows(y[: size * count * b]),
+                batch_size=self.feed.size,
                 epochs=count,
                 steps_per_epoch=size,
                 shuffle=False,
@@ -74,17 +140,85 @@ class KerasTrainer:
 
     def train_untimed(self, x, y, steps: int) -> None:
         """The epoch's last ``steps`` (fewer than one execution): trained, not timed."""
-        b = self.cfg.batch_size
-        self.model.fit(x[: steps * b], y[: steps * b], batch_size=b, shuffle=False, verbose=0)
+        b, feed = self.cfg.batch_size, self.feed
+        rows = feed.rows(x[: steps * b]), feed.rows(y[: steps * b])
+        self.model.fit(*rows, batch_size=feed.size, shuffle=False, verbose=0)
 
     def predict(self, x):
+        if self.copy is not None:
+            return self.copy.predict(self.model, x)
         return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)
+
+
+class ReplicaTrainer:
+    """A replica of torch's DDP loop (rank 0 of N here, or one host's rank) or of
+    TensorFlow's MultiWorkerMirroredStrategy loop: ``replica.step(x, y)`` takes the
+    global batch and trains this replica's shard of it, one step per call. Replica 0
+    evaluates: over several hosts on a local copy of the weights. ``drain``: the
+    replica's own wait before a clock reading where it has one, else the backend's."""
+
+    def __init__(self, cfg: RunConfig, replica, index: int):
+        self.cfg, self.replica, self.model = cfg, replica, replica.model
+        self.copy = LocalCopy(cfg) if cfg.hosts > 1 else None
+        self.evaluates = index == 0
+        self.drain = getattr(replica, "drain", None)
+        self.resolved = {"jit_compile_resolved": False, **getattr(replica, "resolved", {})}
+        self.fit_setup_s = 0.0
+
+    def latency_steps(self, x, y) -> StepLog:
+        log, b = StepLog(), self.cfg.batch_size
+        for i in range(0, len(x) - b + 1, b):
+            start = time.perf_counter()
+            loss = float(self.replica.step(x[i : i + b], y[i : i + b]))
+            if log.record(time.perf_counter() - start, loss):
+                break
+        return log
+
+    def train_chunks(self, x, y, size: int, count: int, clock: ChunkClock) -> bool:
+        b = self.cfg.batch_size
+        for c in range(count):
+            clock.begin()
+            loss = None
+            for i in range(c * size * b, (c + 1) * size * b, b):
+                loss = self.replica.step(x[i : i + b], y[i : i + b])
+            if clock.end(size, float(loss)):
+                return True
+        return False
+
+    def train_untimed(self, x, y, steps: int) -> None:
+        b = self.cfg.batch_size
+        for i in range(0, steps * b, b):
+            self.replica.step(x[i : i + b], y[i : i + b])
+
+    def predict(self, x):
+        if self.copy is not None:
+            return self.copy.predict(self.model, x)
+        return self.model.predict(x, batch_size=EVAL_BATCH, verbose=0)
+
+    def close(self) -> None:
+        self.replica.close()
+
+
+def host_trainer(cfg: RunConfig, place: Place):
+    """This process's part of training over ``cfg.hosts`` hosts (``place``: which
+    process of the cluster): JAX's fit() on its rows, or torch's rank / TensorFlow's
+    worker in the suite's loops."""
+    engine = frameworks.engine(cfg.backend)
+    if cfg.backend == "jax":
+        return KerasTrainer(cfg, Feed(cfg.batch_size, cfg.hosts, place.index))
+    if cfg.backend == "torch":
+        replica = engine.host_replica(cfg, place.index, place.cluster.ports[0], build_model)
+    else:
+        replica = engine.host_replica(cfg, place.index, build_compiled_model)
+    return ReplicaTrainer(cfg, replica, place.index)
 
 
 class NativeTrainer:
     """The framework-native model in its own loop: each batch converted and its step
     queued inside the clock, the loss read only at a chunk's end (or, for latency,
     after every step)."""
+
+    evaluates = True
 
     def __init__(self, cfg: RunConfig):
         spec = get_model(cfg.model)
@@ -129,12 +263,14 @@ class NativeTrainer:
         return self.model.predict(x)
 
 
-def make_trainer(cfg: RunConfig, mnist: Mnist):
+def make_trainer(cfg: RunConfig, mnist: Mnist, place: Place | None = None):
     """Keras' fit() (on one device or under JAX's or TensorFlow's engine), the native
-    loop, or torch's DDP loop for --devices N on torch."""
+    loop, torch's DDP loop for --devices N on torch, or this host's part over several."""
+    if place is not None:
+        return host_trainer(cfg, place)
     if cfg.impl == "native":
         return NativeTrainer(cfg)
     if cfg.loop == "torch-ddp":
-        ddp = frameworks.engine("torch").DDPTrainer
-        return ddp(cfg, build_model, StepLog, mnist.cache_path)
+        ranks = frameworks.engine("torch").DDPRanks(cfg, build_model, mnist.cache_path)
+        return ReplicaTrainer(cfg, ranks, 0)
     return KerasTrainer(cfg)

@@ -79,13 +79,33 @@ def test_bad_device_counts(tmp_path):
 
 def test_two_hosts_over_loopback_train_like_one_device_and_the_faults_fail():
     """--hosts 2: two processes on this machine stand for two hosts (JAX's distributed
-    runtime with gloo; TensorFlow's MultiWorkerMirroredStrategy); the weights equal one
-    device's, and a host on the wrong shard fails the check. torch is left out here: its
-    second host hung at the end of the wrong-shard run under tox (cause not found)."""
-    both = ("--backends", "jax", "tensorflow", "--models", "softmax", "--steps", "3")
+    runtime with gloo; TensorFlow's MultiWorkerMirroredStrategy; torch's DDP over a tcp
+    rendezvous); the weights equal one device's, and a host on the wrong shard fails."""
+    both = ("--models", "softmax", "--steps", "3")
     ok = suite("parallel-check", "--hosts", "2", *both, timeout=300)
     assert ok.returncode == 0, ok.stderr[-3000:] + ok.stdout
-    assert verdicts(ok.stdout) == {("jax", "softmax"): "pass", ("tensorflow", "softmax"): "pass"}
+    assert verdicts(ok.stdout) == {(b, "softmax"): "pass" for b in BACKENDS}
     bad = suite("parallel-check", "--hosts", "2", *both, "--fault", "wrong-shard", timeout=300)
     assert bad.returncode == 1, bad.stderr[-3000:] + bad.stdout
-    assert verdicts(bad.stdout) == {("jax", "softmax"): "FAIL", ("tensorflow", "softmax"): "FAIL"}
+    assert verdicts(bad.stdout) == {(b, "softmax"): "FAIL" for b in BACKENDS}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_over_two_hosts(backend, tmp_path):
+    """run --hosts 2: host 0 times, evaluates and writes the one result; each host ran
+    on a core of its own, under its backend's multi-host engine."""
+    out = tmp_path / "out"
+    proc = suite(
+        "run", "--backend", backend, "--model", "softmax", "--hosts", "2", "--epochs", "1",
+        "--train-examples", "1280", "--test-examples", "1000", "--out", str(out), timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = out.rglob("*.json")
+    result = json.loads(path.read_text())
+    assert result["status"] == "ok" and result["config"]["hosts"] == 2
+    assert "-h2-" in result["cell"] and result["config"]["threads"] == 1
+    assert result["environment"]["settings"]["cpu_affinity"] == [visible_cpus()[0]]
+    engine = result["environment"]["settings"]["data_parallel"]["engine"]
+    want = {"jax": "DataParallel", "tensorflow": "MultiWorkerMirroredStrategy"}
+    assert engine == want.get(backend, "DistributedDataParallel")
+    assert result["final_test_accuracy"] > 0.5 and result["throughput_examples_per_s"] > 0

@@ -162,3 +162,38 @@ def test_bad_weights_files(backend, tmp_path, saved_softmax):
     ]
     for args, words in cases:
         assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--hosts", "0"], ["--hosts 0: give at least 1 host"]),
+        (["--hosts", "3"], ["--hosts 3 --devices 1: this machine has"]),
+        (["--port", "29500"], ["--port 29500: only with --hosts 2 or more"]),
+        (["--hosts", "2", "--port", "0"], ["--port 0: a port is 1..65535"]),
+        (["--hosts", "2", "--recipe", "fastai-3v7"], ["--hosts 2 with --recipe"]),
+        (["--hosts", "2", "--save-weights"], ["--hosts 2 with --save-weights"]),
+        (["--hosts", "2", "--model", "mine.py:build"], ["--hosts 2 with --model mine.py:build"]),
+        (["--hosts", "2", "--batch-size", "63"], ["--hosts 2 --devices 1", "split into 2"]),
+        (["--hosts", "2", "--device", "gpu"], ["--hosts 2: hosts over loopback run on the CPU"]),
+    ],
+)
+def test_bad_host_settings(backend, tmp_path, args, words):
+    if len(os.sched_getaffinity(0)) > 2 and "--hosts 3" in " ".join(args):
+        pytest.skip("3 hosts fit on more than 2 cores")
+    out = tmp_path / "out"
+    assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+
+
+def test_hosts_refuse_a_port_in_use_and_tensorflow_devices_per_host(tmp_path):
+    import socket
+
+    out = tmp_path / "out"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = run("--backend", "jax", "--hosts", "2", "--port", str(port), "--out", str(out))
+        assert_refused(proc, out, f"--port {port}: in use")
+    proc = run("--backend", "tensorflow", "--hosts", "2", "--devices", "2", "--out", str(out))
+    assert_refused(proc, out, "--hosts 2 --devices 2 on tensorflow", "one CPU device per worker")

@@ -100,3 +100,36 @@ def test_a_repetition_is_a_cell_of_its_own_in_the_same_variant():
     assert again.variant() == base.variant()  # pooled in the report, as seeds are
     assert base.cell_name() != again.cell_name() and "-r2-" in again.cell_name()
     assert "-r0-" not in base.cell_name()  # older cells keep their names
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"hosts": 0}, "--hosts 0: give at least 1 host"),
+        ({"hosts": 2, "device": "gpu"}, "--hosts 2: hosts over loopback run on the CPU only"),
+        ({"hosts": 2, "dtype_policy": "mixed_bfloat16"}, "--hosts 2 with --dtype-policy"),
+        (
+            {"hosts": 2, "backend": "tensorflow", "steps_per_execution": 2},
+            "--hosts 2 on tensorflow with --steps-per-execution 2",
+        ),
+        ({"hosts": 2, "backend": "tensorflow", "jit": "on"}, "--hosts 2 on tensorflow: Keras"),
+        ({"hosts": 2, "backend": "torch", "optimizer": "rmsprop"}, "--hosts 2 on torch maps"),
+        ({"hosts": 2, "batch_size": 63}, "--hosts 2 --devices 1: the global batch 63 must split"),
+        ({"hosts": 2, "impl": "native"}, "--hosts 2 --devices 1 trains Keras models"),
+        ({"hosts": 99}, "--hosts 99 --devices 1: this machine has"),
+    ],
+)
+def test_impossible_host_settings_are_refused(kw, message):
+    with pytest.raises(SuiteError, match=message):
+        validate(cfg(**kw), check_install=False)
+
+
+def test_hosts_name_the_cell_count_as_replicas_and_leave_older_names_alone():
+    one, two = cfg(), cfg(hosts=2)
+    assert two.replicas() == 2 and cfg(hosts=2, devices=2).replicas() == 4
+    assert "-h2-" in two.cell_name() and "-h" not in one.cell_name().split("-seed")[0]
+    assert one.key() == cfg(hosts=1).key() and one.key() != two.key()
+    assert "hosts=2" in validate(two, check_install=False).variant()
+    assert "hosts" not in validate(one, check_install=False).variant()
+    r = validate(cfg(backend="torch", hosts=2), check_install=False)
+    assert r.loop == "torch-ddp"  # torch's hosts train in its DDP loop

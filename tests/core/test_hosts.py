@@ -97,3 +97,21 @@ def test_ports_are_free_and_a_taken_one_is_refused_naming_the_flag():
         cluster(0)
     with pytest.raises(SuiteError, match="--port 0: a port is 1..65535"):
         check_port_free(0)
+
+
+def test_once_host_0_has_finished_the_others_get_a_grace_then_are_stopped(tmp_path):
+    """Host 0 times, evaluates and writes: once it has finished well, a host still
+    running (or failing on its way out) is stopped and logged, not raised."""
+    pidfile, said = tmp_path / "pids", []
+    start = time.monotonic()
+    run_hosts([[sys.executable, "-c", "pass"], _sleeper(pidfile)], "run", said.append, grace_s=1)
+    assert time.monotonic() - start < 30
+    assert _wait_gone(_pids(pidfile)) == []
+    assert any("host 1 after host 0 had finished: still running, stopped" in s for s in said)
+
+
+def test_a_host_failing_before_host_0_has_finished_still_fails():
+    late = [sys.executable, "-c", "import time; time.sleep(3)"]
+    fail = [sys.executable, "-c", "import sys; sys.exit('lost the rendezvous')"]
+    with pytest.raises(SuiteError, match="host 1 of 2 failed: lost the rendezvous"):
+        run_hosts([late, fail], "run", grace_s=1)

@@ -146,7 +146,34 @@ def test_scaling_pairs_n_devices_with_one_device_of_the_same_loop(tmp_path):
     for i, r in enumerate(runs):
         write_result(tmp_path / f"{i}.json", r)
     md = markdown(build_report([tmp_path]))
-    assert "Scaling over devices" in md and "| mlp | jax | 2 |" in md
+    assert "Scaling over devices" in md and "| mlp | jax | 1 | 2 |" in md
+
+
+def test_scaling_gains_the_host_count_and_keeps_host_groups_apart(tmp_path):
+    """Two hosts of one device each are their own row (N = 2 in all), beside one host
+    of two devices; the host group is its own variant, never ranked with one host's."""
+    from suite.report.tables import scaling_rows
+
+    def on(hosts, devices, run):
+        return replace(run, config={**run.config, "hosts": hosts, "devices": devices})
+
+    runs = [
+        on(1, 1, make_run("jax", "mlp", 0, 1.0, 0.97)),
+        on(1, 2, make_run("jax", "mlp", 0, 1.6, 0.97)),
+        on(2, 1, make_run("jax", "mlp", 0, 4.0, 0.97)),  # 4x the time per example
+    ]
+    (cells,) = group(runs).values()
+    rows = scaling_rows(cells)
+    assert [(r["hosts"], r["devices"]) for r in rows] == [(1, 2), (2, 2)]
+    two_hosts = rows[1]
+    assert two_hosts["ratio"].low < 0.25 < two_hosts["ratio"].high
+    assert two_hosts["efficiency"].ratio == pytest.approx(two_hosts["ratio"].ratio / 2)
+    assert variant(runs[2].config) != variant(runs[0].config)  # never ranked together
+    assert "hosts=2" in variant(runs[2].config)
+    for i, r in enumerate(runs):
+        write_result(tmp_path / f"{i}.json", r)
+    md = markdown(build_report([tmp_path]))
+    assert "| mlp | jax | 2 | 2 |" in md and "| mlp | jax | 1 | 2 |" in md
 
 
 def test_memory_shows_gpu_memory_only_on_a_gpu_and_unknown_when_not_measured():
