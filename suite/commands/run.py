@@ -241,11 +241,13 @@ def _host(args) -> int:
     threads = args.threads or max(1, len(visible_cpus()) // len(ports))
     local = 1 if args.backend == "torch" else args.devices
     first = place.index * threads % len(visible_cpus())
-    configs = [replace(c, threads=threads) for c in shared.configs(args)]
+    # the cells keep the machine's threads, which the hosts share (as torch's ranks do on
+    # one host): their variant matches one process's, and the scaling section pairs them
+    configs = shared.configs(args)
     select_backend(args.backend, "cpu", threads, False, local, first_cpu=first)
     addresses = ",".join(place.cluster.address(i) for i in range(len(ports)))
     frameworks.engine(args.backend).join_hosts(addresses, len(ports), place.index)
-    applied = prepare(configs[0])
+    applied = {**prepare(replace(configs[0], threads=threads)), "threads_per_host": threads}
     if place.index == 0:
         return _train(args, configs, check_writable(args.out), applied, place)
     from suite.training.cell import run_cell

@@ -8,7 +8,8 @@ whatever it started too (torch's spawned ranks). Hosts get /dev/null for stdin: 
 hosts hung here when they shared ours (under tox) or ran in a session of their own
 (setsid); the cause was not pinned down. When one host fails, the others are stopped
 (they would wait for it at their next collective until a timeout); on Ctrl-C or
-SIGTERM every host is stopped; no process is left behind.
+SIGTERM every host is stopped; a driver killed outright takes its hosts with it
+(Linux's parent-death signal); no process is left behind.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def run_hosts(
                 stderr=subprocess.PIPE,
                 text=True,
                 process_group=0,
+                preexec_fn=_die_with_parent(),
             )
             procs.append(proc)
             t = threading.Thread(target=read, args=(i, proc), daemon=True)
@@ -166,6 +168,26 @@ def run_hosts(
             t.join(timeout=5)
         if on_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _die_with_parent():
+    """What a host runs before its program (Linux): ask for SIGTERM when the process
+    that started it dies, even by SIGKILL, so that no host outlives a killed driver
+    waiting at a collective. None off Linux."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the driver died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def _exit_on_term(signum, frame):

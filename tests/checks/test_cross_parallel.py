@@ -103,8 +103,10 @@ def test_run_over_two_hosts(backend, tmp_path):
     (path,) = out.rglob("*.json")
     result = json.loads(path.read_text())
     assert result["status"] == "ok" and result["config"]["hosts"] == 2
-    assert "-h2-" in result["cell"] and result["config"]["threads"] == 1
-    assert result["environment"]["settings"]["cpu_affinity"] == [visible_cpus()[0]]
+    settings = result["environment"]["settings"]
+    assert "-h2-" in result["cell"] and result["config"]["threads"] == len(visible_cpus())
+    assert settings["cpu_affinity"] == [visible_cpus()[0]] and settings["threads_per_host"] == 1
+    assert settings["intra_op_threads"] == 1  # measured in host 0, not echoed
     engine = result["environment"]["settings"]["data_parallel"]["engine"]
     want = {"jax": "DataParallel", "tensorflow": "MultiWorkerMirroredStrategy"}
     assert engine == want.get(backend, "DistributedDataParallel")

@@ -115,3 +115,17 @@ def test_a_host_failing_before_host_0_has_finished_still_fails():
     fail = [sys.executable, "-c", "import sys; sys.exit('lost the rendezvous')"]
     with pytest.raises(SuiteError, match="host 1 of 2 failed: lost the rendezvous"):
         run_hosts([late, fail], "run", grace_s=1)
+
+
+def test_a_driver_killed_outright_takes_its_hosts_with_it(tmp_path):
+    """SIGKILL runs no handler: the hosts' parent-death signal stops them (Linux)."""
+    files = [tmp_path / f"p{i}" for i in range(2)]
+    driver = (
+        "from suite.core.hosts import run_hosts\n"
+        f"run_hosts({[_sleeper(f) for f in files]!r}, 'x')\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", driver])
+    pids = _pids(*files)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert len(pids) == 2 and _wait_gone(pids) == []
