@@ -88,6 +88,15 @@ def add_parser(sub) -> None:
         "alone, from a short sweep per backend and model run first into OUT/tuning "
         "(default: off, Keras' defaults only)",
     )
+    p.add_argument(
+        "--hosts",
+        type=int,
+        default=1,
+        metavar="H",
+        help="only 1 here: compare's backends take turns, and another host's process "
+        "would train outside the turns; train over hosts with `run --backend B --hosts H` "
+        "per backend and `report` their folders together (default: 1)",
+    )
     repeats.add_flags(p)
     p.set_defaults(func=handle)
 
@@ -125,6 +134,11 @@ def check(args) -> None:
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
     repeats.check_flags(args)
+    if args.hosts != 1:
+        raise SuiteError(
+            f"--hosts {args.hosts}: compare's backends take turns and another host would "
+            "train outside them; use `run --backend B --hosts H` per backend, then `report`"
+        )
 
 
 def handle(args) -> int:

@@ -1,3 +1,4 @@
+import argparse
 import re
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def test_every_command_help_states_defaults_and_renders_cleanly():
         text = parser.format_help()
         assert "%%" not in text, name  # descriptions are not %-formatted; help strings are
         for action in parser._actions:
-            if action.help and action.dest != "help" and action.option_strings:
+            shown = action.help and action.help != argparse.SUPPRESS  # (a host's own flags)
+            if shown and action.dest != "help" and action.option_strings:
                 says = "default" in action.help or "required" in action.help
                 assert says, f"{name} {action.option_strings[0]}"
 
@@ -187,3 +189,11 @@ def test_parallel_check_refuses_a_port_in_use(tmp_path):
         port = s.getsockname()[1]
         proc = run("parallel-check", "--hosts", "2", "--port", str(port), cwd=tmp_path)
     assert proc.returncode == 2 and f"--port {port}: in use" in proc.stderr, proc.stderr
+
+
+def test_compare_refuses_hosts_naming_the_way_that_works(tmp_path):
+    proc = run("compare", "--hosts", "2", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "--hosts 2: compare's backends take turns" in proc.stderr
+    assert "run --backend B --hosts H" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

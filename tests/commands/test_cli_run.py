@@ -185,7 +185,7 @@ def test_bad_host_settings(backend, tmp_path, args, words):
     assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
 
 
-def test_hosts_refuse_a_port_in_use_and_tensorflow_devices_per_host(tmp_path):
+def test_hosts_refuse_a_port_in_use_and_tensorflow_devices_per_host(backend, tmp_path):
     import socket
 
     out = tmp_path / "out"
@@ -193,7 +193,7 @@ def test_hosts_refuse_a_port_in_use_and_tensorflow_devices_per_host(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        proc = run("--backend", "jax", "--hosts", "2", "--port", str(port), "--out", str(out))
+        proc = run("--backend", backend, "--hosts", "2", "--port", str(port), "--out", str(out))
         assert_refused(proc, out, f"--port {port}: in use")
     proc = run("--backend", "tensorflow", "--hosts", "2", "--devices", "2", "--out", str(out))
     assert_refused(proc, out, "--hosts 2 --devices 2 on tensorflow", "one CPU device per worker")

@@ -68,8 +68,9 @@ def test_a_failing_host_stops_the_others_and_what_they_started(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_leaves_no_host_behind(tmp_path, sig):
     files = [tmp_path / f"p{i}" for i in range(2)]
-    driver = (
-        "import sys\n"
+    driver = (  # Ctrl-C as a terminal gives it, even where our own parent ignores SIGINT
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from suite.core.hosts import run_hosts\n"
         f"run_hosts({[_sleeper(f, grandchild=True) for f in files]!r}, 'x')\n"
     )
