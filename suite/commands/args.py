@@ -253,6 +253,14 @@ def dataset_settings(
     }
 
 
+def check_hosts(hosts: int, port: int | None) -> None:
+    """``--hosts`` and ``--port`` as every command that takes them refuses them."""
+    if hosts < 1:
+        raise SuiteError(f"--hosts {hosts}: give at least 1 host")
+    if port is not None and hosts == 1:
+        raise SuiteError(f"--port {port}: only with --hosts 2 or more")
+
+
 def check_seeds(seeds: list[int]) -> None:
     if len(set(seeds)) != len(seeds):
         raise SuiteError(f"--seeds {' '.join(map(str, seeds))}: give each seed once")

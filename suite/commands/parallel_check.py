@@ -67,8 +67,7 @@ def add_parser(sub) -> None:
 def check(args) -> None:
     shared.check_names("model", args.models, MODELS)
     shared.check_names("backend", args.backends, BACKENDS)
-    if args.hosts < 1:
-        raise SuiteError(f"--hosts {args.hosts}: give at least 1 host")
+    shared.check_hosts(args.hosts, args.port)
     if args.devices is None:
         args.devices = 2 if args.hosts == 1 else 1
     cores = len(visible_cpus())
@@ -79,8 +78,6 @@ def check(args) -> None:
             f"{where or f'--devices {args.devices}'}: the check needs 2..{cores} devices in "
             "all here (one virtual device per CPU core)"
         )
-    if args.port is not None and args.hosts == 1:
-        raise SuiteError(f"--port {args.port}: only with --hosts 2 or more")
     if args.port is not None:
         from suite.core.hosts import check_port_free
 

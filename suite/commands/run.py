@@ -173,10 +173,7 @@ def _check_hosts_flags(args) -> None:
     """``--hosts``/``--port`` settings refused before anything starts."""
     from models import MODELS
 
-    if args.hosts < 1:
-        raise SuiteError(f"--hosts {args.hosts}: give at least 1 host")
-    if args.port is not None and args.hosts == 1:
-        raise SuiteError(f"--port {args.port}: only with --hosts 2 or more")
+    shared.check_hosts(args.hosts, args.port)
     for name in HOSTS_REFUSE:
         if getattr(args, name):
             flag = "--" + name.replace("_", "-")
@@ -192,21 +189,15 @@ def _check_hosts_flags(args) -> None:
         )
 
 
-def _processes(args) -> int:
-    """Processes standing for the hosts: torch one per rank, as ``torchrun --nnodes H
-    --nproc-per-node D`` starts them; JAX and TensorFlow one per host."""
-    return args.hosts * args.devices if args.backend == "torch" else args.hosts
-
-
 def _drive_hosts(args) -> int:
     """``run --hosts H``: check everything, then start one process per host (the same
     command with its place) and wait; host 0 writes the run folder and the table."""
     from suite.core.files import check_writable
-    from suite.core.hosts import cluster, run_hosts
+    from suite.core.hosts import cluster, processes, run_hosts
 
     shared.configs(args)  # every bad setting is refused before anything starts
     check_writable(args.out)
-    n = _processes(args)
+    n = processes(args.backend, args.hosts, args.devices)
     c = cluster(n, args.port)
     ports = ",".join(map(str, c.ports))
     cmds = [
@@ -245,8 +236,7 @@ def _host(args) -> int:
     # one host): their variant matches one process's, and the scaling section pairs them
     configs = shared.configs(args)
     select_backend(args.backend, "cpu", threads, False, local, first_cpu=first)
-    addresses = ",".join(place.cluster.address(i) for i in range(len(ports)))
-    frameworks.engine(args.backend).join_hosts(addresses, len(ports), place.index)
+    frameworks.engine(args.backend).join_hosts(place.cluster.addresses(), len(ports), place.index)
     applied = {**prepare(replace(configs[0], threads=threads)), "threads_per_host": threads}
     if place.index == 0:
         return _train(args, configs, check_writable(args.out), applied, place)

@@ -43,6 +43,17 @@ class Cluster:
     def address(self, i: int = 0) -> str:
         return f"{LOOPBACK}:{self.ports[i]}"
 
+    def addresses(self) -> str:
+        """Every host's address, comma-separated, host 0's first (``join_hosts``)."""
+        return ",".join(self.address(i) for i in range(self.hosts))
+
+
+def processes(backend: str, hosts: int, devices: int) -> int:
+    """How many processes stand for ``hosts`` hosts of ``devices`` devices each: JAX
+    and TensorFlow run one per host with its devices inside; torch one per rank, as
+    ``torchrun --nnodes H --nproc-per-node D`` starts them."""
+    return hosts * devices if backend == "torch" else hosts
+
 
 def free_ports(n: int) -> tuple[int, ...]:
     """``n`` distinct ports free on the loopback interface now."""

@@ -19,6 +19,7 @@ import numpy as np
 from suite.checks.parallel.judge import LEARNING_RATE
 from suite.checks.requests import ReplicaRequest, read_request
 from suite.core.errors import SuiteError
+from suite.core.hosts import Cluster, processes
 from suite.frameworks import select_backend
 
 
@@ -90,10 +91,9 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
     cfg = _config(backend, model, devices, steps, batch)
     x, y = _batches(mnist, steps, batch, cfg.seed)
     with engine(backend).scope(cfg.device, 1):
-        single = build_model(cfg)
-        _dropout_off(single)
+        single = _sgd_model(cfg)
         init = _weights(single)
-        _keras_sgd(single).fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        single.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
     if backend == "torch":
         ranks = engine("torch").DDPRanks(cfg, build_model, mnist.cache_path, False, fault)
         for i in range(0, len(y), batch):
@@ -110,19 +110,10 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
         elif fault != "none":
             raise SuiteError(f"--fault {fault}: only torch can skip averaging (no_sync)")
         with engine(backend).scope(cfg.device, devices):
-            dp = build_model(cfg)
-            _dropout_off(dp)
-            _keras_sgd(dp)
+            dp = _sgd_model(cfg)
         dp.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
         parallel = _weights(dp)
     return init, _weights(single), parallel
-
-
-def processes(backend: str, hosts: int, devices: int) -> int:
-    """How many processes stand for ``hosts`` hosts of ``devices`` devices each: JAX
-    runs one per host with its devices inside; torch one per rank, as ``torchrun
-    --nnodes H --nproc-per-node D`` starts them."""
-    return hosts * devices if backend == "torch" else hosts
 
 
 def host_rows(steps: int, batch: int, hosts: int, host: int, fault: str) -> np.ndarray:
@@ -146,29 +137,24 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
     world = r.hosts * r.devices
     cfg = _config(backend, model, world, r.steps, r.batch_size)
     x, y = _batches(mnist, r.steps, r.batch_size, cfg.seed)
+    if backend != "torch" and r.fault not in ("none", "wrong-shard"):
+        raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
     init = single = None
     if index == 0:
         with engine.scope(cfg.device, 1):
-            ref = build_model(cfg)
-            _dropout_off(ref)
+            ref = _sgd_model(cfg)
             init = _weights(ref)
-            _keras_sgd(ref).fit(x, y, batch_size=r.batch_size, shuffle=False, verbose=0)
+            ref.fit(x, y, batch_size=r.batch_size, shuffle=False, verbose=0)
             single = _weights(ref)
     if backend == "jax":  # this host's rows of every global batch, in plain fit()
-        if r.fault not in ("none", "wrong-shard"):
-            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
         with engine.scope(cfg.device, world):
-            dp = build_model(cfg)
-            _dropout_off(dp)
-            _keras_sgd(dp)
+            dp = _sgd_model(cfg)
         dp.fit(x[rows], y[rows], batch_size=r.batch_size // r.hosts, shuffle=False, verbose=0)
         parallel = _weights(dp)
     else:  # torch (one process per rank) and TensorFlow: the replica cuts its shard itself
         if backend == "torch":
             replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
-        elif r.fault not in ("none", "wrong-shard"):
-            raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
         else:
             replica = engine.host_replica(cfg, index, _sgd_model, r.fault)
         for i in range(0, len(y), r.batch_size):
@@ -195,7 +181,7 @@ def main(argv=None) -> int:
 
     if multi:  # before any framework work: JAX's distributed runtime starts here
         n = processes(args.backend, r.hosts, r.devices)
-        addresses = ",".join(f"127.0.0.1:{p}" for p in r.ports[:n])  # host 0's first
+        addresses = Cluster(n, r.ports[:n]).addresses()
         frameworks.engine(args.backend).join_hosts(addresses, n, args.host)
     frameworks.current().configure("cpu", len(visible_cpus()))
     if args.backend == "tensorflow" and not multi:  # logical devices before the first op

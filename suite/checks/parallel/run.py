@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.checks.parallel.child import processes
 from suite.checks.parallel.judge import judge
 from suite.checks.requests import ReplicaRequest, write_request
 from suite.core.children import python_module, run_child
-from suite.core.hosts import cluster, run_hosts
+from suite.core.hosts import cluster, processes, run_hosts
 
 
 def run_check(
