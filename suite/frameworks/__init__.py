@@ -67,6 +67,9 @@ ENGINE_CONTRACT: dict[str, tuple[str, ...]] = {
     # make this process host ``index`` of ``hosts`` (coordinator or rendezvous at
     # ``address``, 127.0.0.1 here) before any framework work, or refuse with SuiteError
     "join_hosts": ("address", "hosts", "index"),
+    # where a normalisation's batch statistics are computed over N replicas: "replica"
+    # (each replica's own shard) or "global" (the whole global batch, as on one device)
+    "batch_statistics": (),
 }
 
 ENGINES = {

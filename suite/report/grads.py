@@ -58,8 +58,10 @@ def grads_tables(report: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         ("Backend pairs", GRADS_HEADERS, [_row(p, f"{p['a']}-{p['b']}") for p in report["pairs"]]),
     ]
     if report["reference"]:
-        refs = [_row(r, f"{r['backend']}-numpy") for r in report["reference"]]
-        tables.append(("Against float64 numpy references", GRADS_HEADERS, refs))
+        refs = [
+            _row(r, f"{r['backend']}-{r.get('reference', 'numpy')}") for r in report["reference"]
+        ]
+        tables.append(("Against float64 references", GRADS_HEADERS, refs))
     if report["trajectory"]:
         steps = sorted({s for t in report["trajectory"] for s in t["weight_rel"]}, key=int)
         traj = [

@@ -26,6 +26,33 @@ def test_replicas_off_by_a_fraction_of_the_update_fail():
     assert c.verdict == "FAIL" and c.worst_rel > 0.1
 
 
+def _with_still_bias(bias_offset: float) -> dict:
+    """A key bias the single device barely moved (zero gradient in exact arithmetic)."""
+    b0 = np.zeros(4, np.float32)
+    still = {"init/k/bias": b0, "single/k/bias": b0 + 1e-9}
+    return {**_arrays(1e-8), **still, "parallel/k/bias": b0 + 1e-9 + bias_offset}
+
+
+def test_a_still_variable_is_judged_on_the_models_scale():
+    # its rounding noise (1e-9) is 100% of its own move but nothing on the model's (0.01)
+    assert judge("jax", "vit", 2, 5, _with_still_bias(1e-9)).verdict == "pass"
+    # it must still fail when it moves a sizeable share of the model's update
+    assert judge("jax", "vit", 2, 5, _with_still_bias(1e-4)).verdict == "FAIL"
+
+
+def test_per_shard_references_skip_each_replicas_moving_statistics():
+    arrays = _arrays(1e-8)
+    m0 = np.zeros(5, np.float32)
+    arrays |= {"init/bn/moving_mean": m0, "single/bn/moving_mean": m0 + 0.1}
+    arrays["parallel/bn/moving_mean"] = m0 + 0.2  # replica 0's own shard's statistics
+    assert judge("torch", "resnet", 2, 5, arrays).verdict == "FAIL"
+    arrays["meta/per_shard"] = np.asarray(True)
+    c = judge("torch", "resnet", 2, 5, arrays)
+    assert c.verdict == "pass" and c.per_shard
+    arrays["parallel/d/kernel"] = arrays["single/d/kernel"] + 2e-3  # a real fault
+    assert judge("torch", "resnet", 2, 5, arrays).verdict == "FAIL"
+
+
 def test_incomplete_replica_weights_are_refused():
     arrays = _arrays()
     del arrays["parallel/d/kernel"]

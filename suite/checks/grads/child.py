@@ -167,6 +167,16 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     return out
 
 
+def bound_terms(name: str, batch: int) -> dict:
+    """Each variable's (and the logits' and loss') rounding-bound terms, from the model's
+    layers as built in float32 (``suite.checks.grads.reductions``)."""
+    from models import get_model
+    from suite.checks.grads.reductions import model_terms
+
+    model = get_model(name).build()
+    return model_terms(model, batch, int(model.output.shape[-1]))
+
+
 def shared_weights(name: str, path: Path, seed: int, init_dir: str | None = None) -> dict:
     """Read the model's shared initial weights; the first backend to need them makes them
     (numpy-drawn for the registry's models; a brought model's from its saved weights)."""
@@ -212,6 +222,8 @@ def main(argv=None) -> int:
     arrays = {}
     for name in r.models:
         weights = shared_weights(name, Path(r.weights[name]), r.seed, r.init_dirs.get(name))
+        for key, terms in bound_terms(name, n).items():
+            arrays[f"{name}/bounds/{key}"] = np.asarray(terms.as_list())
         for dtype in r.dtypes:
             print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
             for key, value in gradients(name, dtype, weights, x, y).items():

@@ -52,12 +52,12 @@ def vanishing(ga, gb, overall_scale: float, rel: float) -> bool:
 
 
 def compare_gradients(
-    ga: dict, gb: dict, vanishing_rel: float = 0.0
+    ga: dict, gb: dict, vanishing_rel: float | dict = 0.0
 ) -> tuple[dict[str, Diff], Diff, list[str]]:
     """Per-variable and overall (all gradients concatenated) diffs, and structural
     problems. With ``vanishing_rel`` (the dtype's relative tolerance), a variable whose
     gradient is below it times the whole gradient's max on both sides is judged on
-    that scale (``vanishing``)."""
+    that scale (``vanishing``); a dict gives each variable its own bound."""
     problems = [f"variable {k} missing on one side" for k in sorted(set(ga) ^ set(gb))]
     common = sorted(set(ga) & set(gb))
     same = [k for k in common if np.shape(ga[k]) == np.shape(gb[k])]
@@ -70,7 +70,8 @@ def compare_gradients(
     for k in common:
         if np.shape(ga[k]) != np.shape(gb[k]):
             problems.append(f"{k}: shape {np.shape(ga[k])} vs {np.shape(gb[k])}")
-        if vanishing_rel and vanishing(ga[k], gb[k], whole, vanishing_rel):
+        rel = vanishing_rel.get(k, 0.0) if isinstance(vanishing_rel, dict) else vanishing_rel
+        if rel and vanishing(ga[k], gb[k], whole, rel):
             # the direction of rounding noise means nothing: its size alone is judged
             d = compare_arrays(ga[k], gb[k], scale=whole)
             per_var[k] = Diff(d.max_abs, d.rel, 1.0, d.elem)

@@ -20,6 +20,7 @@ from suite.checks.grads.judge import (
     _check_loaded,
     _compiled,
     compare_backends,
+    compare_float64,
     compare_reference,
     computed_in_float64,
     float64_precision,
@@ -84,6 +85,20 @@ def _pairs(arrays: dict, models, dtypes, steps: int, f64: dict, context: dict) -
     return pairs, trajectory
 
 
+def _against_float64(arrays: dict, models, dtypes, f64: dict, context: dict) -> list[dict]:
+    """Every backend's float32 against the first backend whose float64 computation of
+    the model is float64 throughout (none: no row; Keras' torch matmul is float32)."""
+    if not {"float32", "float64"} <= set(dtypes):
+        return []
+    rows = []
+    for m in models:
+        exact = next((b for b in arrays if f64[b, m]), None)
+        for b in arrays if exact else ():
+            row = compare_float64(arrays[b], arrays[exact], m, context)
+            rows.append({"backend": b, "reference": f"{exact} float64", **row})
+    return rows
+
+
 def run_grads(
     models: list[str],
     backends: list[str],
@@ -121,6 +136,7 @@ def run_grads(
         for b in ran
         for d in dtypes
     ]
+    reference += _against_float64(arrays, models, dtypes, f64, context)
     report = {
         "schema": GRADS,
         "schema_version": GRADS_VERSION,

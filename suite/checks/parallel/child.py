@@ -1,7 +1,7 @@
 """One backend's side of the data-parallel check, in its own process.
 
 ``python -m suite.checks.parallel.child BACKEND REQUEST.json`` (the request:
-``suite.checks.requests.ReplicaRequest``) trains each model K SGD steps (lr 0.1,
+``suite.checks.requests.ReplicaRequest``) trains each model K SGD steps (lr 0.03,
 constant, dropout off) from the shared initial weights on the same K global batches
 twice: on one device with Keras' ``fit()``, then over N devices with the backend's
 engine (``suite.frameworks.<backend>.parallel``), and saves the initial, single-device
@@ -54,6 +54,48 @@ def _sgd_model(cfg):
     return _keras_sgd(_dropout_off(build_model(cfg)))
 
 
+def normalises_batch(model) -> bool:
+    """Does the model compute statistics over the batch in training (BatchNormalization)?"""
+    import keras
+
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+
+
+def per_shard(model, shards: int):
+    """``model`` run on each of ``shards`` equal parts of every batch and concatenated,
+    compiled with the check's SGD: on one device, what N replicas that each normalise
+    over their own shard compute (the loss and its gradient are the global batch's mean
+    either way). The weights are ``model``'s own."""
+    import keras
+
+    class PerShard(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, x, training=None):
+            parts = keras.ops.split(x, shards, axis=0)
+            return keras.ops.concatenate([self.inner(p, training=training) for p in parts], 0)
+
+    return _keras_sgd(PerShard(model))
+
+
+def _reference(cfg, x, y, batch: int, shards: int) -> tuple[dict, dict, bool]:
+    """Initial and single-device weights after the K steps, and whether the reference
+    normalised per shard (the engine's batch statistics are per replica and the model
+    has a BatchNormalization), the way the N replicas do."""
+    from suite import frameworks
+
+    with frameworks.engine(cfg.backend).scope(cfg.device, 1):
+        model = _sgd_model(cfg)
+        init = _weights(model)
+        by_shard = frameworks.engine(cfg.backend).batch_statistics() == "replica"
+        by_shard = by_shard and normalises_batch(model)
+        trainer = per_shard(model, shards) if by_shard else model
+        trainer.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    return init, _weights(model), by_shard
+
+
 def _weights(model) -> dict:
     from suite.training.weights import model_weights
 
@@ -90,10 +132,7 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
 
     cfg = _config(backend, model, devices, steps, batch)
     x, y = _batches(mnist, steps, batch, cfg.seed)
-    with engine(backend).scope(cfg.device, 1):
-        single = _sgd_model(cfg)
-        init = _weights(single)
-        single.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    init, single, by_shard = _reference(cfg, x, y, batch, devices)
     if backend == "torch":
         ranks = engine("torch").DDPRanks(cfg, build_model, mnist.cache_path, False, fault)
         for i in range(0, len(y), batch):
@@ -113,7 +152,7 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
             dp = _sgd_model(cfg)
         dp.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
         parallel = _weights(dp)
-    return init, _weights(single), parallel
+    return init, single, parallel, by_shard
 
 
 def host_rows(steps: int, batch: int, hosts: int, host: int, fault: str) -> np.ndarray:
@@ -139,13 +178,9 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
     x, y = _batches(mnist, r.steps, r.batch_size, cfg.seed)
     if backend != "torch" and r.fault not in ("none", "wrong-shard"):
         raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
-    init = single = None
+    init = single = by_shard = None
     if index == 0:
-        with engine.scope(cfg.device, 1):
-            ref = _sgd_model(cfg)
-            init = _weights(ref)
-            ref.fit(x, y, batch_size=r.batch_size, shuffle=False, verbose=0)
-            single = _weights(ref)
+        init, single, by_shard = _reference(cfg, x, y, r.batch_size, world)
     if backend == "jax":  # this host's rows of every global batch, in plain fit()
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
         with engine.scope(cfg.device, world):
@@ -161,7 +196,7 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
             replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
         parallel = _weights(replica.model)
         replica.close()
-    return (init, single, parallel) if index == 0 else None
+    return (init, single, parallel, by_shard) if index == 0 else None
 
 
 def main(argv=None) -> int:
@@ -195,8 +230,9 @@ def main(argv=None) -> int:
             sets = train_both(args.backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault)
         if sets is None:
             continue  # not host 0: trained its shards, has nothing to save
-        for name, ws in zip(("init", "single", "parallel"), sets, strict=True):
+        for name, ws in zip(("init", "single", "parallel"), sets[:3], strict=True):
             arrays.update({f"{m}|{name}/{k}": v for k, v in ws.items()})
+        arrays[f"{m}|meta/per_shard"] = np.asarray(sets[3])
     if args.host == 0:
         write_atomic(r.out, lambda f: np.savez(f, **arrays))
     return 0

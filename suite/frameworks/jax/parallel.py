@@ -51,3 +51,9 @@ def engine_info(device: str, devices: int) -> dict:
         "devices": [str(d) for d in _devices(device, devices)],
         "loop": "keras fit()",
     }
+
+
+def batch_statistics() -> str:
+    """keras.distribution.DataParallel shards one jitted computation: a
+    BatchNormalization's mean and variance run over the whole global batch."""
+    return "global"

@@ -140,3 +140,9 @@ def host_replica(cfg, index: int, build, fault: str = "none"):
     if "hosts" not in _STRATEGY:
         raise SuiteError("TensorFlow: host_replica before join_hosts")
     return _HostReplica(cfg, index, build, fault)
+
+
+def batch_statistics() -> str:
+    """Under a tf.distribute strategy each replica runs the model on its shard:
+    Keras' BatchNormalization (synchronized=False, its default) uses that shard's statistics."""
+    return "replica"

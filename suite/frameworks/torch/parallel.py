@@ -215,3 +215,9 @@ class DDPRanks:
 def check_gpu_count(devices: int) -> None:
     if torch.cuda.device_count() < devices:
         raise SuiteError(f"--devices {devices}: torch sees {torch.cuda.device_count()} GPU(s)")
+
+
+def batch_statistics() -> str:
+    """DDP runs the model on each rank's shard: Keras' BatchNormalization uses that
+    shard's statistics (torch's SyncBatchNorm does not apply to a Keras layer)."""
+    return "replica"

@@ -1,0 +1,48 @@
+"""The per-variable rounding bounds, worked by hand on a three-layer chain."""
+
+import math
+
+import pytest
+
+from suite.core.rounding import (
+    LOGITS,
+    LOSS,
+    PAIR,
+    ChainTerms,
+    LayerReductions,
+    bound,
+    chain_terms,
+)
+
+U = 2.0**-24
+
+
+def _chain():
+    return [
+        LayerReductions("conv", ("conv/kernel",), (9,), (36,), 100),
+        LayerReductions("bn", ("bn/gamma",), (100, 100), (100, 100), 100, normalising=True),
+        LayerReductions("pool", (), (4,)),
+        LayerReductions("dense", ("dense/kernel",), (16,), (10,), 8),
+    ]
+
+
+def test_terms_hand_worked():
+    t = chain_terms(_chain(), batch=8, classes=10)
+    typical = 3 + 10 + 10 + 2 + 4  # sum of sqrt L over the forward
+    worst = 9 + 100 + 100 + 4 + 16
+    assert t["conv/kernel"] == ChainTerms(typical, worst, 100 + 200 + 10, True)
+    assert t["bn/gamma"] == ChainTerms(typical, worst, 100 + 10, True)
+    # nothing normalises at or after the last layer: its forward counts typically
+    assert t["dense/kernel"] == ChainTerms(typical, worst, 8, False)
+    assert t["dense/kernel"].length == typical + 8
+    assert t["conv/kernel"].length == worst + 310
+    assert t[LOGITS].length == typical
+    assert t[LOSS].length == pytest.approx(typical + math.sqrt(10) + math.sqrt(8))
+
+
+def test_bound_scales_with_unit_roundoff_and_sides():
+    t = ChainTerms(10.0, 100.0, 50.0, False)
+    assert bound(t, "float32") == pytest.approx(60 * U)
+    assert bound(t, "float32", PAIR) == pytest.approx(120 * U)
+    assert bound(t, "float64") == pytest.approx(60 * 2.0**-53)
+    assert ChainTerms.from_list(t.as_list()) == t
