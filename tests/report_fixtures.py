@@ -83,7 +83,10 @@ def make_run(
         chunk_steps=steps,
         schedule=f"{schedule}/{model}/seed{seed}",
         first_step_ms=500.0,
-        history=[EpochRecord(1, 0.3, 0.2, acc, 10.0, 100)],
+        history=[
+            EpochRecord(1, 0.4, 0.3, acc - 0.01, 5.0, 50),
+            EpochRecord(2, 0.3, 0.2, acc, 10.0, 100),
+        ],
         final_test_accuracy=acc,
         time_to_accuracy_s=10.0,
         peak_rss_bytes=2**30,

@@ -164,8 +164,9 @@ def handle(args) -> int:
 
 
 def run_compare(args, out: Path) -> tuple[int, dict]:
-    """The matrix, then grads and (not with --quick) portability, each skipped when an
-    earlier result is in ``out``, then the report. Returns the exit code and the report."""
+    """The matrix, then grads and portability (with --quick: brought models only), each
+    skipped when an earlier result is in ``out``, then the report. Returns the exit code and
+    the report."""
     from suite.core.platform import child_env, is_installed
     from suite.measure.compare import QUICK, plan_cells, run_matrix
     from suite.report.build import build_report
@@ -214,8 +215,11 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         failed = _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)
     else:
         log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
-    if not args.quick and not args.dataset:  # --quick stays a few minutes; `portability`
-        failed |= _portability(backends, args.models, out, args.data, prepared)  # runs alone
+    # --quick stays a few minutes: portability there covers only the models a user
+    # brings (their weights have to move between backends by structure, not by name)
+    moved = [m for m in args.models if m in prepared] if args.quick else args.models
+    if moved and not args.dataset:
+        failed |= _portability(backends, moved, out, args.data, prepared)
     report = build_report([out])
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")

@@ -129,13 +129,29 @@ def initial_weights_for(model, seed: int, init: str = "glorot") -> dict[str, np.
     return make_initial_weights(variable_shapes(model), seed, init)
 
 
+def match_weights(model, weights: dict[str, np.ndarray]) -> dict[str, str]:
+    """Each of the model's variable paths -> its entry in ``weights``: by path where every
+    path is there; else by position, shapes checked, since Keras numbers unnamed layers
+    by a per-process counter (``dense_1`` here is ``dense`` in the process that saved)."""
+    variables = list(model.weights)
+    if all(v.path in weights for v in variables):
+        return {v.path: v.path for v in variables}
+    keys = list(weights)
+    shapes = [tuple(weights[k].shape) for k in keys]
+    if shapes == [tuple(v.shape) for v in variables]:
+        return {v.path: k for v, k in zip(variables, keys, strict=True)}
+    missing = [v.path for v in variables if v.path not in weights]
+    raise SuiteError(
+        f"weights file lacks {', '.join(missing)}, and its {len(keys)} weights do not "
+        f"match the model's {len(variables)} in order and shape"
+    )
+
+
 def load_weights(model, weights: dict[str, np.ndarray], dtype: str | None = None) -> None:
-    """Assign weights by variable path; every variable must be present with its shape."""
-    missing = [v.path for v in model.weights if v.path not in weights]
-    if missing:
-        raise SuiteError(f"weights file lacks {', '.join(missing)}")
+    """Assign every variable its entry in ``weights`` (``match_weights``)."""
+    keys = match_weights(model, weights)
     for v in model.weights:
-        value = weights[v.path]
+        value = weights[keys[v.path]]
         if tuple(value.shape) != tuple(v.shape):
             raise SuiteError(f"weight {v.path} has shape {value.shape}, model wants {v.shape}")
         v.assign(value.astype(dtype or v.dtype))

@@ -56,7 +56,8 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
             if d["rounds"].get(k):
                 add(f"throughput_{i}.{_key(d, k)}", _throughput(plt, d, k))
         for m in d["models"]:
-            if any(mm == m for _, mm in d["histories"]):
+            # one evaluation per cell draws no curve: nothing to show against time
+            if any(mm == m and len(pts) > 1 for (_, mm), pts in d["histories"].items()):
                 add(f"accuracy_time_{i}.{m}", _accuracy(plt, d, m))
     g = report["grads"]
     if g and g["pairs"]:

@@ -95,12 +95,16 @@ def _verdict(report: dict) -> Section:
     tables, paragraphs, failed = [], [], []
     for d in report["devices"]:
         tuned = any(v.tuned for v in d["verdict"])
+        # one evaluation per cell (a one-epoch run) times no curve to a target
+        timed = any(len(pts) > 1 for pts in d.get("histories", {}).values())
         rows = [
-            [v.workload, v.use, v.speed, v.accuracy, v.time_to_target, v.gradients, v.inference]
+            [v.workload, v.use, v.speed, v.accuracy]
+            + ([v.time_to_target] if timed else [])
+            + [v.gradients, v.inference]
             + ([v.tuned or "no tuned cells"] if tuned else [])
             for v in d["verdict"]
         ]
-        headers = VERDICT_HEADERS + (
+        headers = [h for h in VERDICT_HEADERS if timed or h != "time to target"] + (
             ["each backend at its best (compare --tuned)"] if tuned else []
         )
         tables.append(Table(headers, rows, d["title"]))

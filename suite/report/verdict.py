@@ -63,6 +63,9 @@ def accuracy_words(rows: list[dict], model: str, var: str) -> str:
     mine = [r for r in rows if r["model"] == model and r["variant"] == var]
     if mine and all(r["n"] == 0 for r in mine):
         return "no test accuracy (synthetic data)"
+    state = learning_state(mine)
+    if state:
+        return state
     diffs = [r for r in mine if r["difference"] is not None]
     if not diffs:
         return "one backend: nothing to compare"
@@ -88,6 +91,33 @@ def accuracy_words(rows: list[dict], model: str, var: str) -> str:
         f"no difference seen; {n} seeds too few to show equivalence within {margin} "
         f"(widest CI [{signed(widest.low * 100)}, {signed(widest.high * 100)}])"
     )
+
+
+# below this mean test accuracy a cell learned nothing: twice chance on MNIST's ten
+# classes (a constant predictor of its most frequent class scores 11.35%)
+DID_NOT_LEARN = 0.2
+
+
+def learning_state(rows: list[dict]) -> str | None:
+    """Whether the accuracies compare anything: a backend at chance did not learn; every
+    backend below its target is still learning (its accuracy shown, not judged). None
+    when they are comparable (some or all at target: a miss beside a hit is judged)."""
+    measured = [r for r in rows if r.get("mean") is not None]
+    if not measured:
+        return None
+    low = min(measured, key=lambda r: r["mean"])
+    if low["mean"] < DID_NOT_LEARN:
+        return (
+            f"did not learn ({low['backend']} {low['mean'] * 100:.1f}%): accuracy compares nothing"
+        )
+    targets = [r for r in measured if r["target"] is not None]
+    if targets and len(targets) == len(measured) and not any(r["reached"] for r in targets):
+        high = max(measured, key=lambda r: r["mean"])
+        span = f"{low['mean'] * 100:.0f}%"
+        if high["mean"] - low["mean"] >= 0.005:
+            span += f"–{high['mean'] * 100:.0f}%"
+        return f"still learning ({span}; target {targets[0]['target'] * 100:.1f}%): not judged"
+    return None
 
 
 def target_words(rows: list[dict], accuracy: list[dict], backend: str) -> str:

@@ -1,6 +1,7 @@
-"""A brought model (examples/rowconv.py) through `suite compare --quick` on every
-backend: built once, the same initial weights everywhere, named with its source hash in
-the results and the report; and one that a backend cannot run is a failed cell there
+"""A brought model (examples/rowgru.py, its layers left for Keras to name) through
+`suite compare --quick` on every backend: built once, the same initial weights
+everywhere, named with its source hash in the results and the report, its gradient and
+portability verdicts passing; and one that a backend cannot run is a failed cell there
 while the others go on."""
 
 import json
@@ -28,11 +29,12 @@ def compare(tmp_path, model, *extra):
 
 @pytest.mark.cross
 def test_compare_quick_with_a_brought_model(mnist, tmp_path):
-    proc = compare(tmp_path, "examples/rowconv.py:build")
+    # unnamed layers: Keras numbers them per process (gru_1 in one, gru in another)
+    proc = compare(tmp_path, "examples/rowgru.py:build")
     assert proc.returncode == 0, proc.stderr[-3000:]
     (card_path,) = (tmp_path / "cmp" / "brought").glob("*/card.json")
     card = json.loads(card_path.read_text())
-    name = f"examples/rowconv.py:build#{card['source_hash']}"
+    name = f"examples/rowgru.py:build#{card['source_hash']}"
     runs = [
         json.loads(p.read_text())
         for p in (tmp_path / "cmp" / "runs").rglob("*.json")
@@ -52,6 +54,12 @@ def test_compare_quick_with_a_brought_model(mnist, tmp_path):
     blob = json.loads(grads.read_text())
     assert {r["model"] for r in blob["pairs"]} == {name}
     assert set(blob["weights_identical"].values()) == {True}
+    assert all(r["pass"] for r in blob["pairs"] + blob["reference"] if r["status"] != "n/a")
+    # and its weights moved across every pair of backends
+    (port,) = (tmp_path / "cmp" / "portability").glob("portability-*.json")
+    transfers = json.loads(port.read_text())["transfers"]
+    assert len(transfers) == 6 and {t["verdict"] for t in transfers} == {"pass"}
+    assert {t["weights_identical"] for t in transfers} == {True}
 
 
 @pytest.mark.cross

@@ -77,3 +77,15 @@ def test_a_name_from_a_file_is_text_not_tex():
 @pytest.mark.parametrize("what", ["color", "marker", "ls"])
 def test_each_backend_has_its_own_colour_marker_and_line_style(what):
     assert len({s[what] for s in STYLE.values()}) == len(STYLE)
+
+
+def test_one_evaluation_per_cell_draws_no_accuracy_curve_and_no_time_to_target(results_dir):
+    from suite.report.render import markdown
+
+    report = build_report([results_dir])
+    for d in report["devices"]:  # as a one-epoch run: one evaluation per cell
+        d["histories"] = {k: pts[-1:] for k, pts in d["histories"].items()}
+    made = figures(report)
+    assert not any(k.startswith("accuracy_time") for k in made)
+    assert any(k.startswith("throughput") for k in made)
+    assert "time to target" not in markdown(report).split("## ", 2)[1]  # the verdict

@@ -152,3 +152,23 @@ def test_a_sweep_says_how_far_a_tuned_mode_moves_a_backend():
     )
     sweep["best_keras"] = "default"
     assert "found no mode faster" in tuned_text([sweep])
+
+
+def _mean_acc(backend, mean, target=0.985, reached=None):
+    reached = mean >= target if reached is None and target is not None else bool(reached)
+    return {"backend": backend, "mean": mean, "target": target, "reached": reached}
+
+
+def test_learning_state_flags_chance_and_still_learning_and_judges_the_rest():
+    from suite.report.verdict import learning_state
+
+    # a constant predictor (MNIST's share of ones) compares nothing
+    state = learning_state([_mean_acc("jax", 0.9), _mean_acc("torch", 0.1135)])
+    assert state.startswith("did not learn (torch 11.3%)")
+    # every backend below target: still learning, shown, not judged
+    rows = [_mean_acc("jax", 0.7831), _mean_acc("torch", 0.7831), _mean_acc("tensorflow", 0.79)]
+    state = learning_state(rows)
+    assert state == "still learning (78%–79%; target 98.5%): not judged"
+    # a miss beside a hit is a difference to judge, not a state
+    assert learning_state([_mean_acc("jax", 0.99), _mean_acc("torch", 0.95)]) is None
+    assert learning_state([_mean_acc("jax", 0.95, target=None)]) is None

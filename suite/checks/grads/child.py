@@ -48,9 +48,11 @@ def _numpy(tensors) -> list[np.ndarray]:
 def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
     """Logits, loss, gradients, and the weights as loaded (to check they are identical)."""
     from suite import frameworks
+    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, dtype, weights)
+    key = match_weights(model, weights)  # the shared file's names, in any process
     x = as_input(model, x).astype(storage_dtype(dtype))
     loaded = model_weights(model)
     # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
@@ -60,9 +62,9 @@ def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray
     out = {"loss": np.asarray(_numpy([loss])[0]), "logits": _numpy([logits])[0]}
     out["inference_logits"] = inference
     for v, g in zip(model.trainable_variables, _numpy(grads), strict=True):
-        out[f"grad/{v.path}"] = g
+        out[f"grad/{key[v.path]}"] = g
     for path, value in loaded.items():
-        out[f"loaded/{path}"] = value
+        out[f"loaded/{key[path]}"] = value
     if dtype != storage_dtype(dtype):  # half-type logits, saved as float32 (npz has no bfloat16)
         return {k: np.asarray(v).astype(np.float32) for k, v in out.items()}
     out["precision/all_arrays_in_dtype"] = np.asarray(
@@ -119,9 +121,11 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
     import keras
 
     from suite import frameworks
+    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, "float32", weights)
+    key = match_weights(model, weights)
     opt = keras.optimizers.get(
         {"class_name": optimizer, "config": {"learning_rate": TRAJECTORY_OPTIMIZERS[optimizer]}}
     )
@@ -133,7 +137,7 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         if k in record_at:
             for path, value in model_weights(model).items():
-                out[f"w{k}/{path}"] = value
+                out[f"w{k}/{key[path]}"] = value
     out["losses"] = np.asarray(losses)
     return out
 
@@ -148,9 +152,11 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     compiled predict function, the loss from the step itself."""
     import keras
 
+    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
     model = _fresh_model(name, "float32", weights)
+    key = match_weights(model, weights)
     x = as_input(model, x)
     model.compile(
         optimizer=keras.optimizers.SGD(COMPILED_LR),
@@ -163,18 +169,22 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     after = model_weights(model)
     for v in model.trainable_variables:
         w0, w1 = before[v.path].astype(np.float64), after[v.path].astype(np.float64)
-        out[f"grad/{v.path}"] = (w0 - w1) / COMPILED_LR
+        out[f"grad/{key[v.path]}"] = (w0 - w1) / COMPILED_LR
     return out
 
 
-def bound_terms(name: str, batch: int) -> dict:
+def bound_terms(name: str, batch: int, weights: dict) -> dict:
     """Each variable's (and the logits' and loss') rounding-bound terms, from the model's
-    layers as built in float32 (``suite.checks.grads.reductions``)."""
+    layers as built in float32 (``suite.checks.grads.reductions``), under the shared
+    weights' names."""
     from models import get_model
     from suite.checks.grads.reductions import model_terms
+    from suite.core.weights import match_weights
 
     model = get_model(name).build()
-    return model_terms(model, batch, int(model.output.shape[-1]))
+    key = match_weights(model, weights)
+    terms = model_terms(model, batch, int(model.output.shape[-1]))
+    return {key.get(k, k): t for k, t in terms.items()}
 
 
 def shared_weights(name: str, path: Path, seed: int, init_dir: str | None = None) -> dict:
@@ -222,7 +232,7 @@ def main(argv=None) -> int:
     arrays = {}
     for name in r.models:
         weights = shared_weights(name, Path(r.weights[name]), r.seed, r.init_dirs.get(name))
-        for key, terms in bound_terms(name, n).items():
+        for key, terms in bound_terms(name, n, weights).items():
             arrays[f"{name}/bounds/{key}"] = np.asarray(terms.as_list())
         for dtype in r.dtypes:
             print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)

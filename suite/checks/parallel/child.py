@@ -192,10 +192,12 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
             replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
         else:
             replica = engine.host_replica(cfg, index, _sgd_model, r.fault)
-        for i in range(0, len(y), r.batch_size):
-            replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
-        parallel = _weights(replica.model)
-        replica.close()
+        try:
+            for i in range(0, len(y), r.batch_size):
+                replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
+            parallel = _weights(replica.model)
+        finally:  # every path leaves the group, a failed step's too
+            replica.close()
     return (init, single, parallel, by_shard) if index == 0 else None
 
 

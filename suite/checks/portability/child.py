@@ -63,7 +63,7 @@ def load(backend: str, work: Path, models: list[str], mnist) -> None:
     from models import get_model
     from models.brought import slug
     from suite.core.data import preprocess
-    from suite.core.weights import read_weights_npz
+    from suite.core.weights import match_weights, read_weights_npz
     from suite.training.build import as_input
     from suite.training.weights import load_keras_weights, model_weights
 
@@ -78,7 +78,8 @@ def load(backend: str, work: Path, models: list[str], mnist) -> None:
             stem = f"{slug(name)}--{source}--{backend}"
             np.save(work / f"{stem}.npy", _predict(model, x_test))
             saved = read_weights_npz(work / f"{slug(name)}--{source}.npz")
-            loaded = model_weights(model)
+            key = match_weights(model, saved)  # unnamed layers: by position
+            loaded = {key[p]: w for p, w in model_weights(model).items()}
             differ = [
                 p for p in saved if p not in loaded or not np.array_equal(saved[p], loaded[p])
             ]

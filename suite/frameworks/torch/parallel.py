@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import math
 import os
 
@@ -127,6 +128,13 @@ class _Replica:
                 dist.monitored_barrier(timeout=LEAVE_TIMEOUT)
         except RuntimeError:
             pass
+        # The DDP reducer goes first, while the group still holds its process group: a
+        # reducer holding the group's last reference destroys it holding the GIL, and the
+        # group's destructor joins gloo's worker threads, one of which may still need the
+        # GIL to free its last work (a deadlock: the hang at the end of a wrong-shard run
+        # over two hosts). Dropped by destroy_process_group, the group frees without it.
+        self.ddp = None
+        gc.collect()
         dist.destroy_process_group()
 
 
