@@ -13,6 +13,7 @@ Over several hosts (``run --hosts``) every rank is a process the suite starts
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import gc
@@ -81,15 +82,8 @@ class _Replica:
         self.gpu = cfg.device == "gpu"
         if self.gpu:  # (unverified here) each rank on its own GPU, as the Keras guide does
             torch.cuda.set_device(rank)
-        backend = "nccl" if self.gpu else "gloo"
         world = cfg.hosts * cfg.devices  # every host's ranks
-        dist.init_process_group(
-            backend,
-            init_method=f"tcp://127.0.0.1:{port}",
-            rank=rank,
-            world_size=world,
-            timeout=TIMEOUT,
-        )
+        _join("nccl" if self.gpu else "gloo", port, rank, world)
         self.model = build(cfg)  # shared initial weights, same on every rank
         if not dropout:
             for layer in self.model.layers:
@@ -117,24 +111,48 @@ class _Replica:
         return loss.detach()
 
     def close(self) -> None:
-        """Leave the process group together: rank 0 serves the rendezvous store, and a
-        rank still leaving after it has gone waits for it until the timeout."""
+        """Leave this model's training together: every rank waits for the others at a
+        barrier (gloo's takes its own timeout; a rank that never comes is let go), then
+        drops its DDP reducer. The process group stays for the next model
+        (``_join``): a group destroyed and made again on the same port let a fast rank
+        join the old rendezvous store while a slow one served a new one (a hang)."""
         if not dist.is_initialized():
             return
-        try:  # gloo's barrier takes its own timeout; a rank that never comes is let go
+        try:
             if self.gpu:
                 dist.barrier()
             else:
                 dist.monitored_barrier(timeout=LEAVE_TIMEOUT)
         except RuntimeError:
             pass
-        # The DDP reducer goes first, while the group still holds its process group: a
-        # reducer holding the group's last reference destroys it holding the GIL, and the
-        # group's destructor joins gloo's worker threads, one of which may still need the
-        # GIL to free its last work (a deadlock: the hang at the end of a wrong-shard run
-        # over two hosts). Dropped by destroy_process_group, the group frees without it.
-        self.ddp = None
+        self.ddp = None  # the reducer goes while the group still holds its process group
         gc.collect()
+
+
+def _join(backend: str, port: int, rank: int, world: int) -> None:
+    """This process as ``rank`` of ``world`` in the process group, made once per process
+    and left at its exit (``_leave``)."""
+    if dist.is_initialized():
+        if (dist.get_rank(), dist.get_world_size()) != (rank, world):
+            raise SuiteError(
+                f"this process is rank {dist.get_rank()} of {dist.get_world_size()} already"
+            )
+        return
+    dist.init_process_group(
+        backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+        timeout=TIMEOUT,
+    )  # fmt: skip
+    atexit.register(_leave)
+
+
+def _leave() -> None:
+    """Destroy the process group, after every DDP reducer has gone (``close``): a reducer
+    holding the group's last reference destroys it holding the GIL, and the group's
+    destructor joins gloo's worker threads, one of which may still need the GIL to free
+    its last work (a deadlock: the hang at the end of a two-host wrong-shard run).
+    Dropped by destroy_process_group, the group frees without the GIL."""
+    gc.collect()
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
@@ -216,8 +234,9 @@ class DDPRanks:
             if p.is_alive():
                 p.terminate()
                 p.join()
-        if dist.is_initialized():
-            dist.destroy_process_group()
+        if getattr(self, "replica", None) is not None:
+            self.replica.ddp = None  # before the group (``_leave``)
+        _leave()  # each DDPRanks has its own group, on a port of its own
 
 
 def check_gpu_count(devices: int) -> None:
