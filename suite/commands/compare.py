@@ -27,8 +27,10 @@ def add_parser(sub) -> None:
         "train each model and seed side by side, a chunk each per round), then the "
         "gradient check, then writes the report into OUT/report. "
         "Resumable: cells whose result already exists in OUT are skipped unless --force. A "
-        "failed cell is recorded and the rest go on; exit code 1 if any cell failed. "
-        "Ctrl-C stops cleanly, finished cells kept.",
+        "failed cell is recorded and the rest go on. Ctrl-C stops cleanly, finished "
+        "cells kept. Exit codes: 0 every cell ran and every check passed; 1 a cell "
+        "failed or a check found a real difference (the last line says which); 2 bad "
+        "input; 130 interrupted.",
     )
     shared.add(p, "backends", "models")
     p.add_argument(
@@ -156,17 +158,19 @@ def handle(args) -> int:
         args.dataset = None
     if args.data:  # the checks' children read it from there too
         os.environ["SUITE_MNIST"] = args.data
-    code, report = run_compare(args, out)
+    reasons, report = run_compare(args, out)
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)
     log(f"compare done in {minutes}:{seconds:02d}; report: {out / 'report' / 'report.html'}")
-    return code
+    if reasons:  # exit code 1, and why, as the last line
+        log(f"exit 1: {'; '.join(reasons)}")
+    return 1 if reasons else 0
 
 
-def run_compare(args, out: Path) -> tuple[int, dict]:
+def run_compare(args, out: Path) -> tuple[list[str], dict]:
     """The matrix, then grads and portability (with --quick: brought models only), each
-    skipped when an earlier result is in ``out``, then the report. Returns the exit code and
-    the report."""
+    skipped when an earlier result is in ``out``, then the report. Returns what failed (one
+    line each; empty: exit 0) and the report."""
     from suite.core.platform import child_env, is_installed
     from suite.measure.compare import QUICK, plan_cells, run_matrix
     from suite.report.build import build_report
@@ -210,20 +214,20 @@ def run_compare(args, out: Path) -> tuple[int, dict]:
         return wider([d["speed"] for d in build_report([out])["devices"]], args.precision)
 
     bad = repeats.run_repeats(args, train, unmet, out)
-    failed = False
+    reasons = [f"{len(bad)} cell(s) failed: {', '.join(bad)}"] if bad else []
     if not args.dataset:  # the gradient check is on MNIST batches
-        failed = _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)
+        reasons += _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)
     else:
         log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
     # --quick stays a few minutes: portability there covers only the models a user
     # brings (their weights have to move between backends by structure, not by name)
     moved = [m for m in args.models if m in prepared] if args.quick else args.models
-    if moved and not args.dataset:
-        failed |= _portability(backends, moved, out, args.data, prepared)
+    if moved and not args.dataset and _portability(backends, moved, out, args.data, prepared):
+        reasons.append("portability: weights moved across backends predict differently")
     report = build_report([out])
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
-    return (1 if bad or failed else 0), report
+    return reasons, report
 
 
 def _tuned(args, cells: list, out: Path, env: dict) -> list:
@@ -257,17 +261,17 @@ def _tuned(args, cells: list, out: Path, env: dict) -> list:
 
 def _grads(
     backends, models, quick: bool, out: Path, prepared: dict, policy: str = "float32"
-) -> bool:
+) -> list[str]:
     """The gradient check into ``out/grads`` (also under ``policy`` when it is a mixed
-    one the check judges: mixed_bfloat16); True if it failed."""
-    from suite.core.schemas import grads_pass
+    one the check judges: mixed_bfloat16); what failed, one line each."""
+    from suite.core.schemas import grads_failures
     from suite.measure.compare import QUICK
     from suite.report.grads import format_report
 
     folder = out / "grads"
     if any(folder.glob("grads-*.json")):
         log("grads: an earlier result is in this folder; skipped")
-        return False
+        return []
     steps = QUICK["grads_steps"] if quick else grads.STEPS
     log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
     dtypes = [*grads.DTYPES, *([policy] if policy in grads.CHOICES[len(grads.DTYPES) :] else [])]
@@ -275,10 +279,10 @@ def _grads(
         report, path = grads.run(models, backends, dtypes, steps, 256, 0, 0, folder, prepared)
     except Exception as e:  # the check fails; the matrix's results still get their report
         log(f"grads failed: {type(e).__name__}: {e}")
-        return True
+        return [f"gradient check did not run: {type(e).__name__}: {e}"]
     log(format_report(report))
     log(f"wrote {path}")
-    return not grads_pass(report)
+    return [f"gradients differ: {line}" for line in grads_failures(report)]
 
 
 def _portability(backends, models, out: Path, data: str | None, prepared: dict) -> bool:

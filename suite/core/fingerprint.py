@@ -216,6 +216,6 @@ def fingerprint(backend: str, device: dict, settings: dict) -> dict:
                 "TF_FORCE_GPU_ALLOW_GROWTH",
             )
         },
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": sys.argv,
     }

@@ -228,8 +228,26 @@ COMPILED = "compiled step"  # float32, one step of Keras' compiled train functio
 
 def grads_pass(report: dict) -> bool:
     """A grads file's overall verdict: every judged comparison passed (n/a rows excluded)."""
-    rows = report["pairs"] + report["reference"]
-    return all(r["pass"] for r in rows if r["status"] != NA)
+    return not grads_failures(report)
+
+
+def grads_failures(report: dict) -> list[str]:
+    """One line per failed comparison: the model, dtype, sides and the variable furthest
+    past its bound (n/a rows excluded)."""
+    out = []
+    for r in report["pairs"] + report["reference"]:
+        if r["status"] == NA or r["pass"]:
+            continue
+        sides = f"{r['a']} vs {r['b']}" if "a" in r else f"{r['backend']} vs "
+        sides += "" if "a" in r else r.get("reference", "numpy float64")
+        worst = r.get("worst")
+        where = (
+            f": {worst['variable']} {worst['rel']:.1e} > bound {worst['bound']:.1e}"
+            if worst and worst["rel"] > worst["bound"]
+            else ""
+        )
+        out.append(f"{r['model']} {r['dtype']} {sides}{where}")
+    return out
 
 
 # -- weights across backends ---------------------------------------------------------

@@ -139,7 +139,7 @@ def build_report(folders: list[Path]) -> dict:
         for q in rows
     }
     return {
-        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "folders": [str(f) for f in folders],
         "n_runs": len(c.runs),
         "skipped": c.skipped,

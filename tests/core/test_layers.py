@@ -86,3 +86,16 @@ def test_no_import_cycle_among_the_suites_modules():
         if m.startswith("suite")
     }
     assert cycles(edges) == []
+
+
+def test_the_declared_python_floor_is_the_one_lint_checks():
+    """requires-python and vermin's target in `tox -e lint` name the same version."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["requires-python"]
+    checked = re.search(r"vermin --target=(\d+\.\d+)-", (root / "tox.ini").read_text())
+    assert checked and declared == f">={checked.group(1)}"
+    assert f"Python ≥ {checked.group(1)}" in (root / "README.md").read_text()
