@@ -28,6 +28,40 @@ DATA_HELP = (
 )
 
 
+def at_least(low: int, flag: str, unit: str):
+    """An argparse ``type=`` for a count: the int, or the one-line error every command
+    that takes ``flag`` gives for it (``suite.cli`` turns it into exit code 2)."""
+
+    def convert(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise SuiteError(f"{flag} {text}: not a whole number") from None
+        if n < low:
+            raise SuiteError(f"{flag} {n}: give at least {low} {unit}")
+        return n
+
+    return convert
+
+
+def data_source(text: str) -> str:
+    """An argparse ``type=`` for --data: a dataset spec whose form is right (its file
+    read later), or an MNIST npz or IDX folder that is there, checked before anything
+    is built or written."""
+    from suite.core.datasets import PREFIXES, parse_synthetic
+
+    if text.startswith("synthetic:"):
+        parse_synthetic(text)
+        return text
+    path = text.split(":", 1)[1] if text.startswith(PREFIXES) else text
+    if not Path(path).exists():
+        raise SuiteError(
+            f"--data {text}: no such file or folder here (give a local MNIST npz or a folder "
+            "of its four IDX files, or npz:PATH / synthetic:SHAPE:CLASSES for a model you bring)"
+        )
+    return text
+
+
 def log(msg: str) -> None:
     """Progress and notes go to stderr; results to stdout."""
     print(msg, file=sys.stderr, flush=True)
@@ -103,7 +137,7 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 help=f"{_or(CHOICES['data_format'])} (default: {d['data_format']})",
             ),
         ),
-        "data": (["--data"], dict(metavar="PATH", default=None, help=DATA_HELP)),
+        "data": (["--data"], dict(metavar="PATH", default=None, type=data_source, help=DATA_HELP)),
         "models": (
             ["--models"],
             dict(
@@ -127,7 +161,7 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
         "devices": (
             ["--devices"],
             dict(
-                type=int,
+                type=at_least(1, "--devices", "device"),
                 default=d["devices"],
                 metavar="N",
                 help="data-parallel over N devices with each backend's own engine "
@@ -138,7 +172,7 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
         "hosts": (
             ["--hosts"],
             dict(
-                type=int,
+                type=at_least(1, "--hosts", "host"),
                 default=d["hosts"],
                 metavar="H",
                 help="H processes on this machine standing for H hosts (each with --devices "

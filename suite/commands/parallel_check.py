@@ -26,14 +26,14 @@ def add_parser(sub) -> None:
     shared.add(p, "models", "backends")
     p.add_argument(
         "--devices",
-        type=int,
+        type=shared.at_least(1, "--devices", "device"),
         default=None,
         metavar="N",
         help="devices per host (default: 2, or 1 with --hosts)",
     )
     p.add_argument(
         "--hosts",
-        type=int,
+        type=shared.at_least(1, "--hosts", "host"),
         default=1,
         metavar="H",
         help="H processes on this machine standing for H hosts, talking over 127.0.0.1 "

@@ -197,3 +197,46 @@ def test_compare_refuses_hosts_naming_the_way_that_works(tmp_path):
     assert "--hosts 2: compare's backends take turns" in proc.stderr
     assert "run --backend B --hosts H" in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# Every command that takes the flag, with the arguments it needs to get that far.
+TAKES = {
+    "--devices": [["compare"], ["run", "--backend", "jax"], ["parallel-check"]],
+    "--hosts": [["run", "--backend", "jax"], ["parallel-check"]],
+    "--data": [
+        ["compare"], ["run", "--backend", "jax"], ["grads"], ["portability"], ["data"],
+        ["sweep", "--backend", "jax"], ["recipes"], ["timing-check", "--backend", "jax"],
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--devices", "0", "--devices 0: give at least 1 device"),
+        ("--devices", "two", "--devices two: not a whole number"),
+        ("--hosts", "0", "--hosts 0: give at least 1 host"),
+        ("--data", "s3://bucket/mnist.npz", "--data s3://bucket/mnist.npz: no such file"),
+        ("--data", "npz:/nowhere.npz", "--data npz:/nowhere.npz: no such file"),
+    ],
+)
+def test_the_same_bad_value_gets_the_same_answer_in_every_command(tmp_path, flag, value, words):
+    for command in TAKES[flag]:
+        out = tmp_path / "out"
+        proc = run(*command, flag, value, "--out", str(out), cwd=tmp_path)
+        if proc.returncode == 2 and "unrecognized arguments: --out" in proc.stderr:
+            proc = run(*command, flag, value, cwd=tmp_path)  # a command without --out
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, (command, proc.stderr)
+        assert f"error: {words}" in proc.stderr, (command, proc.stderr)
+        assert list(tmp_path.iterdir()) == [], command
+
+
+def test_a_brought_model_with_bad_data_builds_and_writes_nothing(tmp_path):
+    source = ROOT / "examples" / "rowgru.py"
+    out = tmp_path / "out"
+    proc = run(
+        "run", "--backend", "jax", "--model", f"{source}:build", "--data", "s3://bucket/mnist.npz",
+        "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--data s3://bucket/mnist.npz" in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
