@@ -59,3 +59,33 @@ def small_config(backend):
         return validate(RunConfig(**{**base, **settings}))
 
     return build
+
+
+# Modules whose tests do not depend on the backend tox chose: tox runs them once, in its
+# jax env, not three times (its torch and tensorflow envs deselect the `neutral` mark). A
+# test in them that asks for a backend's fixture still runs under every backend.
+NEUTRAL_MODULES = {
+    "tests/checks/test_grads.py", "tests/checks/test_grads_bounds.py",
+    "tests/commands/test_args.py", "tests/commands/test_cli.py", "tests/commands/test_repeats.py",
+    "tests/core/test_children.py", "tests/core/test_chunks.py", "tests/core/test_coverage.py",
+    "tests/core/test_data.py", "tests/core/test_datasets.py", "tests/core/test_files.py",
+    "tests/core/test_fingerprint.py", "tests/core/test_hosts.py", "tests/core/test_noise.py",
+    "tests/core/test_rounding.py", "tests/core/test_schemas.py", "tests/core/test_stats.py",
+    "tests/core/test_tasks.py", "tests/measure/test_compare.py",
+    "tests/report/test_collect.py", "tests/report/test_compat.py", "tests/report/test_diff.py",
+    "tests/report/test_export.py", "tests/report/test_figures.py", "tests/report/test_layout.py",
+    "tests/report/test_machine.py", "tests/report/test_render.py", "tests/report/test_serving.py",
+    "tests/report/test_tables.py", "tests/report/test_verdict.py",
+    "tests/rounds/test_coordinator.py",
+}  # fmt: skip
+BACKEND_FIXTURES = {"backend", "small_config"}
+
+
+def pytest_collection_modifyitems(config, items):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for item in items:
+        module = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        if module in NEUTRAL_MODULES and not BACKEND_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.neutral)
