@@ -376,3 +376,23 @@ def variant_text(config: dict) -> str:
     return ", ".join(
         f"{k}={v}" for k, v in values if v is not None and v != VARIANT_NEW.get(k, ...)
     )
+
+
+def resolved_jit(backend: str, device: str, jit: str) -> bool:
+    """Whether a train step compiles, with ``jit`` "auto" resolved as Keras resolves it
+    (``Trainer._resolve_auto_jit_compile``): torch eager; TensorFlow XLA only with a
+    GPU; JAX always (every built-in layer supports it). "on" and "off" are themselves."""
+    if jit != "auto":
+        return jit == "on"
+    return {"torch": False, "tensorflow": device == "gpu"}.get(backend, True)
+
+
+def same_as_default(backend: str, device: str, settings: dict) -> bool:
+    """A mode whose settings, resolved, are the default's: the same program (TensorFlow's
+    ``jit=off`` on a CPU, JAX's ``jit=on``), so never a tuned participant of its own."""
+    rest = {k: v for k, v in settings.items() if k not in ("jit", "impl")}
+    if rest or settings.get("impl", "keras") != "keras":
+        return False
+    return resolved_jit(backend, device, settings.get("jit", "auto")) == resolved_jit(
+        backend, device, "auto"
+    )

@@ -21,7 +21,12 @@ independent rounding errors the error is typically sqrt(L) u.
   forward counts at its worst case too.
 
 One side's bound is u times that length; two backends differ by at most the sum of
-their bounds (``PAIR`` sides)."""
+their bounds (``PAIR`` sides).
+
+Under a mixed policy (``mixed_bfloat16``) the sums still run in float32, but every layer
+rounds its output to the half type on the way forward (a recurrent layer at every step)
+and its gradient on the way back: each rounding adds the half type's u (2^-8 for
+bfloat16), on top of the float32 bound."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ import math
 from dataclasses import dataclass
 
 UNIT_ROUNDOFF = {"float32": 2.0**-24, "float64": 2.0**-53}
+HALF_ROUNDOFF = {"mixed_bfloat16": 2.0**-8, "mixed_float16": 2.0**-11}  # the policies' u
 PAIR = 2  # a comparison of two computations, each within its own bound
 LOGITS, LOSS = "#logits", "#loss"  # the outputs' entries beside the variables' paths
 
@@ -43,6 +49,7 @@ class LayerReductions:
     backward: tuple[int, ...] = ()  # the sums that carry the gradient to its input
     own: int = 0  # the sum that forms its variables' gradients (batch x positions)
     normalising: bool = False  # its output is centred and scaled by sums of its input
+    roundings: int = 0  # times its forward rounds to the compute dtype (a mixed policy)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ChainTerms:
     forward_worst: float
     backward: float
     cancels: bool  # a normalisation at or after it: the forward counts at worst
+    rounds_forward: float = 0.0  # a mixed policy's roundings: the whole forward
+    rounds_backward: float = 0.0  # and the backward from the loss to it
 
     @property
     def length(self) -> float:
@@ -61,12 +70,15 @@ class ChainTerms:
         return forward + self.backward
 
     def as_list(self) -> list[float]:
-        return [self.forward_typical, self.forward_worst, self.backward, float(self.cancels)]
+        return [
+            self.forward_typical, self.forward_worst, self.backward, float(self.cancels),
+            self.rounds_forward, self.rounds_backward,
+        ]  # fmt: skip
 
     @classmethod
     def from_list(cls, values) -> ChainTerms:
-        typical, worst, backward, cancels = (float(v) for v in values)
-        return cls(typical, worst, backward, bool(cancels))
+        typical, worst, backward, cancels, *rounds = (float(v) for v in values)
+        return cls(typical, worst, backward, bool(cancels), *rounds)
 
 
 def chain_terms(layers: list[LayerReductions], batch: int, classes: int) -> dict[str, ChainTerms]:
@@ -75,19 +87,30 @@ def chain_terms(layers: list[LayerReductions], batch: int, classes: int) -> dict
     ``layers`` in the model's order (a functional model's is topological)."""
     typical = sum(math.sqrt(n) for layer in layers for n in layer.forward)
     worst = float(sum(n for layer in layers for n in layer.forward))
-    out = {LOGITS: ChainTerms(typical, worst, 0.0, False)}
+    rounds = float(sum(layer.roundings for layer in layers))
+    out = {LOGITS: ChainTerms(typical, worst, 0.0, False, rounds)}
     loss_typical = typical + math.sqrt(classes) + math.sqrt(batch)
-    out[LOSS] = ChainTerms(loss_typical, worst + classes + batch, 0.0, False)
+    out[LOSS] = ChainTerms(loss_typical, worst + classes + batch, 0.0, False, rounds)
     for i, layer in enumerate(layers):
         after = layers[i + 1 :]
         backward = layer.own + sum(n for later in after for n in later.backward)
         cancels = layer.normalising or any(later.normalising for later in after)
+        back_rounds = float(sum(later.roundings for later in layers[i:]))
         for path in layer.variables:
-            out[path] = ChainTerms(typical, worst, float(backward), cancels)
+            out[path] = ChainTerms(typical, worst, float(backward), cancels, rounds, back_rounds)
     return out
 
 
 def bound(terms: ChainTerms, dtype: str, sides: int = 1) -> float:
     """The largest max|a - b| / max|b| that rounding alone explains, for one computation
-    against the exact value (``sides`` 1) or for two against each other (``PAIR``)."""
-    return sides * UNIT_ROUNDOFF[dtype] * max(terms.length, 1.0)
+    against the exact value (``sides`` 1) or for two against each other (``PAIR``); a
+    mixed policy adds its half type's u for every rounding on the chain."""
+    one = UNIT_ROUNDOFF.get(dtype, UNIT_ROUNDOFF["float32"]) * max(terms.length, 1.0)
+    if dtype in HALF_ROUNDOFF:
+        one += HALF_ROUNDOFF[dtype] * max(terms.rounds_forward + terms.rounds_backward, 1.0)
+    return sides * one
+
+
+def judged_by_chain(dtype: str) -> bool:
+    """Does the chain rule bound comparisons in ``dtype``?"""
+    return dtype in UNIT_ROUNDOFF or dtype in HALF_ROUNDOFF

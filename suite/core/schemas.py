@@ -238,15 +238,17 @@ def grads_failures(report: dict) -> list[str]:
     for r in report["pairs"] + report["reference"]:
         if r["status"] == NA or r["pass"]:
             continue
-        sides = f"{r['a']} vs {r['b']}" if "a" in r else f"{r['backend']} vs "
-        sides += "" if "a" in r else r.get("reference", "numpy float64")
+        if "a" in r:
+            sides = f"{r['a']} vs {r['b']}"
+        else:
+            sides = f"{r.get('backend', '?')} vs {r.get('reference', 'numpy float64')}"
         worst = r.get("worst")
         where = (
             f": {worst['variable']} {worst['rel']:.1e} > bound {worst['bound']:.1e}"
             if worst and worst["rel"] > worst["bound"]
             else ""
         )
-        out.append(f"{r['model']} {r['dtype']} {sides}{where}")
+        out.append(f"{r.get('model', '?')} {r.get('dtype', '?')} {sides}{where}")
     return out
 
 

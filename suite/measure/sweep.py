@@ -18,7 +18,7 @@ from pathlib import Path
 
 from models import get_model
 from models.brought import slug
-from suite.core.config import RunConfig, validate
+from suite.core.config import RunConfig, same_as_default, validate
 from suite.core.files import write_json
 from suite.core.results import load_result
 from suite.core.schemas import SWEEP as SCHEMA
@@ -122,14 +122,22 @@ def _ratio_blob(r: Ratio) -> dict:
     return {"ratio": r.ratio, "ci": [r.low, r.high], "ci_kind": r.method, "rounds": r.n}
 
 
-def summarise_sweep(rows: list[dict], rates: dict[str, dict]) -> dict:
+def summarise_sweep(
+    rows: list[dict], rates: dict[str, dict], backend: str = "", device: str = "cpu"
+) -> dict:
     """Best Keras mode and its margin over the runner-up, best native mode, and Keras ÷
     native time per step (> 1: Keras is slower), each with a 95% CI paired by round.
-    ``rates``: mode -> {round: examples/s of its chunk in that round}."""
+    ``rates``: mode -> {round: examples/s of its chunk in that round}. A mode that
+    resolves to the default's settings (``same_as_default``) is the default program
+    run twice: never a winner, only an A/A pair with the default."""
 
     def ranked(impl):
         good = [r for r in rows if r["impl"] == impl and r["trains_correctly"]]
+        good = [r for r in good if not (r["settings"] and twin(r["settings"]))]
         return sorted(good, key=lambda r: r["ms_per_step"])
+
+    def twin(settings: dict) -> bool:
+        return bool(backend) and same_as_default(backend, device, settings)
 
     keras, native = ranked("keras"), ranked("native")
     margin = overhead = None
@@ -190,7 +198,7 @@ def run_sweep(
         "model": cfg.model,
         "base_config": asdict(cfg),
         "modes": rows,
-        **summarise_sweep(rows, rates),
+        **summarise_sweep(rows, rates, cfg.backend, cfg.device),
     }
     return summary, {"schedule": schedule, "turns": [asdict(t) for t in turns]}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from suite.core.config import RunConfig, validate
+from suite.core.config import RunConfig, same_as_default, validate
 from suite.core.errors import SuiteError
 from suite.core.files import new_run_dir, read_json
 from suite.core.schemas import SWEEP, check_shape
@@ -53,6 +53,8 @@ def best_modes(sweeps: list[dict]) -> dict[tuple[str, str], tuple[str, dict]]:
         if label is None or row is None:
             continue
         settings = {k: v for k, v in (row.get("settings") or {}).items() if k != "impl"}
+        if same_as_default(s["backend"], s.get("device", "cpu"), settings):
+            settings = {}  # resolved, the default itself: no twin, and called the default
         out[(s["backend"], s["model"])] = (mode_label(settings), settings)
     return out
 

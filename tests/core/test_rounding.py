@@ -46,3 +46,18 @@ def test_bound_scales_with_unit_roundoff_and_sides():
     assert bound(t, "float32", PAIR) == pytest.approx(120 * U)
     assert bound(t, "float64") == pytest.approx(60 * 2.0**-53)
     assert ChainTerms.from_list(t.as_list()) == t
+
+
+def test_a_mixed_policy_adds_its_half_types_u_per_rounding():
+    layers = [
+        LayerReductions("rnn", ("rnn/kernel",), (20,) * 3, (8,) * 3, 30, roundings=3),
+        LayerReductions("dense", ("dense/kernel",), (16,), (10,), 8, roundings=1),
+    ]
+    t = chain_terms(layers, batch=8, classes=10)
+    # the recurrent layer rounds at each of its 3 steps: 4 roundings forward; its own
+    # gradient comes back through both layers' (4), the last layer's through its own (1)
+    assert (t["rnn/kernel"].rounds_forward, t["rnn/kernel"].rounds_backward) == (4, 4)
+    assert (t["dense/kernel"].rounds_forward, t["dense/kernel"].rounds_backward) == (4, 1)
+    float32 = bound(t["dense/kernel"], "float32")
+    assert bound(t["dense/kernel"], "mixed_bfloat16") == pytest.approx(float32 + 5 * 2.0**-8)
+    assert ChainTerms.from_list(t["rnn/kernel"].as_list()) == t["rnn/kernel"]

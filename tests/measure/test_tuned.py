@@ -12,7 +12,7 @@ from suite.measure.compare import participant
 from suite.measure.tuned import best_modes, read_sweeps, tuned_cells
 
 
-def sweep(backend, model, best, modes=("default", "jit=on", "steps_per_execution=8")):
+def sweep(backend, model, best, modes=("default", "jit=on", "jit=off", "steps_per_execution=8")):
     settings = {
         "default": {},
         "jit=on": {"jit": "on"},
@@ -38,16 +38,17 @@ def cell(backend, model="mlp", **kw):
 
 
 def test_best_modes_and_tuned_twins():
+    # (JAX's jit=on is its default on a CPU: test_a_mode_that_resolves_to_the_default_...)
     best = best_modes(
         [
-            sweep("jax", "mlp", "jit=on"),
+            sweep("jax", "mlp", "jit=off"),
             sweep("tensorflow", "mlp", "steps_per_execution=8"),
             sweep("torch", "mlp", "default"),
             sweep("jax", "cnn", None),  # no mode trained correctly: left out
         ]
     )
     assert best == {
-        ("jax", "mlp"): ("jit=on", {"jit": "on"}),
+        ("jax", "mlp"): ("jit=off", {"jit": "off"}),
         ("tensorflow", "mlp"): ("steps_per_execution=8", {"steps_per_execution": 8}),
         ("torch", "mlp"): ("default", {}),
     }
@@ -55,14 +56,14 @@ def test_best_modes_and_tuned_twins():
     cells.append(cell("jax", dtype_policy="mixed_bfloat16"))  # not a default cell
     twins = tuned_cells(cells, best)
     assert [(c.backend, c.seed, c.tuned) for c in twins] == [
-        ("jax", 0, "jit=on"),
-        ("jax", 1, "jit=on"),
+        ("jax", 0, "jit=off"),
+        ("jax", 1, "jit=off"),
         ("tensorflow", 0, "steps_per_execution=8"),
         ("tensorflow", 1, "steps_per_execution=8"),
     ]  # torch's best is its default: its default cells stand for it
-    assert twins[0].jit == "on" and twins[2].steps_per_execution == 8
+    assert twins[0].jit == "off" and twins[2].steps_per_execution == 8
     assert participant(twins[0]) == "jax-tuned" and participant(cells[0]) == "jax"
-    assert "tuned=jit=on" in twins[0].variant() and twins[0].cell_name() != cells[0].cell_name()
+    assert "tuned=jit=off" in twins[0].variant() and twins[0].cell_name() != cells[0].cell_name()
 
 
 def test_newest_sweep_of_a_pair_wins():
@@ -80,3 +81,29 @@ def test_a_folder_without_sweeps_is_refused(tmp_path):
     (tmp_path / "run" / "sweep-jax-mlp.json").parent.mkdir()
     (tmp_path / "run" / "sweep-jax-mlp.json").write_text(json.dumps(sweep("jax", "mlp", "jit=on")))
     assert len(read_sweeps(tmp_path)) == 1
+
+
+def test_a_mode_that_resolves_to_the_default_is_the_default():
+    """On a CPU, TensorFlow's jit=off and JAX's jit=on are the programs Keras' "auto"
+    already runs: no tuned twin of them, and they are called the default."""
+    from suite.core.config import resolved_jit, same_as_default
+    from suite.measure.tuned import best_modes
+
+    assert resolved_jit("tensorflow", "cpu", "auto") is False
+    assert resolved_jit("tensorflow", "gpu", "auto") is True
+    assert (
+        resolved_jit("jax", "cpu", "auto") is True and resolved_jit("torch", "cpu", "auto") is False
+    )
+    assert same_as_default("tensorflow", "cpu", {"jit": "off"})
+    assert same_as_default("jax", "cpu", {"jit": "on"})
+    assert not same_as_default("tensorflow", "gpu", {"jit": "off"})  # must differ on a GPU
+    assert not same_as_default("jax", "cpu", {"jit": "off"})
+    assert not same_as_default("tensorflow", "cpu", {"jit": "off", "steps_per_execution": 8})
+
+    def sweep(backend, best):
+        rows = [{"mode": "default", "settings": {}}, {"mode": best, "settings": {"jit": best[4:]}}]
+        return {"backend": backend, "model": "cnn", "best_keras": best, "modes": rows}
+
+    best = best_modes([sweep("tensorflow", "jit=off"), sweep("jax", "jit=off")])
+    assert best[("tensorflow", "cnn")] == ("default", {})
+    assert best[("jax", "cnn")] == ("jit=off", {"jit": "off"})

@@ -10,7 +10,7 @@ import numpy as np
 
 from suite.checks.grads.diffs import Diff, compare_arrays, compare_gradients, verdict
 from suite.checks.grads.references import explain_by_kinks, mlp_reference, softmax_reference
-from suite.core.rounding import LOGITS, LOSS, PAIR, UNIT_ROUNDOFF, ChainTerms, bound
+from suite.core.rounding import LOGITS, LOSS, PAIR, ChainTerms, bound, judged_by_chain
 from suite.core.schemas import COMPILED, NA, storage_dtype, tolerance, weighted_layers
 
 
@@ -66,7 +66,7 @@ def _judge(
     (``suite.core.rounding``; ``sides`` 2 for two computations, 1 against an exact
     reference); else the dtype's table (``layers``: the model's weighted layers, which
     a bfloat16 tolerance scales with)."""
-    chain = bool(terms) and judged_as in UNIT_ROUNDOFF
+    chain = bool(terms) and judged_by_chain(judged_as)
     tol = (
         _chain_tolerance(terms, set(ga) | set(gb), judged_as, sides)
         if chain

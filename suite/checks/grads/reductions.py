@@ -6,6 +6,7 @@ brings: a layer of a kind not named here counts by its variables' shapes."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from suite.core.rounding import ChainTerms, LayerReductions, chain_terms
 
@@ -21,7 +22,28 @@ def _lead(shape: tuple[int, ...]) -> int:
     return math.prod(shape[:-1]) if len(shape) > 1 else shape[0]
 
 
+# layers that only move, drop or select values: no rounding under a mixed policy
+EXACT = {"InputLayer", "Flatten", "Reshape", "Permute", "Dropout", "ReLU", "MaxPooling1D",
+         "MaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D"}  # fmt: skip
+
+
 def describe_layer(layer, batch: int) -> LayerReductions:
+    """One layer's reductions (lengths) and roundings, from its class and shapes."""
+    import keras
+
+    described = _reductions(layer, batch)
+    name = layer.__class__.__name__
+    if isinstance(layer, keras.layers.RNN):
+        rounds = described.forward.__len__()  # every step rounds its state
+    elif isinstance(layer, keras.layers.MultiHeadAttention):
+        rounds = 6  # q, k, v, scores, weighted sum, output
+    else:
+        activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
+        rounds = 0 if name in EXACT else 1 + (activation not in ("linear", "relu"))
+    return replace(described, roundings=rounds)
+
+
+def _reductions(layer, batch: int) -> LayerReductions:
     """One layer's reductions (lengths), from its class and shapes."""
     import keras
 
