@@ -179,10 +179,16 @@ def gradient_words(grads: dict | None, model: str, policy: str = "float32") -> s
     if not failed:
         return "agree"
     worst = max(failed, key=lambda p: p["overall"]["rel"])
-    return (
-        f"differ: {worst['a']} vs {worst['b']} in {worst['dtype']}, "
-        f"{worst['overall']['rel']:.1e} relative (see Gradient equivalence)"
+    var = worst.get("worst")  # the variable furthest past its own bound (since 2026-12-05)
+    where = (
+        f"{var['variable']} {var['rel']:.1e} > bound {var['bound']:.1e}"
+        if var and var["rel"] > var["bound"]
+        else f"{worst['overall']['rel']:.1e} relative"
     )
+    pair = f"{worst['a']} vs {worst['b']} in {worst['dtype']}"
+    if worst["status"].startswith("differs: "):  # a named difference (name_half_sums)
+        return f"{worst['status']} ({pair}, {where}; see Gradient equivalence)"
+    return f"differ: {pair}, {where} (see Gradient equivalence)"
 
 
 def tuned_words(default: list[dict], tuned: list[dict]) -> str:

@@ -267,3 +267,27 @@ def test_a_vanishing_gradient_is_judged_on_the_whole_gradients_scale():
     wrong = {**b, "k/bias": np.array([0.5, -0.5])}  # a real gradient on one side
     per_var, overall, problems = compare_gradients(a, wrong, TOLERANCE["float32"]["rel"])
     assert not verdict([*per_var.values(), overall], problems, "float32")
+
+
+def test_a_backend_summing_bias_gradients_in_the_half_type_is_named():
+    from suite.checks.grads.run import name_half_sums
+
+    def row(a, b, bias_rel, kernel_rel=0.001, status="FAIL"):
+        return {
+            "model": "cnn", "dtype": "mixed_bfloat16", "a": a, "b": b, "status": status,
+            "per_variable": {
+                "logits/bias": {"rel": bias_rel}, "logits/kernel": {"rel": kernel_rel},
+            },
+            "tolerance": {"per_variable": {"logits/bias": 0.04, "logits/kernel": 0.04},
+                          "logits": 0.03, "loss": 0.03},
+            "logits": {"rel": 0.0}, "loss": {"rel": 0.0},
+        }  # fmt: skip
+
+    rows = name_half_sums([row("torch", "tensorflow", 0.065), row("jax", "tensorflow", 0.07),
+                           row("torch", "jax", 0.005, status="pass")])  # fmt: skip
+    assert [r["status"] for r in rows[:2]] == [
+        "differs: tensorflow sums bias gradients in bfloat16"
+    ] * 2
+    # a kernel past its bound is no bias sum: it stays a plain failure
+    rows = name_half_sums([row("torch", "tensorflow", 0.065, kernel_rel=0.1)])
+    assert rows[0]["status"] == "FAIL"

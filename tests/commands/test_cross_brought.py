@@ -94,14 +94,17 @@ def test_compare_quick_on_the_users_npz_and_on_synthetic_data(mnist, tmp_path):
     )
     for data, accuracy in [(f"npz:{own}", True), ("synthetic:28x28:10:1280", False)]:
         out = tmp_path / data.split(":")[0]
-        proc = compare(out, "examples/rowconv.py:build", "--data", data)
+        # two backends: the data path is the same on each (test time: tox in 20 minutes)
+        proc = compare(
+            out, "examples/rowconv.py:build", "--data", data, "--backends", "jax", "torch"
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs = [
             json.loads(p.read_text())
             for p in (out / "cmp" / "runs").rglob("*.json")
             if p.name != "rounds.json"
         ]
-        assert len(runs) == 3 and {r["config"]["dataset"] for r in runs} == {data}
+        assert len(runs) == 2 and {r["config"]["dataset"] for r in runs} == {data}
         accuracies = [r["final_test_accuracy"] for r in runs]
         assert all((a is not None) is accuracy for a in accuracies)
         md = (out / "cmp" / "report" / "report.md").read_text()

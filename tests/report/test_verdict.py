@@ -118,6 +118,11 @@ def test_gradient_words_name_the_worst_failing_pair():
     )
     assert gradient_words({"pairs": [ok, bad]}, "mlp") == "not checked"
     assert gradient_words(None, "resnet") == "not checked"
+    # with the chain rule, the variable furthest past its own bound is named
+    bad["worst"] = {"variable": "block2a_conv/kernel", "rel": 0.07, "bound": 0.06}
+    assert gradient_words({"pairs": [ok, bad]}, "resnet").startswith(
+        "differ: tensorflow vs torch in float32, block2a_conv/kernel 7.0e-02 > bound 6.0e-02"
+    )
 
 
 def test_conditions_name_the_machine_modes_recipes_and_dates(tmp_path):
