@@ -133,7 +133,7 @@ def summarise_sweep(
 
     def ranked(impl):
         good = [r for r in rows if r["impl"] == impl and r["trains_correctly"]]
-        good = [r for r in good if not (r["settings"] and twin(r["settings"]))]
+        good = [r for r in good if not (r.get("settings") and twin(r["settings"]))]
         return sorted(good, key=lambda r: r["ms_per_step"])
 
     def twin(settings: dict) -> bool:
