@@ -288,9 +288,8 @@ def dataset_settings(
 
 
 def check_hosts(hosts: int, port: int | None) -> None:
-    """``--hosts`` and ``--port`` as every command that takes them refuses them."""
-    if hosts < 1:
-        raise SuiteError(f"--hosts {hosts}: give at least 1 host")
+    """``--hosts`` and ``--port`` as every command that takes them refuses them
+    (``--hosts`` below 1 is refused at the door, by its ``at_least`` converter)."""
     if port is not None and hosts == 1:
         raise SuiteError(f"--port {port}: only with --hosts 2 or more")
 

@@ -72,7 +72,7 @@ def check(args) -> None:
         args.devices = 2 if args.hosts == 1 else 1
     cores = len(visible_cpus())
     total = args.hosts * args.devices
-    if args.devices < 1 or not 2 <= total <= cores:
+    if not 2 <= total <= cores:  # (below 1: refused at the door, by ``at_least``)
         where = f"--hosts {args.hosts} --devices {args.devices}" if args.hosts > 1 else ""
         raise SuiteError(
             f"{where or f'--devices {args.devices}'}: the check needs 2..{cores} devices in "

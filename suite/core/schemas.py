@@ -226,11 +226,6 @@ NA = "n/a"  # float64 row that Keras computed in float32: measured, not judged
 COMPILED = "compiled step"  # float32, one step of Keras' compiled train function
 
 
-def grads_pass(report: dict) -> bool:
-    """A grads file's overall verdict: every judged comparison passed (n/a rows excluded)."""
-    return not grads_failures(report)
-
-
 def grads_failures(report: dict) -> list[str]:
     """One line per failed comparison: the model, dtype, sides and the variable furthest
     past its bound (n/a rows excluded)."""
@@ -242,14 +237,19 @@ def grads_failures(report: dict) -> list[str]:
             sides = f"{r['a']} vs {r['b']}"
         else:
             sides = f"{r.get('backend', '?')} vs {r.get('reference', 'numpy float64')}"
-        worst = r.get("worst")
-        where = (
-            f": {worst['variable']} {worst['rel']:.1e} > bound {worst['bound']:.1e}"
-            if worst and worst["rel"] > worst["bound"]
-            else ""
-        )
+        past = past_bound(r)
+        where = f": {past}" if past else ""
         out.append(f"{r.get('model', '?')} {r.get('dtype', '?')} {sides}{where}")
     return out
+
+
+def past_bound(row: dict) -> str | None:
+    """A comparison's worst variable in words, where it is past its own bound (rows
+    written before per-variable bounds have none)."""
+    worst = row.get("worst")
+    if not worst or worst["rel"] <= worst["bound"]:
+        return None
+    return f"{worst['variable']} {worst['rel']:.1e} > bound {worst['bound']:.1e}"
 
 
 # -- weights across backends ---------------------------------------------------------

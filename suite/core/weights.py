@@ -147,14 +147,16 @@ def match_weights(model, weights: dict[str, np.ndarray]) -> dict[str, str]:
     )
 
 
-def load_weights(model, weights: dict[str, np.ndarray], dtype: str | None = None) -> None:
-    """Assign every variable its entry in ``weights`` (``match_weights``)."""
+def load_weights(model, weights: dict[str, np.ndarray], dtype: str | None = None) -> dict[str, str]:
+    """Assign every variable its entry in ``weights``; returns which entry each variable
+    path took (``match_weights``)."""
     keys = match_weights(model, weights)
     for v in model.weights:
         value = weights[keys[v.path]]
         if tuple(value.shape) != tuple(v.shape):
             raise SuiteError(f"weight {v.path} has shape {value.shape}, model wants {v.shape}")
         v.assign(value.astype(dtype or v.dtype))
+    return keys
 
 
 def save_weights_npz(path: Path, weights: dict[str, np.ndarray]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suite.core.schemas import NA
+from suite.core.schemas import NA, past_bound
 from suite.report.layout import (
     difference_kind,
     label,
@@ -179,12 +179,7 @@ def gradient_words(grads: dict | None, model: str, policy: str = "float32") -> s
     if not failed:
         return "agree"
     worst = max(failed, key=lambda p: p["overall"]["rel"])
-    var = worst.get("worst")  # the variable furthest past its own bound (since 2026-12-05)
-    where = (
-        f"{var['variable']} {var['rel']:.1e} > bound {var['bound']:.1e}"
-        if var and var["rel"] > var["bound"]
-        else f"{worst['overall']['rel']:.1e} relative"
-    )
+    where = past_bound(worst) or f"{worst['overall']['rel']:.1e} relative"
     pair = f"{worst['a']} vs {worst['b']} in {worst['dtype']}"
     if worst["status"].startswith("differs: "):  # a named difference (name_half_sums)
         return f"{worst['status']} ({pair}, {where}; see Gradient equivalence)"

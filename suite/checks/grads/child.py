@@ -24,6 +24,8 @@ TRAJECTORY_OPTIMIZERS = {"sgd": 0.01, "adam": 1e-3}
 
 
 def _fresh_model(name: str, dtype: str, weights: dict):
+    """The model with the shared weights loaded, and each of its variable paths' name in
+    the shared file (``match_weights``: the same in every process)."""
     import keras
 
     from models import get_model
@@ -32,11 +34,11 @@ def _fresh_model(name: str, dtype: str, weights: dict):
     keras.config.set_floatx(storage_dtype(dtype))
     keras.config.set_dtype_policy(dtype)  # the global policy is cached at first use
     model = get_model(name).build()
-    load_weights(model, weights, dtype=storage_dtype(dtype))
+    key = load_weights(model, weights, dtype=storage_dtype(dtype))
     for layer in model.layers:  # training mode (as fit() runs: BatchNorm on the batch's
         if isinstance(layer, keras.layers.Dropout):  # statistics), dropout off
             layer.rate = 0.0
-    return model
+    return model, key
 
 
 def _numpy(tensors) -> list[np.ndarray]:
@@ -48,11 +50,9 @@ def _numpy(tensors) -> list[np.ndarray]:
 def gradients(name: str, dtype: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dict:
     """Logits, loss, gradients, and the weights as loaded (to check they are identical)."""
     from suite import frameworks
-    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
-    model = _fresh_model(name, dtype, weights)
-    key = match_weights(model, weights)  # the shared file's names, in any process
+    model, key = _fresh_model(name, dtype, weights)  # key: the shared file's names
     x = as_input(model, x).astype(storage_dtype(dtype))
     loaded = model_weights(model)
     # inference-mode logits first (BatchNorm on its moving statistics, as predict() runs):
@@ -121,11 +121,9 @@ def trajectory(name: str, optimizer: str, weights: dict, batches, record_at) -> 
     import keras
 
     from suite import frameworks
-    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
-    model = _fresh_model(name, "float32", weights)
-    key = match_weights(model, weights)
+    model, key = _fresh_model(name, "float32", weights)
     opt = keras.optimizers.get(
         {"class_name": optimizer, "config": {"learning_rate": TRAJECTORY_OPTIMIZERS[optimizer]}}
     )
@@ -152,11 +150,9 @@ def compiled_step(name: str, weights: dict, x: np.ndarray, y: np.ndarray) -> dic
     compiled predict function, the loss from the step itself."""
     import keras
 
-    from suite.core.weights import match_weights
     from suite.training.weights import model_weights
 
-    model = _fresh_model(name, "float32", weights)
-    key = match_weights(model, weights)
+    model, key = _fresh_model(name, "float32", weights)
     x = as_input(model, x)
     model.compile(
         optimizer=keras.optimizers.SGD(COMPILED_LR),

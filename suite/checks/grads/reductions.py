@@ -34,7 +34,7 @@ def describe_layer(layer, batch: int) -> LayerReductions:
     described = _reductions(layer, batch)
     name = layer.__class__.__name__
     if isinstance(layer, keras.layers.RNN):
-        rounds = described.forward.__len__()  # every step rounds its state
+        rounds = len(described.forward)  # every step rounds its state
     elif isinstance(layer, keras.layers.MultiHeadAttention):
         rounds = 6  # q, k, v, scores, weighted sum, output
     else:

@@ -96,8 +96,7 @@ def name_half_sums(pairs: list[dict]) -> list[dict]:
             p for p in pairs
             if p["model"] == model and p["dtype"].startswith("mixed_") and p["status"] == "FAIL"
         ]  # fmt: skip
-        tol = [p["tolerance"] for p in bad]
-        if not bad or any("per_variable" not in t for t in tol):
+        if not bad or any("per_variable" not in p["tolerance"] for p in bad):
             continue
         past = [
             k for p in bad for k, d in p["per_variable"].items()
@@ -112,7 +111,8 @@ def name_half_sums(pairs: list[dict]) -> list[dict]:
         if past and outputs and all(k.endswith("bias") for k in past) and len(common) == 1:
             (odd,) = common
             for p in bad:
-                p["status"] = f"differs: {odd} sums bias gradients in {p['dtype'][6:]}"
+                half = p["dtype"].removeprefix("mixed_")
+                p["status"] = f"differs: {odd} sums bias gradients in {half}"
     return pairs
 
 
