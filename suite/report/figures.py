@@ -126,6 +126,17 @@ def _accuracy(plt, d: dict, m: str):
     return fig
 
 
+def _judged_ratio(p: dict) -> float:
+    """A comparison's difference over the bound it was judged by: its worst variable's
+    over that variable's own bound (files from 2026-12-05 on), else the overall
+    difference over the dtype's single tolerance."""
+    worst = p.get("worst")
+    if worst and worst.get("bound"):
+        return worst["rel"] / worst["bound"]
+    tol = (p.get("tolerance") or TOLERANCE[p.get("judged_as", p["dtype"])])["rel"]
+    return p["overall"]["rel"] / tol
+
+
 def _heatmap(plt, pairs: list[dict]):
     """Each cell: the gradient difference over the tolerance it was judged by (log10;
     below 0 passes). ``tie`` and ``n/a`` cells are grey and labelled."""
@@ -143,8 +154,7 @@ def _heatmap(plt, pairs: list[dict]):
         elif p["status"] == NA:
             labels[r, c] = "n/a"
         else:
-            tol = (p.get("tolerance") or TOLERANCE[p.get("judged_as", p["dtype"])])["rel"]
-            grid[r, c] = np.log10(max(p["overall"]["rel"], 1e-18) / tol)
+            grid[r, c] = np.log10(max(_judged_ratio(p), 1e-18))
             labels[r, c] = "pass" if p["pass"] else "FAIL"
     fig, ax = plt.subplots(
         figsize=(1.2 * len(names) + 3.2, max(0.32 * len(rows) + 1.6, 3.0)), layout="constrained"

@@ -89,3 +89,15 @@ def test_one_evaluation_per_cell_draws_no_accuracy_curve_and_no_time_to_target(r
     assert not any(k.startswith("accuracy_time") for k in made)
     assert any(k.startswith("throughput") for k in made)
     assert "time to target" not in markdown(report).split("## ", 2)[1]  # the verdict
+
+
+def test_the_heatmap_colours_by_the_bound_each_comparison_was_judged_by():
+    from suite.report.figures import _judged_ratio
+
+    # per-variable bounds: the worst variable over its own bound, not the overall
+    # difference over the largest bound (which hid a failing variable as a pass colour)
+    row = {"worst": {"variable": "b", "rel": 2e-3, "bound": 1e-3}, "overall": {"rel": 2e-3},
+           "tolerance": {"rel": 5e-2}, "dtype": "float32"}  # fmt: skip
+    assert _judged_ratio(row) == 2.0
+    old = {"overall": {"rel": 5e-5}, "tolerance": {"rel": 1e-4}, "dtype": "float32"}
+    assert _judged_ratio(old) == 0.5
