@@ -9,12 +9,13 @@ from pathlib import Path
 
 from suite.commands import args as shared
 from suite.commands import grads, portability, repeats
-from suite.commands.args import log
+from suite.commands.args import at_least, log
 from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
+from suite.measure.compare import PROCESSES
 
 NAME = "compare"
 
@@ -98,6 +99,16 @@ def add_parser(sub) -> None:
         help="only 1 here: compare's backends take turns, and another host's process "
         "would train outside the turns; train over hosts with `run --backend B --hosts H` "
         "per backend and `report` their folders together (default: 1)",
+    )
+    p.add_argument(
+        "--processes",
+        type=at_least(1, "--processes", "process"),
+        default=PROCESSES,
+        metavar="N",
+        help="worker processes per participant, each training every cell in the same "
+        "rounds: with 2 or more the process is inside every interval and each participant "
+        "has an A/A control (its processes' ratio, which should be 1); 1 halves the "
+        f"training time and measures neither (default: {PROCESSES})",
     )
     repeats.add_flags(p)
     p.set_defaults(func=handle)
@@ -205,8 +216,9 @@ def run_compare(args, out: Path) -> tuple[list[str], dict]:
 
     def train(r: int) -> list[str]:
         return run_matrix(
-            backends, repeats.repeated(cells, r), out, args.force, args.data, env, log
-        )
+            backends, repeats.repeated(cells, r), out, args.force, args.data, env, log,
+            processes=args.processes,
+        )  # fmt: skip
 
     def unmet() -> list[dict]:
         from suite.report.reruns import unmet as wider

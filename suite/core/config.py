@@ -96,6 +96,10 @@ class RunConfig:
     # same settings again in a later independent run; not part of the variant, so the
     # report pools repetitions as it pools seeds, with runs as the units
     repeat: int = 0
+    # which of its participant's worker processes trained the cell (``compare``): 0 the
+    # first; 1 its A/A twin, the identical program in a second fresh process in the same
+    # rounds, whose ratio to the first puts the process inside every interval
+    process: int = 0
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -141,6 +145,7 @@ class RunConfig:
         return (
             f"{self.backend}-{self.device}{devices}-{brought.slug(self.model)}-{self.impl}-"
             f"seed{self.seed}-{f'r{self.repeat}-' if self.repeat else ''}"
+            f"{f'p{self.process}-' if self.process else ''}"
             f"{self.key()}"
         )
 
@@ -186,6 +191,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         "chunk_steps",
         "inference_rounds",
         "repeat",
+        "process",
     )
     for field in numbers:
         if getattr(cfg, field) < 0:
@@ -350,6 +356,7 @@ VARIANT_NEW = {
     "inference_calls": 150,
     "tuned": None,
     "repeat": 0,
+    "process": 0,
 }
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
@@ -365,6 +372,7 @@ NOT_VARIANT = (
     "inference_batch",
     "inference_calls",
     "repeat",
+    "process",
 )
 
 

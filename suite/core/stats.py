@@ -93,6 +93,9 @@ class Ratio:
     # where one more run (one more unit) would land, 95%: from runs as units, 3 or more
     pi_low: float | None = None
     pi_high: float | None = None
+    # each invocation's own ratio, when they disagree (``disagreement``): then there is no
+    # pooled interval (low and high are None) and nothing is ranked on it
+    runs: tuple[float, ...] = ()
 
 
 def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
@@ -118,9 +121,71 @@ def paired_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
 
 
 WITHIN_ONE_RUN = "paired rounds within one run; between-run variation not included"
+NO_PROCESS = "between-process variation not measured (one worker process per participant)"
 
 
-def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
+@dataclass(frozen=True)
+class ProcessVariance:
+    """The variance σ_p² of a worker process's own effect on its log rate, the same
+    program in another fresh process being another draw: estimated from A/A contrasts
+    (each participant's first process ÷ its twin, paired by round, ``process_variance``)."""
+
+    var: float  # σ_p², on the log scale
+    contrasts: int  # A/A contrasts it was estimated from: its degrees of freedom
+
+
+def process_variance(contrasts) -> ProcessVariance | None:
+    """σ_p² from A/A contrasts, each an array of per-round log ratios (a participant's
+    first process ÷ its twin, the same rounds). A contrast's mean is d = p₁ − p₂ plus
+    the mean of its round noise, so E[d²] = 2σ_p² + s²/n (s: the rounds' spread, n:
+    their number): the method of moments over m contrasts gives σ_p² = max(0, mean(d² −
+    s²/n) / 2), with m degrees of freedom. None without a contrast of 2 rounds or more."""
+    terms = []
+    for c in contrasts:
+        logs = np.asarray(c, np.float64)
+        if logs.size >= 2:
+            terms.append(logs.mean() ** 2 - logs.var(ddof=1) / logs.size)
+    if not terms:
+        return None
+    return ProcessVariance(max(0.0, float(np.mean(terms)) / 2), len(terms))
+
+
+def with_processes(
+    logs, process: ProcessVariance | None, confidence: float = 0.95, processes: int = 1
+) -> Ratio:
+    """The paired rounds' interval of two participants' log ratios, with the worker
+    processes inside it: each participant's rate carries its process's effect (variance
+    σ_p² / ``processes`` when it is the mean over that many), so the mean log ratio has
+    variance s²/n + 2σ_p²/processes, with Welch–Satterthwaite degrees of freedom (n − 1
+    from the rounds, the contrasts' count from σ_p²). Without a ``process`` the rounds'
+    interval alone, its method saying that the process is not in it."""
+    logs = np.asarray(logs, np.float64)
+    rounds = _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
+    if process is None:
+        return replace(rounds, method=f"{rounds.method}; {NO_PROCESS}")
+    if logs.size < 2:
+        return rounds
+    v_rounds = float(logs.var(ddof=1)) / logs.size
+    v_proc = 2 * process.var / processes
+    total = v_rounds + v_proc
+    method = (
+        f"paired rounds with the worker process inside (σ_p {np.sqrt(process.var):.1%} "
+        f"from {process.contrasts} A/A contrasts), t-interval on log ratios"
+    )
+    if total == 0:
+        return Ratio(rounds.ratio, rounds.ratio, rounds.ratio, rounds.n, method)
+    df = total**2 / (v_rounds**2 / (logs.size - 1) + v_proc**2 / process.contrasts)
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(total))
+    mean = float(logs.mean())
+    return Ratio(
+        float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)),
+        int(logs.size), method,
+    )  # fmt: skip
+
+
+def clustered_rates(
+    a: dict, b: dict, confidence: float = 0.95, process: ProcessVariance | None = None
+) -> Ratio | None:
     """Time ratio from per-round rates keyed ``(run, round)`` (run: a schedule, one
     (model, seed) trained side by side), paired by round. Rounds within one run are not
     independent of the run: this VM's speed drifts in phases that last many rounds and
@@ -128,21 +193,77 @@ def clustered_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
     rounds interval. With 3 or more runs the interval is also computed with runs as the
     units (a t-interval over each run's mean log ratio), and the wider of the two is
     returned, its method saying which. With fewer runs the rounds interval is all there
-    is, and its method says that between-run variation is not in it. None when fewer
-    than two rounds are shared."""
-    rounds = paired_rates(a, b, confidence)
-    if rounds is None:
+    is, and its method says that between-run variation is not in it. The rounds'
+    interval has the worker processes inside it (``with_processes``) when ``process``
+    is given. None when fewer than two rounds are shared."""
+    common = sorted(set(a) & set(b), key=str)
+    if len(common) < 2:
         return None
+    split = disagreement({k: np.log(a[k] / b[k]) for k in common}, process)
+    if split is not None and len(split.runs) == 2:
+        return split
+    rounds = with_processes([np.log(a[k] / b[k]) for k in common], process, confidence)
     runs: dict = {}
     for key in sorted(set(a) & set(b), key=str):  # one summation order: reproducible files
         runs.setdefault(key[0], []).append(np.log(a[key] / b[key]))
     means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
     if means.size < 3:
-        return Ratio(rounds.ratio, rounds.low, rounds.high, rounds.n, WITHIN_ONE_RUN)
+        return replace(rounds, method=f"{rounds.method}; {WITHIN_ONE_RUN}")
     by_run = _t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
     wider = by_run if _log_width(by_run) > _log_width(rounds) else rounds
     low, high = rerun_interval(means, confidence)
-    return replace(wider, pi_low=low, pi_high=high)
+    note = f"; {split.method.replace('; not pooled', '')}" if split is not None else ""
+    return replace(wider, pi_low=low, pi_high=high, method=wider.method + note)
+
+
+AGREE_P = 0.05  # Cochran's Q below this p-value: the invocations disagree
+
+
+def invocation(key) -> str:
+    """The invocation (``compare``'s run folder) a round key ``(schedule, round)``
+    belongs to: the schedule's first part."""
+    return str(key[0]).split("/")[0]
+
+
+def disagreement(logs: dict, process: ProcessVariance | None = None) -> Ratio | None:
+    """Whether invocations pooled in one ratio disagree: Cochran's Q over each
+    invocation's mean log ratio, weighted by the inverse of its variance (its rounds'
+    s²/n, or its runs' when it has several and they spread more, plus 2σ_p² when the
+    process variance is known), χ² with k − 1 degrees of freedom. When p < ``AGREE_P``:
+    a Ratio with no interval, each invocation's ratio in ``runs`` and the test in its
+    method; otherwise None (one invocation, or they agree). ``clustered_rates`` ranks
+    nothing on two invocations that disagree (no pooled interval can carry their spread
+    with one degree of freedom); with three or more it shows the runs-as-units interval,
+    which has the invocations' spread inside it, and names the disagreement in its
+    method."""
+    groups: dict[str, dict] = {}
+    for key, x in logs.items():
+        groups.setdefault(invocation(key), {}).setdefault(key[0], []).append(x)
+    means, variances = [], []
+    for runs in groups.values():
+        v = np.asarray([x for xs in runs.values() for x in xs], np.float64)
+        if v.size < 2:
+            continue
+        spread = v.var(ddof=1) / v.size
+        run_means = [np.mean(xs) for xs in runs.values()]
+        if len(run_means) >= 2:
+            spread = max(spread, float(np.var(run_means, ddof=1)) / len(run_means))
+        means.append(float(v.mean()))
+        variances.append(spread + (2 * process.var if process else 0.0))
+    if len(means) < 2 or min(variances) <= 0:
+        return None
+    y, w = np.asarray(means), 1 / np.asarray(variances)
+    pooled = float((w * y).sum() / w.sum())
+    q = float((w * (y - pooled) ** 2).sum())
+    p = float(sps.chi2.sf(q, len(means) - 1))
+    if p >= AGREE_P:
+        return None
+    ratios = tuple(float(np.exp(m)) for m in means)
+    method = (
+        f"runs disagree: {len(means)} invocations at {min(ratios):.2f}–{max(ratios):.2f} "
+        f"(Cochran's Q = {q:.1f}, p = {p:.2g}); not pooled"
+    )
+    return Ratio(float(np.exp(pooled)), None, None, len(logs), method, runs=ratios)
 
 
 def rerun_interval(unit_logs, confidence: float = 0.95) -> tuple[float, float]:
@@ -196,7 +317,12 @@ def _t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
     )
 
 
-def speed_verdict(r: Ratio, threshold: float = 0.05) -> str:
+# the smallest speed difference the suite acts on: two backends are ranked, a mode wins
+# over the default, and an A/A pair of processes passes only within this share
+SPEED_THRESHOLD = 0.05
+
+
+def speed_verdict(r: Ratio, threshold: float = SPEED_THRESHOLD) -> str:
     """``slower`` when the time ratio's CI lies wholly above 1 and the ratio exceeds
     1 + threshold; ``faster`` for the mirror case; otherwise ``indistinguishable``."""
     if r.low is None:

@@ -10,7 +10,7 @@ portability checks and the report come after, from ``suite.commands.compare``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from models import get_model
@@ -23,6 +23,9 @@ from suite.core.stats import waiting_cpu_share
 from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds, write_rounds
 
 QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
+# worker processes per participant: two, so that the process is a level of the design
+# (its variance enters every interval) and each participant has its own A/A control
+PROCESSES = 2
 
 
 def plan_cells(
@@ -124,12 +127,32 @@ def _fmt(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
-def _groups(todo: list[RunConfig]) -> dict[tuple, dict[str, RunConfig]]:
-    """(model, seed) -> participant -> its cell: what trains side by side."""
+def worker_name(cfg: RunConfig) -> str:
+    """The worker a cell trains in: its participant's, numbered from the second
+    process on ("jax#2")."""
+    return participant(cfg) + (f"#{cfg.process + 1}" if cfg.process else "")
+
+
+def _groups(todo: list[RunConfig], processes: int = 1) -> dict[tuple, dict[str, RunConfig]]:
+    """(model, seed) -> worker -> its cell: what trains side by side. With ``processes``
+    > 1 every cell trains once in each of its participant's processes (the same
+    training: an A/A pair; the twin skips the inference measurement after it), and which
+    process comes first in the round order alternates between groups."""
     groups: dict[tuple, dict] = {}
     for c in todo:
-        groups.setdefault((c.model, c.seed), {})[participant(c)] = c
-    return groups
+        groups.setdefault((c.model, c.seed), [])
+        groups[(c.model, c.seed)].append(c)
+    out = {}
+    for i, (key, cells) in enumerate(groups.items()):
+        order = list(range(processes))[:: 1 if i % 2 == 0 else -1]
+        # the twin times no inference: its A/A is on training throughput, what ranks
+        copies = [
+            replace(c, process=k, inference_rounds=c.inference_rounds if k == 0 else 0)
+            for c in cells
+            for k in order
+        ]
+        out[key] = {worker_name(c): c for c in copies}
+    return out
 
 
 def train_matrix(
@@ -172,17 +195,20 @@ def run_matrix(
     env: dict,
     log,
     gap_s: float = GAP_S,
+    processes: int = PROCESSES,
 ) -> list[str]:
-    """Train what is missing of ``cells`` under ``out/runs``; returns the names of the
-    cells without an ok result afterwards."""
+    """Train what is missing of ``cells`` under ``out/runs``, each participant in
+    ``processes`` worker processes (A/A twins); returns the names of the cells without
+    an ok result afterwards (the first process's: a twin's failure is logged)."""
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(
         f"compare: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
-        f"{', '.join(backends)}; backends take turns in rounds; results in {out}"
+        f"{', '.join(backends)}, each in {processes} worker process"
+        f"{'es' if processes > 1 else ''}; workers take turns in rounds; results in {out}"
     )
     started = time.time()
-    groups = _groups(todo)
+    groups = _groups(todo, processes)
     if groups:
         train_matrix(groups, runs_dir, data, env, log, gap_s)
     after = finished_cells(runs_dir)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from models import get_model
 from models.brought import slug
 from suite.core.config import RunConfig, same_as_default, validate
@@ -23,11 +25,22 @@ from suite.core.files import write_json
 from suite.core.results import load_result
 from suite.core.schemas import SWEEP as SCHEMA
 from suite.core.schemas import SWEEP_VERSION as SCHEMA_VERSION
-from suite.core.stats import Ratio, paired_rates, speed_verdict, unpaired_ratio
+from suite.core.stats import (
+    SPEED_THRESHOLD,
+    ProcessVariance,
+    Ratio,
+    paired_rates,
+    process_variance,
+    speed_verdict,
+    unpaired_ratio,
+    with_processes,
+)
 from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds
 
 FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may differ)
 ACCURACY_DROP = 0.005  # at most half a point below the default mode's test accuracy
+GAIN = SPEED_THRESHOLD  # a mode wins only this much faster than the default, CI above 1
+TWIN = "default#2"  # the default mode again, in a second worker process: the A/A control
 
 
 def sweep_modes(
@@ -122,6 +135,42 @@ def _ratio_blob(r: Ratio) -> dict:
     return {"ratio": r.ratio, "ci": [r.low, r.high], "ci_kind": r.method, "rounds": r.n}
 
 
+def _logs(fast: dict, slow: dict) -> list[float]:
+    common = sorted(set(fast) & set(slow))
+    return [float(np.log(fast[k] / slow[k])) for k in common]
+
+
+def _aa(rates: dict) -> tuple[ProcessVariance | None, dict | None]:
+    """The default mode against its twin (the same program in another process): the
+    process variance and the A/A ratio, when the sweep trained a twin."""
+    if TWIN not in rates or "default" not in rates:
+        return None, None
+    logs = _logs(rates["default"], rates[TWIN])
+    if len(logs) < 2:
+        return None, None
+    q = paired_rates(rates["default"], rates[TWIN])
+    return process_variance([logs]), _ratio_blob(q)
+
+
+def _winner(keras: list[dict], rates: dict, process) -> tuple[str | None, dict | None]:
+    """The fastest Keras mode that trains correctly, if the data say so: its throughput
+    ÷ the default's, paired by round with the worker process inside the interval, must
+    exceed 1 + ``GAIN`` with the interval above 1; otherwise the default. Returns the
+    mode and that gain (None when the fastest is the default)."""
+    if not keras:
+        return None, None
+    fastest = keras[0]["mode"]
+    if (
+        fastest == "default"
+        or len(logs := _logs(rates.get(fastest, {}), rates.get("default", {}))) < 2
+    ):
+        return fastest, None
+    q = with_processes(logs, process)
+    wins = q.low is not None and q.low > 1 and q.ratio >= 1 + GAIN
+    gain = {"mode": fastest, **_ratio_blob(q), "wins": wins}
+    return (fastest if wins else "default"), gain
+
+
 def summarise_sweep(
     rows: list[dict], rates: dict[str, dict], backend: str = "", device: str = "cpu"
 ) -> dict:
@@ -129,7 +178,10 @@ def summarise_sweep(
     native time per step (> 1: Keras is slower), each with a 95% CI paired by round.
     ``rates``: mode -> {round: examples/s of its chunk in that round}. A mode that
     resolves to the default's settings (``same_as_default``) is the default program
-    run twice: never a winner, only an A/A pair with the default."""
+    run twice: never a winner, only an A/A pair with the default. The best Keras mode is
+    the default unless the fastest beats it clearly (``_winner``); with the default's
+    twin (``TWIN`` in ``rates``) the process variance is inside that interval and the
+    A/A ratio is recorded."""
 
     def ranked(impl):
         good = [r for r in rows if r["impl"] == impl and r["trains_correctly"]]
@@ -140,6 +192,8 @@ def summarise_sweep(
         return bool(backend) and same_as_default(backend, device, settings)
 
     keras, native = ranked("keras"), ranked("native")
+    process, aa = _aa(rates)
+    best, gain = _winner(keras, rates, process)
     margin = overhead = None
     if len(keras) > 1:
         r = _ratio(rates[keras[1]["mode"]], rates[keras[0]["mode"]])
@@ -153,10 +207,13 @@ def summarise_sweep(
             "verdict": speed_verdict(r),
         }
     return {
-        "best_keras": keras[0]["mode"] if keras else None,
+        "best_keras": best,
+        "fastest_keras": keras[0]["mode"] if keras else None,
         "best_native": native[0]["mode"] if native else None,
         "margin": margin,
         "overhead": overhead,
+        "gain": gain,
+        "a_a": aa,
     }
 
 
@@ -171,6 +228,7 @@ def run_sweep(
         mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend, cfg.dtype_policy, keras_only)
     }
     cells = {n: validate(replace(cfg, **m), check_install=False) for n, m in modes.items()}
+    cells[TWIN] = replace(cells[mode_label({})], process=1)
     schedule = f"{run_dir.name}/sweep-{cfg.backend}-{cfg.model}"
     with started_workers(cells, run_dir, data, env, log) as workers:
         live = {n: c for n, c in cells.items() if workers[n] is not None}
@@ -184,7 +242,9 @@ def run_sweep(
     if base is None:
         raise RuntimeError(f"the default mode of {cfg.backend} {cfg.model} left no result")
     rows = [
-        _row(modes[n], r, base) if r is not None else _missing(modes[n]) for n, r in results.items()
+        _row(modes[n], r, base) if r is not None else _missing(modes[n])
+        for n, r in results.items()
+        if n != TWIN
     ]
     rates = {
         n: {c.round: c.steps * cfg.batch_size / c.seconds for c in r.chunks if c.seconds > 0}

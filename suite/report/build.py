@@ -8,6 +8,7 @@ from pathlib import Path
 
 from suite.core.data import TRAIN_IMAGES
 from suite.core.stats import waiting_cpu_share
+from suite.report.aa import aa_reach, aa_rows, process_of_cells, withhold
 from suite.report.collect import collect
 from suite.report.export import (
     csv_rows,
@@ -17,9 +18,9 @@ from suite.report.export import (
     recipes_csv_rows,
     rounds_csv_rows,
 )
-from suite.report.groups import group, model_groups, model_order, round_throughputs
+from suite.report.groups import group, model_groups, model_order, ok_runs, round_throughputs
 from suite.report.inference import inference_rows
-from suite.report.noise import flag_rows, noise_rows, phase_rows
+from suite.report.noise import disturbed, flag_rows, noise_rows, phase_rows
 from suite.report.precision import policy_rows
 from suite.report.reruns import rerun_rows
 from suite.report.tables import (
@@ -37,7 +38,11 @@ from suite.report.verdict import verdict_rows
 
 def _device(key: str, cells: dict, target: float | None = None) -> dict:
     keys = model_groups(cells)
-    speed = {k: speed_rows(cells, *k) for k in keys}
+    process = process_of_cells(cells)
+    aa = aa_rows(cells)
+    reach = aa_reach(aa)
+    speed = withhold({k: speed_rows(cells, *k, process=process) for k in keys}, reach)
+    busy = disturbed(cells, speed)
     return {
         "key": key,
         "models": list(dict.fromkeys(m for m, _ in keys)),
@@ -48,6 +53,9 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
         "policies": policy_rows(cells),
         "tuned": tuned_rows(cells),
         "native": native_rows(cells),
+        "aa": aa,
+        "process": process,
+        "aa_reach": reach,
         "verdicts": {k: speed_sentence(rows) for k, rows in speed.items()},
         "ratios": ratio_rows(speed),
         "rounds": _rounds(cells, keys),
@@ -56,13 +64,14 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
         "scaling": scaling_rows(cells),
         "noise": noise_rows(runs := [r for rs in cells.values() for r in rs]),
         "noise_flags": flag_rows(cells, speed),
+        "disturbed": busy,
         "phases": phase_rows(runs),
         "reruns": rerun_rows(speed, target),
         "misclassified": _misclassified(cells),
         "subsets": _subsets(cells),
         "failures": _failures(cells),
         "title": device_title(next(iter(cells.values()))[0].environment),
-        "conditions": conditions(cells),
+        "conditions": {**conditions(cells), "disturbed": [m for m, _ in busy]},
     }
 
 
@@ -124,7 +133,10 @@ def build_report(folders: list[Path]) -> dict:
     c = collect(folders)
     precision = max(c.precision, key=lambda p: str(p.get("created")), default=None)
     target = precision["target"] if precision else None
-    devices = [_device(key, cells, target) for key, cells in group(c.runs).items()]
+    grouped = group(c.runs)
+    devices = [_device(key, cells, target) for key, cells in grouped.items()]
+    kept = {(r.cell, r.run_id) for cells in grouped.values() for rs in cells.values() for r in rs}
+    old = frozenset((r.cell, r.run_id) for r in c.runs) - kept
     grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
     for d in devices:
         d["verdict"] = verdict_rows(d, grads)
@@ -146,9 +158,9 @@ def build_report(folders: list[Path]) -> dict:
         "devices": devices,
         "grads": grads,
         "sweeps": c.sweeps,
-        "csv": csv_rows(c.runs, ratios, inference),
-        "rounds_csv": rounds_csv_rows(c.runs),
-        "inference_csv": inference_csv_rows(c.runs),
+        "csv": csv_rows(c.runs, ratios, inference, old),
+        "rounds_csv": rounds_csv_rows(c.runs, old),
+        "inference_csv": inference_csv_rows(c.runs, old),
         "grads_csv": grads_csv_rows(grads),
         "recipes_csv": recipes_csv_rows(c.recipes),
         "portability_csv": portability_csv_rows(portability),
@@ -208,9 +220,7 @@ def _histories(cells) -> dict:
     out = {}
     for (b, m, impl, _), runs in cells.items():
         ok = [
-            r
-            for r in runs
-            if r.status == "ok" and r.history and r.history[-1].test_accuracy is not None
+            r for r in ok_runs(runs) if r.history and r.history[-1].test_accuracy is not None
         ]  # synthetic data: no accuracy, no curve
         if impl == "keras" and ok and (b, m) not in out:
             t, pts = 0.0, []
@@ -259,7 +269,7 @@ def _rounds(cells, keys) -> dict:
     for model, var in keys:
         for (b, m, impl, v), runs in cells.items():
             if m == model and v == var and impl == "keras":
-                vals = [t for r in runs if r.status == "ok" for t in round_throughputs(r).values()]
+                vals = [t for r in ok_runs(runs) for t in round_throughputs(r).values()]
                 if vals:
                     out.setdefault((model, var), {})[b] = vals
     return out

@@ -26,16 +26,23 @@ def _ci(prefix: str, q) -> dict:
 
 
 def csv_rows(
-    runs: list[dict], ratios: dict | None = None, inference: dict | None = None
+    runs: list[dict],
+    ratios: dict | None = None,
+    inference: dict | None = None,
+    superseded: frozenset = frozenset(),
 ) -> list[dict]:
     """One flat row per cell, for pandas; units in the column names. ``ratios`` maps
     (device, backend, model, variant) to that cell group's ratio row, ``inference`` to
-    its ``inference_rows`` row."""
+    its ``inference_rows`` row; a run in ``superseded`` (by its cell name and run id:
+    a newer result of the same cell replaced it, ``suite.report.groups.group``) is
+    marked so and has no ratio."""
     rows = []
     for r in runs:
         key = (device_key(r), r.config["backend"], r.config["model"], variant(r.config))
-        q = (ratios or {}).get(key)
-        inf = (inference or {}).get(key) or {}
+        old = (r.cell, r.run_id) in superseded
+        twin = r.config.get("process", 0) > 0  # an A/A twin: no ratio of its own
+        q = None if twin or old else (ratios or {}).get(key)
+        inf = {} if twin or old else (inference or {}).get(key) or {}
         c, lat = r.config, r.latency_ms
         env = r.environment
         rows.append(
@@ -55,6 +62,8 @@ def csv_rows(
                 "impl": c.get("impl", "keras"),
                 "variant": variant(c),
                 "seed": c["seed"],
+                "process": c.get("process", 0),
+                "superseded": int(old),
                 "status": r.status,
                 "epochs": c["epochs"],
                 "batch_size": c["batch_size"],
@@ -105,10 +114,11 @@ def csv_rows(
     return rows
 
 
-def rounds_csv_rows(runs: list) -> list[dict]:
+def rounds_csv_rows(runs: list, superseded: frozenset = frozenset()) -> list[dict]:
     """One row per chunk trained in rounds: the raw data of every time ratio. A ratio's
     rounds are the chunks of two backends with the same ``run`` (schedule) and
-    ``round``; examples/s = steps × batch_size ÷ seconds."""
+    ``round``; examples/s = steps × batch_size ÷ seconds. ``process`` names the worker
+    process of its participant that trained the chunk (0 the first, 1 its A/A twin)."""
     rows = []
     marked = flagged([row for r in runs for row in chunk_rows(r)])
     for r in runs:
@@ -124,6 +134,8 @@ def rounds_csv_rows(runs: list) -> list[dict]:
                     "impl": c.get("impl", "keras"),
                     "variant": variant(c),
                     "seed": c["seed"],
+                    "process": c.get("process", 0),
+                    "superseded": int((r.cell, r.run_id) in superseded),
                     "run": r.schedule,
                     "round": chunk.round,
                     "steps": chunk.steps,
@@ -137,7 +149,7 @@ def rounds_csv_rows(runs: list) -> list[dict]:
     return rows
 
 
-def inference_csv_rows(runs: list) -> list[dict]:
+def inference_csv_rows(runs: list, superseded: frozenset = frozenset()) -> list[dict]:
     """One row per inference turn taken in rounds: the raw data of every inference
     ratio (paired like chunks, by ``run`` and ``round``). A ratio of single-example
     latencies is taken between the turns' medians."""
@@ -154,6 +166,7 @@ def inference_csv_rows(runs: list) -> list[dict]:
                     "model": c["model"],
                     "variant": variant(c),
                     "seed": c["seed"],
+                    "superseded": int((r.cell, r.run_id) in superseded),
                     "run": r.schedule,
                     "round": i.round,
                     "predict_examples": i.examples,

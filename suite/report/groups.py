@@ -59,14 +59,21 @@ def accuracy_by_seed(runs) -> dict[int, float]:
 
 
 def group(runs: list[dict]) -> dict[str, dict[tuple, list[dict]]]:
-    """device key -> (backend, model, impl, variant) -> runs, one per seed and
-    repetition: a newer result for the same ones replaces an older (``--force``)."""
+    """device key -> (backend, model, impl, variant) -> runs, one per seed, repetition
+    and worker process: a newer result for the same ones replaces an older (``--force``)."""
     groups: dict[str, dict[tuple, dict[int, dict]]] = {}
     for r in sorted(runs, key=lambda r: r.environment.get("timestamp", "")):
         c = r.config
         key = (c["backend"], c["model"], c.get("impl", "keras"), variant(c))
-        groups.setdefault(device_key(r), {}).setdefault(key, {})[unit_of(r)] = r
+        unit = (*unit_of(r), process_of(r))
+        groups.setdefault(device_key(r), {}).setdefault(key, {})[unit] = r
     return {d: {k: list(v.values()) for k, v in cells.items()} for d, cells in groups.items()}
+
+
+def process_of(run) -> int:
+    """Which of its participant's worker processes trained a run: 0 the first, 1 or more
+    an A/A twin (the same program in another process, ``compare --processes``)."""
+    return run.config.get("process", 0)
 
 
 def model_groups(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[tuple[str, str]]:
@@ -76,7 +83,10 @@ def model_groups(cells: dict[tuple, list[dict]], impl: str = "keras") -> list[tu
 
 
 def ok_runs(runs: list) -> list:
-    return [r for r in runs if r.status == "ok"]
+    """The ok runs of a cell group's first processes: what every table counts. A twin
+    (``process_of`` > 0) repeats its first process's run, so it is no seed of its own;
+    it enters only the A/A control and the process variance (``suite.report.aa``)."""
+    return [r for r in runs if r.status == "ok" and not process_of(r)]
 
 
 def round_throughputs(run: dict) -> dict[tuple, float]:

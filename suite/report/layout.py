@@ -117,6 +117,8 @@ def short_variants(variants: list[str]) -> dict[str, str]:
 def ratio_text(q) -> str:
     if q is None:
         return "1 (fastest)"
+    if q.runs:
+        return f"runs disagree: {min(q.runs):.2f}–{max(q.runs):.2f}"
     if q.low is None:
         return f"{q.ratio:.2f} (no CI)"
     return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from suite.report.aa import AA_LIMIT
 from suite.report.layout import Section, Table, label, num, ratio_text
 from suite.report.noise import FLAG_NOTE
 
@@ -205,3 +206,44 @@ def rerun_section(d: dict, precision: dict | None) -> Section:
         tables=[Table(headers, rows, "Each ranked time ratio, its interval and a rerun's")],
         summary=summary,
     )
+
+
+AA_NOTE = (
+    "Every participant trains each cell twice, in two fresh worker processes taking turns "
+    "in the same rounds (`compare --processes`, default 2): the same program, so their "
+    "throughput ratio should be 1. How far it is not is the worker process's own effect "
+    "(memory layout, thread placement, environment), which rounds inside one process "
+    "cannot see. Each row: the first process ÷ the second, paired by round, with a 95% "
+    f"t-interval over rounds. A workload where any participant's A/A is off by more than "
+    f"{AA_LIMIT:.0%}, or whose interval excludes 1, is not ranked. From all the A/A "
+    "contrasts the process variance σ_p² is estimated (method of moments: the mean of d² − "
+    "s²/n over contrasts, halved) and every time ratio's interval carries it: s²/n + 2σ_p², "
+    "Welch–Satterthwaite degrees of freedom."
+)
+
+
+def aa_section(d: dict) -> Section:
+    """The A/A control: each participant's first process ÷ its twin, per workload."""
+    rows = [
+        [label(d, r["model"], r["variant"]), r["backend"] + ("" if r["impl"] == "keras"
+         else f" ({r['impl']})"), ratio_text(r["ratio"]), str(r["ratio"].n),
+         "fails: not rankable" if r["fails"] else "passes"]
+        for r in d["aa"]
+    ]  # fmt: skip
+    p = d.get("process")
+    spread = (
+        "no A/A contrast of two rounds or more"
+        if p is None
+        else f"σ_p = {p.var**0.5:.1%} of throughput, from {p.contrasts} contrasts"
+    )
+    bad = sum(r["fails"] for r in d["aa"])
+    return Section(
+        "A/A control: the same program in two processes",
+        3,
+        [AA_NOTE],
+        tables=[Table(AA_HEADERS, rows, "Each participant's first process ÷ its second")],
+        summary=f"{len(rows) - bad} of {len(rows)} A/A ratios pass; {spread}",
+    )
+
+
+AA_HEADERS = ["model", "participant", "process 1 ÷ process 2 [95% CI]", "rounds", "A/A"]

@@ -182,6 +182,47 @@ def flag_rows(cells: dict, speed: dict) -> list[dict]:
     return out
 
 
+DISTURBED_SHARE = 0.5  # more than half of a workload's rounds disturbed: not ranked
+# a chunk is disturbed when other processes took at least half a core meanwhile, or the
+# host stole the flag's share: a competitor for the cores that slows the backends
+# unequally (torch's OpenMP threads collapse when another process takes a core). Not
+# the speed probes alone: one short probe before each chunk is ≥ 1.25× its median in
+# about one chunk in ten on a quiet VM, so with six workers half the rounds would count.
+DISTURBED_OTHERS = 0.5
+
+
+def disturbed(cells: dict, speed: dict) -> dict[tuple, str]:
+    """(model, variant) -> why its ranking is withheld, for every workload whose rounds
+    were mostly disturbed (a chunk in the round with others' CPU ≥ ``DISTURBED_OTHERS``
+    cores or steal ≥ ``STEAL_FLAG``): a time ratio over a busy machine says what the
+    competitor did to each backend, not what the backends cost."""
+    out = {}
+    for model, var in speed:
+        mine = [
+            row
+            for runs in cells_for(cells, model, var).values()
+            for r in runs
+            for row in chunk_rows(r)
+            if row["round"] is not None
+        ]
+        rounds = {(row["schedule"], row["round"]) for row in mine}
+        bad = [
+            row
+            for row in mine
+            if (row["others"] or 0) >= DISTURBED_OTHERS or row["steal"] >= STEAL_FLAG
+        ]
+        hit = {(row["schedule"], row["round"]) for row in bad}
+        if rounds and len(hit) > DISTURBED_SHARE * len(rounds):
+            others = max((row["others"] or 0) for row in bad)
+            steal = max(row["steal"] for row in bad)
+            out[(model, var)] = (
+                f"not ranked: the machine was busy during {len(hit)} of {len(rounds)} "
+                f"rounds (other processes used up to {others:.2f} of a core, the host "
+                f"stole up to {steal:.0%}); rerun on a quiet machine"
+            )
+    return out
+
+
 def _restricted(fast: dict, slow: dict, keys: set):
     return paired_rates({k: fast[k] for k in keys}, {k: slow[k] for k in keys})
 

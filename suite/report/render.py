@@ -14,6 +14,7 @@ from suite.report.figures import figures
 from suite.report.layout import Section, anchor, numeric_columns
 from suite.report.sections import sections
 from suite.report.terminal import format_table
+from suite.report.verdict import disturbed_words
 
 
 def shown(secs: list[Section], figs: dict) -> list[Section]:
@@ -241,4 +242,6 @@ def terminal_summary(report: dict) -> str:
         lines.append(d["title"])
         rows = [[v.workload, v.use, v.speed, v.accuracy] for v in d["verdict"]]
         lines.append(format_table(["workload", "use", "speed", "accuracy"], rows))
+        if busy := disturbed_words(d["conditions"].get("disturbed") or []):
+            lines.append(busy.strip())
     return "\n".join(lines)

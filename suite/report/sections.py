@@ -20,7 +20,7 @@ from suite.report.layout import (
     num,
     ratio_text,
 )
-from suite.report.machine import noise_section, rerun_section
+from suite.report.machine import aa_section, noise_section, rerun_section
 from suite.report.serving import inference_section, policy_section, tuned_section
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
@@ -160,6 +160,8 @@ def _device(d: dict, i: int) -> list[Section]:
         parts.append(policy_section(d))
     if d.get("scaling"):
         parts.append(scaling_section(d["scaling"], d["key"]))
+    if d.get("aa"):
+        parts.append(aa_section(d))
     if d.get("noise"):
         parts.append(noise_section(d))
     return parts

@@ -7,6 +7,8 @@ import numpy as np
 
 from suite.core.recipes import RECIPES
 from suite.core.stats import (
+    SPEED_THRESHOLD,
+    ProcessVariance,
     Ratio,
     clustered_rates,
     drift,
@@ -30,8 +32,6 @@ from suite.report.groups import (
 )
 from suite.report.layout import ci_units
 
-SPEED_THRESHOLD = 0.05  # rank two backends only when they differ by more than this
-
 ACCURACY_MARGIN = 0.002  # paired accuracy differences within ±0.2 points are "equivalent"
 
 
@@ -41,17 +41,20 @@ def speed_ratio(
     rates=round_throughputs,
     total: str = "throughput_examples_per_s",
     invert: bool = False,
+    process: ProcessVariance | None = None,
 ) -> Ratio:
     """Time ratio of backend b to backend f (> 1: b is slower): paired by round where
     the two ran side by side in the same schedule, else unpaired over runs. ``rates``
     maps a run to its per-round rates (training chunks by default; inference turns),
-    ``total`` names its overall figure for the unpaired case, a time when ``invert``."""
+    ``total`` names its overall figure for the unpaired case, a time when ``invert``;
+    ``process``, the device group's between-process variance, goes into the paired
+    interval (``suite.core.stats.with_processes``)."""
     tb, tf = {}, {}
     for r in runs_b:
         tb.update(rates(r))
     for r in runs_f:
         tf.update(rates(r))
-    paired = clustered_rates(tf, tb)
+    paired = clustered_rates(tf, tb, process=process)
     if paired is not None:
         return paired
     a = [getattr(r, total) for r in runs_f]
@@ -59,10 +62,17 @@ def speed_ratio(
     return unpaired_ratio(b, a) if invert else unpaired_ratio(a, b)
 
 
-def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras") -> list[dict]:
+def speed_rows(
+    cells: dict[tuple, list[dict]],
+    model: str,
+    var: str,
+    impl="keras",
+    process: ProcessVariance | None = None,
+) -> list[dict]:
     """Per backend: training throughput (plain fit(), chunked), its time ratio to the
-    fastest with a 95% CI from paired rounds, the verdict, the drift it saw, and
-    beside them the step-latency diagnostic, compile time, time to target, memory."""
+    fastest with a 95% CI from paired rounds (with the worker process inside it when
+    ``process`` is given), the verdict, the drift it saw, and beside them the
+    step-latency diagnostic, compile time, time to target, memory."""
     per = cells_for(cells, model, var, impl)
     per = {b: runs for b, runs in per.items() if all(r.throughput_examples_per_s for r in runs)}
     if not per:
@@ -72,7 +82,7 @@ def speed_rows(cells: dict[tuple, list[dict]], model: str, var: str, impl="keras
     rows = []
     for b in sorted(per, key=lambda b: -geo[b]):
         runs = per[b]
-        ratio = None if b == fastest else speed_ratio(runs, per[fastest])
+        ratio = None if b == fastest else speed_ratio(runs, per[fastest], process=process)
         rounds = [v for r in runs for v in round_throughputs(r).values()]
         lat = [r.latency_ms.median for r in runs if r.latency_ms]
         r0 = runs[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from suite.core.stats import SPEED_THRESHOLD
+
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell; numbers are passed in already formatted."""
@@ -88,15 +90,29 @@ def sweep_margins(sweep: dict) -> str:
         ci = f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]" if o["ci"][0] is not None else "(no CI)"
         return f"{o['ratio']:.2f}x {ci}, {o['rounds']} rounds: {VERDICT_WORDS[o['verdict']]}"
 
-    m, o = sweep.get("margin"), sweep["overhead"]
+    m, o, g = sweep.get("margin"), sweep["overhead"], sweep.get("gain")
+    fastest = sweep.get("fastest_keras", sweep["best_keras"])
     lines = [
-        f"runner-up {m['runner_up']} ÷ winner {sweep['best_keras']}: {ratio(m)}"
+        f"runner-up {m['runner_up']} ÷ fastest {fastest}: {ratio(m)}"
         if m
-        else "winner's margin: n/a (fewer than two Keras modes train correctly)",
+        else "fastest's margin: n/a (fewer than two Keras modes train correctly)",
         f"Keras {o['keras_mode']} ÷ native {o['native_mode']}: {ratio(o)}"
         if o
         else "Keras ÷ native: n/a",
     ]
+    if g:
+        ci = "(no CI)" if g["ci"][0] is None else f"[{g['ci'][0]:.2f}, {g['ci'][1]:.2f}]"
+        kept = f"not clearly {SPEED_THRESHOLD:.0%} faster: the default stays"
+        lines.append(
+            f"{g['mode']} ÷ default, throughput: {g['ratio']:.2f}x {ci}: "
+            + ("the best mode" if g["wins"] else kept)
+        )
+    if sweep.get("a_a"):
+        a = sweep["a_a"]
+        lines.append(
+            f"A/A: default ÷ the default in a second process: {a['ratio']:.2f}x "
+            f"[{a['ci'][0]:.2f}, {a['ci'][1]:.2f}], {a['rounds']} rounds"
+        )
     return "\n".join(lines)
 
 

@@ -9,6 +9,8 @@ from suite.report.tables import SPEED_THRESHOLD
 
 
 def _fmt_ratio(r: Ratio) -> str:
+    if r.runs:
+        return f"{r.ratio:.2f}x pooled, but {r.method}"
     if r.low is None:
         return f"{r.ratio:.2f}x (no CI: {r.method})"
     return f"{r.ratio:.2f}x [{r.low:.2f}, {r.high:.2f}]"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.core.schemas import NA, past_bound
+from suite.report.aa import NOT_RANKABLE
 from suite.report.layout import (
     difference_kind,
     label,
@@ -32,6 +33,8 @@ class Verdict:
 
 def _times(q) -> str:
     """A time ratio as "N× [low, high]"."""
+    if q.runs:
+        return "runs disagree: " + ", ".join(f"{x:.2f}×" for x in q.runs)
     if q.low is None:
         return f"{q.ratio:.2f}× (no CI: {q.n} unit)"
     return f"{q.ratio:.2f}× [{q.low:.2f}, {q.high:.2f}]"
@@ -46,9 +49,18 @@ def speed_words(rows: list[dict]) -> tuple[str, str]:
     if len(rows) == 1:
         return rows[0]["backend"], "only backend measured"
     first = rows[0]["backend"]
-    ties = [r for r in rows[1:] if r["verdict"] != "slower"]
+    split = [r for r in rows[1:] if r["ratio"] is not None and r["ratio"].runs]
+    held = [r for r in rows[1:] if r["verdict"] == NOT_RANKABLE]
+    ties = [r for r in rows[1:] if r["verdict"] == "indistinguishable" and r not in split]
     slower = [r for r in rows[1:] if r["verdict"] == "slower"]
     parts = [f"indistinguishable here from {r['backend']} ({_times(r['ratio'])})" for r in ties]
+    parts += [
+        f"not ranked against {r['backend']}: {_times(r['ratio'])} in separate runs" for r in split
+    ]
+    parts += [
+        f"not ranked against {r['backend']} ({_times(r['ratio'])}: within the A/A)" for r in held
+    ]
+    ties += split + held
     if slower:
         q, nxt = slower[0]["ratio"], slower[0]["backend"]
         ci = "(no CI)" if q.low is None else f"[{q.low:.2f}, {q.high:.2f}]"
@@ -204,12 +216,23 @@ def tuned_words(default: list[dict], tuned: list[dict]) -> str:
 
 def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
     """One verdict per workload (model and variant) of a device group; a tuned cell's
-    group is not a workload of its own: it enters its defaults' verdict as ``tuned``."""
+    group is not a workload of its own: it enters its defaults' verdict as ``tuned``. A
+    workload whose A/A control failed (``suite.report.aa``), or whose rounds were
+    mostly disturbed (``suite.report.noise.disturbed``), is not ranked: its speed says
+    why."""
     out = []
     for (model, var), rows in d["speed"].items():
         if "tuned" in variant_parts(var):
             continue
         use, speed = speed_words(rows)
+        if (model, var) in d.get("aa_reach", {}):
+            reach = d["aa_reach"][(model, var)]["words"]
+            if not any(r["verdict"] == "slower" for r in rows):
+                use, speed = NOT_RANKABLE, f"{NOT_RANKABLE} here: {reach}"
+            else:
+                speed += f"; A/A failed ({reach}): only larger differences are ranked"
+        if (model, var) in d.get("disturbed", {}):  # the cause, before its effect
+            use, speed = "not ranked", d["disturbed"][(model, var)]
         accuracy = [a for a in d["accuracy"] if a["model"] == model and a["variant"] == var]
         out.append(
             Verdict(
@@ -262,7 +285,18 @@ def conditions_text(c: dict, sweeps: list[dict]) -> str:
     return (
         f"Measured on {machine}. keras {c['keras']} at its defaults per backend: {modes}. "
         f"{recipes}. {policy_words(c.get('policies') or {})}Trained {dates}. "
-        f"{tuned_text(sweeps)}"
+        f"{disturbed_words(c.get('disturbed') or [])}{tuned_text(sweeps)}"
+    )
+
+
+def disturbed_words(models: list[str]) -> str:
+    """The conditions line's word on a busy machine: which workloads it left unranked."""
+    if not models:
+        return ""
+    names = ", ".join(dict.fromkeys(models))
+    return (
+        f"Disturbed: other work used the machine during most rounds of {names}, so "
+        "those are not ranked (Machine noise has the figures). "
     )
 
 

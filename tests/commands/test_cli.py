@@ -203,6 +203,7 @@ def test_compare_refuses_hosts_naming_the_way_that_works(tmp_path):
 TAKES = {
     "--devices": [["compare"], ["run", "--backend", "jax"], ["parallel-check"]],
     "--hosts": [["run", "--backend", "jax"], ["parallel-check"]],
+    "--processes": [["compare"]],
     "--data": [
         ["compare"], ["run", "--backend", "jax"], ["grads"], ["portability"], ["data"],
         ["sweep", "--backend", "jax"], ["recipes"], ["timing-check", "--backend", "jax"],
@@ -216,6 +217,7 @@ TAKES = {
         ("--devices", "0", "--devices 0: give at least 1 device"),
         ("--devices", "two", "--devices two: not a whole number"),
         ("--hosts", "0", "--hosts 0: give at least 1 host"),
+        ("--processes", "0", "--processes 0: give at least 1 process"),
         ("--data", "s3://bucket/mnist.npz", "--data s3://bucket/mnist.npz: no such file"),
         ("--data", "npz:/nowhere.npz", "--data npz:/nowhere.npz: no such file"),
     ],

@@ -20,7 +20,8 @@ ROOT = Path(__file__).parents[2]
 def compare(tmp_path, model, *extra):
     cmd = [
         sys.executable, "-m", "suite", "compare", "--quick", "--models", model,
-        "--train-examples", "1280", "--out", str(tmp_path / "cmp"), *extra,
+        "--train-examples", "1280", "--processes", "1", "--out", str(tmp_path / "cmp"),
+        *extra,
     ]  # fmt: skip
     return subprocess.run(
         cmd, capture_output=True, text=True, env=child_env(), timeout=1200, cwd=ROOT

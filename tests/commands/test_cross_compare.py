@@ -48,25 +48,30 @@ def test_compare_small_matrix_then_resume(mnist, tmp_path):
     md = (report / "report.md").read_text()
     assert "Which backend should I use?" in md and "Gradient equivalence" in md
     results = [p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"]
-    assert len(results) == 4
+    assert len(results) == 8  # each cell in two worker processes: the A/A twins
     # the backends trained side by side: the same rounds, one schedule
     runs = [json.loads(p.read_text()) for p in results]
     rounds = {
-        (r["config"]["backend"], r["config"]["impl"]): [c["round"] for c in r["chunks"]]
+        (r["config"]["backend"], r["config"]["impl"], r["config"]["process"]): [
+            c["round"] for c in r["chunks"]
+        ]
         for r in runs
     }
-    assert len({tuple(v) for v in rounds.values()}) == 1 and len(rounds["jax", "keras"]) >= 2
+    assert {k[2] for k in rounds} == {0, 1}
+    assert len({tuple(v) for v in rounds.values()}) == 1 and len(rounds["jax", "keras", 0]) >= 2
     assert len({r["schedule"] for r in runs}) == 1
     log = json.loads(next((tmp_path / "cmp" / "runs").rglob("rounds.json")).read_text())
     turns = log["schedules"][0]["turns"]
     firsts = [[t["backend"] for t in turns if t["round"] == i][0] for i in (1, 2, 3)]
     assert len(set(firsts)) > 1  # the order alternates between rounds
     assert "time ratio" in md and "examples/s" in md and "Keras ÷ native" in md
+    assert "A/A control: the same program in two processes" in md
+    assert "worker process inside" in (report / "report.csv").read_text()
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert "4 cells (4 already done)" in second.stderr, second.stderr[-2000:]
     assert (
         len([p for p in (tmp_path / "cmp" / "runs").rglob("*.json") if p.name != "rounds.json"])
-        == 4
+        == 8
     )
 
 
@@ -78,7 +83,7 @@ def test_compare_policies_tuned_and_inference_side_by_side(mnist, tmp_path):
     cmd = [
         sys.executable, "-m", "suite", "compare", "--models", "softmax", "--quick",
         "--train-examples", "1024", "--dtype-policy", "mixed_bfloat16", "--tuned",
-        "--inference-rounds", "2", "--backends", "jax", "tensorflow",
+        "--inference-rounds", "2", "--backends", "jax", "tensorflow", "--processes", "1",
         "--out", str(tmp_path / "cmp"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1500)
@@ -122,7 +127,7 @@ def test_compare_repeat_makes_runs_the_units_and_records_the_noise(mnist, tmp_pa
     cmd = [
         sys.executable, "-m", "suite", "compare", "--models", "softmax", "--quick",
         "--backends", "jax", "tensorflow", "--train-examples", "1024",
-        "--inference-rounds", "0", "--repeat", "3", "--gap", "0",
+        "--inference-rounds", "0", "--repeat", "3", "--gap", "0", "--processes", "1",
         "--out", str(tmp_path / "cmp"),
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1200)

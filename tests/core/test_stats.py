@@ -117,17 +117,18 @@ def test_runs_as_units_cover_what_rounds_within_each_run_miss():
     from suite.core.stats import WITHIN_ONE_RUN, clustered_rates
 
     rng = np.random.default_rng(1)
-    # 4 runs; each run's machine state moves the true ratio 2.0 by -12%..+12% for all of
-    # its 10 rounds (a phase that outlasts the run), rounds within a run vary by 1%
+    # 4 runs (seeds) of one invocation; each run's machine state moves the true ratio 2.0
+    # by -12%..+12% for all of its 10 rounds (a phase that outlasts the run), rounds
+    # within a run vary by 1%
     offsets = [0.88, 1.12, 0.94, 1.06]
     fast, slow = {}, {}
     for run, off in enumerate(offsets):
         for rnd in range(10):
-            fast[(f"r{run}", rnd)] = 1000.0
-            slow[(f"r{run}", rnd)] = 1000.0 / (2.0 * off * rng.lognormal(0, 0.01))
-    one_run = {k: v for k, v in fast.items() if k[0] == "r0"}
+            fast[(f"inv/r{run}", rnd)] = 1000.0
+            slow[(f"inv/r{run}", rnd)] = 1000.0 / (2.0 * off * rng.lognormal(0, 0.01))
+    one_run = {k: v for k, v in fast.items() if k[0] == "inv/r0"}
     r0 = clustered_rates(one_run, {k: slow[k] for k in one_run})
-    assert r0.method == WITHIN_ONE_RUN and not r0.low <= 2.0 <= r0.high  # must reject
+    assert WITHIN_ONE_RUN in r0.method and not r0.low <= 2.0 <= r0.high  # must reject
     r = clustered_rates(fast, slow)
     assert "runs as units (4 runs)" in r.method and r.low < 2.0 < r.high
     from suite.core.stats import paired_rates
@@ -164,3 +165,80 @@ def test_clustered_rates_gives_a_rerun_interval_only_with_runs_as_units():
     three = clustered_rates(*runs(3))
     assert three.pi_low < three.low <= three.high < three.pi_high  # wider than the CI
     assert three.pi_low < 2.0 < three.pi_high
+
+
+def _aa_world(rng, sigma_p: float, n: int = 12, participants: int = 9):
+    """Per-round log rates of ``participants`` participants, two processes each, every
+    process with its own effect (σ_p) and every round its own noise (1%)."""
+    effects = rng.normal(0, sigma_p, (participants, 2))
+    return effects[:, :, None] + rng.normal(0, 0.01, (participants, 2, n))
+
+
+def test_the_worker_process_inside_the_interval_covers_what_rounds_miss():
+    """Two identical programs (truth 1) in processes that differ by σ_p = 4%: the
+    rounds' interval excludes 1 most of the time; with the process variance estimated
+    from the A/A contrasts it covers 1 at about its 95%; a real 1.3× is still found."""
+    from suite.core.stats import process_variance, with_processes
+
+    rng = np.random.default_rng(7)
+    sims = 300
+    rounds_cover = process_cover = found = 0
+    for _ in range(sims):
+        logs = _aa_world(rng, 0.04)
+        pv = process_variance([w[0] - w[1] for w in logs])
+        diff = logs[0, 0] - logs[1, 0]  # participant 0's first process vs participant 1's
+        q0 = with_processes(diff, None)
+        q = with_processes(diff, pv)
+        rounds_cover += q0.low <= 1 <= q0.high
+        process_cover += q.low <= 1 <= q.high
+        slower = with_processes(diff + np.log(1.3), pv)
+        found += not slower.low <= 1 <= slower.high  # must reject
+    assert rounds_cover / sims < 0.5
+    assert process_cover / sims >= 0.9
+    assert found / sims >= 0.9
+
+
+def test_no_process_effect_estimates_about_none():
+    from suite.core.stats import process_variance
+
+    rng = np.random.default_rng(3)
+    logs = _aa_world(rng, 0.0)
+    pv = process_variance([w[0] - w[1] for w in logs])
+    assert pv.contrasts == 9 and pv.var < 0.004**2
+    assert process_variance([]) is None and process_variance([[0.1]]) is None
+
+
+def test_invocations_that_disagree_are_not_pooled():
+    """Two invocations of the same comparison, one at 12× and one at 7.5× with tight
+    rounds: "runs disagree", no pooled interval; two at 10× pool as before."""
+    from suite.core.stats import clustered_rates, speed_verdict
+
+    rng = np.random.default_rng(5)
+
+    def rates(folder, ratio):
+        fast = {(f"{folder}/mlp/seed0", r): 1000.0 * rng.lognormal(0, 0.02) for r in range(12)}
+        slow = {k: v / ratio * rng.lognormal(0, 0.02) for k, v in fast.items()}
+        return fast, slow
+
+    f1, s1 = rates("run-a", 12.0)
+    f2, s2 = rates("run-b", 7.5)
+    q = clustered_rates({**f1, **f2}, {**s1, **s2})
+    assert q.low is None and q.high is None and "runs disagree" in q.method
+    assert sorted(round(x) for x in q.runs) == [8, 12]
+    assert speed_verdict(q) == "indistinguishable"  # nothing ranked on it
+    # two invocations of the same truth: pooled, with "runs disagree" at about the
+    # test's 5% false-alarm rate
+    alarms = 0
+    for i in range(200):
+        f3, s3 = rates(f"c{i}", 10.0)
+        f4, s4 = rates(f"d{i}", 10.0)
+        agree = clustered_rates({**f3, **f4}, {**s3, **s4})
+        alarms += bool(agree.runs)
+        assert agree.runs or agree.low is not None
+    assert alarms / 200 <= 0.1
+    # three invocations that disagree: the runs-as-units interval (their spread inside
+    # it), the disagreement named in its method
+    f5, s5 = rates("run-e", 10.0)
+    three = clustered_rates({**f1, **f2, **f5}, {**s1, **s2, **s5})
+    assert three.low is not None and "runs disagree" in three.method
+    assert "runs as units (3 runs)" in three.method

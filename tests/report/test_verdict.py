@@ -177,3 +177,43 @@ def test_learning_state_flags_chance_and_still_learning_and_judges_the_rest():
     # a miss beside a hit is a difference to judge, not a state
     assert learning_state([_mean_acc("jax", 0.99), _mean_acc("torch", 0.95)]) is None
     assert learning_state([_mean_acc("jax", 0.95, target=None)]) is None
+
+
+def test_a_workload_disturbed_in_most_rounds_is_not_ranked(tmp_path):
+    """Other processes took 1.5 cores during 10 of 12 rounds of mlp: mlp's verdict row
+    and the conditions line say so and rank nothing. softmax, with only a slow speed
+    probe before most chunks (a noisy single shot) and others at 0.3 of a core, is
+    ranked."""
+    from dataclasses import replace
+
+    from suite.report.render import terminal_summary
+
+    for model in ("mlp", "softmax"):
+        for backend, ms in (("jax", 1.0), ("torch", 2.0)):
+            r = make_run(backend, model, 0, ms, 0.95)
+            busy = model == "mlp"
+            chunks = [
+                replace(c, steal_s=0.0, others_cpu_s=(1.5 if busy and i < 10 else 0.3) * c.seconds,
+                        probe_ms=1.0 if busy or i % 4 == 0 else 2.0, copy_ms=1.0)
+                for i, c in enumerate(r.chunks)
+            ]  # fmt: skip
+            write_result(tmp_path / "run" / f"{r.cell}.json", replace(r, chunks=chunks))
+    report = build_report([tmp_path / "run"])
+    d = report["devices"][0]
+    rows = {v.workload: v for v in d["verdict"]}
+    assert rows["mlp"].use == "not ranked"
+    assert (
+        "busy during 10 of 12 rounds (other processes used up to 1.50 of a core"
+        in rows["mlp"].speed
+    )
+    assert rows["softmax"].use == "jax" and "faster than torch" in rows["softmax"].speed
+    line = conditions_text(d["conditions"], [])
+    assert "Disturbed: other work used the machine during most rounds of mlp" in line
+    assert "Disturbed:" in terminal_summary(report)
+
+
+def test_runs_that_disagree_are_named_and_not_ranked():
+    split = Ratio(10.0, None, None, 24, "runs disagree: ...", runs=(12.0, 7.5))
+    use, speed = speed_words(_speed(("torch", split, "indistinguishable")))
+    assert use == "tensorflow or torch"
+    assert speed == "not ranked against torch: runs disagree: 12.00×, 7.50× in separate runs"
