@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suite.core.schemas import NA, past_bound
+from suite.core.stats import SPEED_THRESHOLD
 from suite.report.aa import NOT_RANKABLE
 from suite.report.layout import (
     difference_kind,
@@ -314,10 +315,18 @@ def tuned_text(sweeps: list[dict]) -> str:
     for s in sweeps:
         modes = {m["mode"]: m for m in s["modes"] if m["impl"] == "keras"}
         best, base = modes.get(s.get("best_keras")), modes.get("default")
-        if best and base and best is not base and best["ms_per_step"] and base["ms_per_step"]:
+        gain = s.get("gain")
+        if gain and gain["wins"] and gain["ci"][0] is not None:  # the sweep's paired figure
             moved.append(
+                f"{s['backend']} {s['model']} with {gain['mode']} {gain['ratio']:.2f}× "
+                f"[{gain['ci'][0]:.2f}, {gain['ci'][1]:.2f}] its default's throughput "
+                f"(the sweep's paired rounds)"
+            )
+        elif not gain and best and base and best is not base and best["ms_per_step"]:
+            moved.append(  # a sweep from before the paired gain was recorded
                 f"{s['backend']} {s['model']} with {best['mode']} "
-                f"{base['ms_per_step'] / best['ms_per_step']:.2f}× its default speed"
+                f"{base['ms_per_step'] / best['ms_per_step']:.2f}× its default speed "
+                "(the sweep's median step times)"
             )
     if not sweeps:
         return (
@@ -326,7 +335,10 @@ def tuned_text(sweeps: list[dict]) -> str:
             "(`python -m suite sweep`)."
         )
     if not moved:
-        return "Rankings are at Keras' defaults; the sweeps found no mode faster than the default."
+        return (
+            "Rankings are at Keras' defaults; the sweeps found no mode clearly faster than "
+            f"the default (by {SPEED_THRESHOLD:.0%}, its paired interval above 1)."
+        )
     return (
         "Rankings are at Keras' defaults; tuned modes measured by sweep: " + "; ".join(moved) + "."
     )

@@ -152,11 +152,24 @@ def test_a_sweep_says_how_far_a_tuned_mode_moves_a_backend():
             {"mode": "steps_per_execution=8", "impl": "keras", "ms_per_step": 1.0},
         ],
     }
-    assert "tensorflow softmax with steps_per_execution=8 2.15× its default speed" in tuned_text(
-        [sweep]
+    assert (
+        "tensorflow softmax with steps_per_execution=8 2.15× its default speed (the sweep's "
+        "median step times)" in tuned_text([sweep])
     )
     sweep["best_keras"] = "default"
-    assert "found no mode faster" in tuned_text([sweep])
+    assert "found no mode clearly faster" in tuned_text([sweep])
+    # a sweep with its paired gain quotes that one measurement, named
+    gain = {"mode": "steps_per_execution=8", "ratio": 1.31, "ci": [1.2, 1.43], "wins": True}
+    sweep.update(best_keras="steps_per_execution=8", gain=gain)
+    assert (
+        "tensorflow softmax with steps_per_execution=8 1.31× [1.20, 1.43] its default's "
+        "throughput (the sweep's paired rounds)" in tuned_text([sweep])
+    )
+    # a fastest mode that did not clearly beat the default moved nothing
+    sweep.update(
+        best_keras="default", gain={**gain, "ratio": 1.04, "ci": [0.97, 1.11], "wins": False}
+    )
+    assert "found no mode clearly faster" in tuned_text([sweep])
 
 
 def _mean_acc(backend, mean, target=0.985, reached=None):
