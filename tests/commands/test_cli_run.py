@@ -1,4 +1,7 @@
-"""Bad input to `suite run`: one line, exit code 2, no result file."""
+"""Bad input to `suite run`: one line, exit code 2, no result file. Input refused at
+the door is the same under every backend (``door_backend``: run once); what needs the
+backend's framework (a model built, weights loaded, a device or port probed) runs under
+each."""
 
 import json
 import os
@@ -46,22 +49,22 @@ def assert_refused(proc, out, *words):
         (["--chunk-steps", "10", "--steps-per-execution", "4"], ["--chunk-steps 10", "multiple"]),
     ],
 )
-def test_bad_settings(backend, tmp_path, args, words):
+def test_bad_settings(door_backend, tmp_path, args, words):
     out = tmp_path / "out"
-    argv = ["--backend", backend, *args] if "--backend" not in args else args
+    argv = ["--backend", door_backend, *args] if "--backend" not in args else args
     assert_refused(run(*argv, "--out", str(out)), out, *words)
 
 
-def test_empty_out_is_refused(backend, tmp_path):
-    proc = run("--backend", backend, "--out", "", cwd=tmp_path)
+def test_empty_out_is_refused(door_backend, tmp_path):
+    proc = run("--backend", door_backend, "--out", "", cwd=tmp_path)
     assert_refused(proc, tmp_path / "nothing", "--out is empty")
     assert list(tmp_path.iterdir()) == []  # not even into the current folder
 
 
-def test_unwritable_out(backend, tmp_path):
+def test_unwritable_out(door_backend, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    proc = run("--backend", backend, "--out", str(blocker / "results"))
+    proc = run("--backend", door_backend, "--out", str(blocker / "results"))
     assert_refused(proc, blocker / "results", "not writable")
 
 
@@ -119,9 +122,9 @@ def test_smoke_run_prints_table_and_writes(backend, tmp_path):
         ),
     ],
 )
-def test_bad_recipe_and_weights_flags(backend, tmp_path, args, words):
+def test_bad_recipe_and_weights_flags(door_backend, tmp_path, args, words):
     out = tmp_path / "out"
-    assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+    assert_refused(run("--backend", door_backend, *args, "--out", str(out)), out, *words)
 
 
 @pytest.fixture(scope="module")
@@ -178,11 +181,11 @@ def test_bad_weights_files(backend, tmp_path, saved_softmax):
         (["--hosts", "2", "--device", "gpu"], ["--hosts 2: hosts over loopback run on the CPU"]),
     ],
 )
-def test_bad_host_settings(backend, tmp_path, args, words):
+def test_bad_host_settings(door_backend, tmp_path, args, words):
     if len(os.sched_getaffinity(0)) > 2 and "--hosts 3" in " ".join(args):
         pytest.skip("3 hosts fit on more than 2 cores")
     out = tmp_path / "out"
-    assert_refused(run("--backend", backend, *args, "--out", str(out)), out, *words)
+    assert_refused(run("--backend", door_backend, *args, "--out", str(out)), out, *words)
 
 
 def test_hosts_refuse_a_port_in_use_and_tensorflow_devices_per_host(backend, tmp_path):
