@@ -126,7 +126,7 @@ def test_compare_repeat_makes_runs_the_units_and_records_the_noise(mnist, tmp_pa
 
     cmd = [
         sys.executable, "-m", "suite", "compare", "--models", "softmax", "--quick",
-        "--backends", "jax", "tensorflow", "--train-examples", "1024",
+        "--backends", "jax", "torch", "--train-examples", "1024",
         "--inference-rounds", "0", "--repeat", "3", "--gap", "0", "--processes", "1",
         "--out", str(tmp_path / "cmp"),
     ]  # fmt: skip
