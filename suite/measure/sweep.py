@@ -223,9 +223,13 @@ def run_sweep(
     """Train every mode in rounds, one worker each; their results land in ``run_dir``.
     Returns the sweep summary and the rounds log's schedule entry. A mode the framework
     refuses at run time (Keras' torch trainer and steps_per_execution > 1) is trained
-    and recorded as failed."""
+    and recorded as failed. A mode whose settings resolve to the default's (torch's and
+    TensorFlow's ``jit=off`` on a CPU, JAX's ``jit=on``) is not trained: it is the
+    default program, which the default's twin (``TWIN``) already runs again."""
     modes = {
-        mode_label(m): m for m in sweep_modes(cfg.model, cfg.backend, cfg.dtype_policy, keras_only)
+        mode_label(m): m
+        for m in sweep_modes(cfg.model, cfg.backend, cfg.dtype_policy, keras_only)
+        if not (m and same_as_default(cfg.backend, cfg.device, m))  # the default again
     }
     cells = {n: validate(replace(cfg, **m), check_install=False) for n, m in modes.items()}
     cells[TWIN] = replace(cells[mode_label({})], process=1)
