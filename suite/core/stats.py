@@ -111,6 +111,12 @@ def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     return _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
 
 
+def log_ratios(a: dict, b: dict) -> dict:
+    """round key -> log(a / b) over the rounds both rate maps have, in one sorted order
+    (one summation order: reproducible files)."""
+    return {k: float(np.log(a[k] / b[k])) for k in sorted(set(a) & set(b), key=str)}
+
+
 def paired_rates(a: dict, b: dict, confidence: float = 0.95) -> Ratio | None:
     """``paired_ratio`` of two per-round rate maps (round key -> rate) over the rounds
     both have; None when fewer than two rounds are shared."""
@@ -196,16 +202,16 @@ def clustered_rates(
     is, and its method says that between-run variation is not in it. The rounds'
     interval has the worker processes inside it (``with_processes``) when ``process``
     is given. None when fewer than two rounds are shared."""
-    common = sorted(set(a) & set(b), key=str)
-    if len(common) < 2:
+    logs = log_ratios(a, b)
+    if len(logs) < 2:
         return None
-    split = disagreement({k: np.log(a[k] / b[k]) for k in common}, process)
+    split = disagreement(logs, process)
     if split is not None and len(split.runs) == 2:
         return split
-    rounds = with_processes([np.log(a[k] / b[k]) for k in common], process, confidence)
+    rounds = with_processes(list(logs.values()), process, confidence)
     runs: dict = {}
-    for key in sorted(set(a) & set(b), key=str):  # one summation order: reproducible files
-        runs.setdefault(key[0], []).append(np.log(a[key] / b[key]))
+    for key, x in logs.items():
+        runs.setdefault(key[0], []).append(x)
     means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
     if means.size < 3:
         return replace(rounds, method=f"{rounds.method}; {WITHIN_ONE_RUN}")

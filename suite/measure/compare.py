@@ -138,10 +138,9 @@ def _groups(todo: list[RunConfig], processes: int = 1) -> dict[tuple, dict[str, 
     > 1 every cell trains once in each of its participant's processes (the same
     training: an A/A pair; the twin skips the inference measurement after it), and which
     process comes first in the round order alternates between groups."""
-    groups: dict[tuple, dict] = {}
+    groups: dict[tuple, list] = {}
     for c in todo:
-        groups.setdefault((c.model, c.seed), [])
-        groups[(c.model, c.seed)].append(c)
+        groups.setdefault((c.model, c.seed), []).append(c)
     out = {}
     for i, (key, cells) in enumerate(groups.items()):
         order = list(range(processes))[:: 1 if i % 2 == 0 else -1]

@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
 from models import get_model
 from models.brought import slug
 from suite.core.config import RunConfig, same_as_default, validate
@@ -29,6 +27,7 @@ from suite.core.stats import (
     SPEED_THRESHOLD,
     ProcessVariance,
     Ratio,
+    log_ratios,
     paired_rates,
     process_variance,
     speed_verdict,
@@ -135,17 +134,12 @@ def _ratio_blob(r: Ratio) -> dict:
     return {"ratio": r.ratio, "ci": [r.low, r.high], "ci_kind": r.method, "rounds": r.n}
 
 
-def _logs(fast: dict, slow: dict) -> list[float]:
-    common = sorted(set(fast) & set(slow))
-    return [float(np.log(fast[k] / slow[k])) for k in common]
-
-
 def _aa(rates: dict) -> tuple[ProcessVariance | None, dict | None]:
     """The default mode against its twin (the same program in another process): the
     process variance and the A/A ratio, when the sweep trained a twin."""
     if TWIN not in rates or "default" not in rates:
         return None, None
-    logs = _logs(rates["default"], rates[TWIN])
+    logs = list(log_ratios(rates["default"], rates[TWIN]).values())
     if len(logs) < 2:
         return None, None
     q = paired_rates(rates["default"], rates[TWIN])
@@ -160,10 +154,8 @@ def _winner(keras: list[dict], rates: dict, process) -> tuple[str | None, dict |
     if not keras:
         return None, None
     fastest = keras[0]["mode"]
-    if (
-        fastest == "default"
-        or len(logs := _logs(rates.get(fastest, {}), rates.get("default", {}))) < 2
-    ):
+    logs = list(log_ratios(rates.get(fastest, {}), rates.get("default", {})).values())
+    if fastest == "default" or len(logs) < 2:
         return fastest, None
     q = with_processes(logs, process)
     wins = q.low is not None and q.low > 1 and q.ratio >= 1 + GAIN

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from suite.core.stats import SPEED_THRESHOLD, ProcessVariance, paired_rates, process_variance
+from suite.core.stats import (
+    SPEED_THRESHOLD,
+    ProcessVariance,
+    log_ratios,
+    paired_rates,
+    process_variance,
+)
 from suite.report.groups import process_of, round_throughputs
 
 AA_LIMIT = SPEED_THRESHOLD  # an A/A ratio off 1 by more than this (or CI without 1) fails
@@ -29,9 +35,8 @@ def contrasts(cells: dict, rates=round_throughputs) -> list[np.ndarray]:
     out = []
     for runs in cells.values():
         for a, b in _pairs(runs, rates):
-            keys = sorted(set(a) & set(b), key=str)
-            if len(keys) >= 2:
-                out.append(np.log([a[k] / b[k] for k in keys]))
+            if len(logs := log_ratios(a, b)) >= 2:
+                out.append(np.array(list(logs.values())))
     return out
 
 
