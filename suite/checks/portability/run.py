@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -50,8 +51,10 @@ def run_portability(
             request = PortabilityRequest(
                 mode, models, str(work), train_examples, data, dict(init_dirs or {})
             )
-            for backend in backends:
-                _child(request, backend, work, log)
+            with ThreadPoolExecutor(max_workers=len(backends)) as pool:
+                jobs = [pool.submit(_child, request, b, work, log) for b in backends]
+                for job in jobs:
+                    job.result()  # the first failure, in backend order
         names = {slug(m): m for m in models}  # files carry the slug; rows the name
 
         def key(p: Path, suffix: str) -> tuple:
