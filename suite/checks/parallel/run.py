@@ -4,6 +4,7 @@ trains each model K SGD steps on one device and over N devices; ``judge`` compar
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ def run_check(
     check. ``devices`` is per host."""
     checks = []
     with tempfile.TemporaryDirectory(prefix="replicas-") as tmp:
-        for backend in backends:
+
+        def child(backend: str) -> Path:
             out = Path(tmp) / f"{backend}.npz"
             n = processes(backend, hosts, devices)
             ports = list(cluster(n, port).ports) if hosts > 1 else []
@@ -42,7 +44,15 @@ def run_check(
                 run_hosts(cmds, f"replica check on {backend} over {hosts} hosts")
             else:
                 run_child(cmd, f"replica check on {backend}")
-            with np.load(out) as f:
+            return out
+
+        # On one host the backends' children run at once (nothing here is timed; each
+        # writes its own file); host groups one backend at a time, each on its own ports.
+        with ThreadPoolExecutor(max_workers=len(backends) if hosts == 1 else 1) as pool:
+            jobs = {b: pool.submit(child, b) for b in backends}
+            outs = {b: job.result() for b, job in jobs.items()}  # the first failure first
+        for backend in backends:
+            with np.load(outs[backend]) as f:
                 arrays = {k: f[k] for k in f.files}
             for m in models:
                 part = {k.split("|", 1)[1]: v for k, v in arrays.items() if k.startswith(m + "|")}
