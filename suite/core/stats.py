@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats as sps
+
+
+def _sps():
+    """scipy.stats, imported on first use: half a second that a command refusing its
+    input (or printing --help) does not need to pay."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ def median_ci(
     if v.size < 2 or np.all(v == v[0]):
         m = float(np.median(v))
         return m, m
-    res = sps.bootstrap(
+    res = _sps().bootstrap(
         (v,),
         np.median,
         confidence_level=confidence,
@@ -181,7 +188,7 @@ def with_processes(
     if total == 0:
         return Ratio(rounds.ratio, rounds.ratio, rounds.ratio, rounds.n, method)
     df = total**2 / (v_rounds**2 / (logs.size - 1) + v_proc**2 / process.contrasts)
-    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(total))
+    half = float(_sps().t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(total))
     mean = float(logs.mean())
     return Ratio(
         float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half)),
@@ -261,7 +268,7 @@ def disagreement(logs: dict, process: ProcessVariance | None = None) -> Ratio | 
     y, w = np.asarray(means), 1 / np.asarray(variances)
     pooled = float((w * y).sum() / w.sum())
     q = float((w * (y - pooled) ** 2).sum())
-    p = float(sps.chi2.sf(q, len(means) - 1))
+    p = float(_sps().chi2.sf(q, len(means) - 1))
     if p >= AGREE_P:
         return None
     ratios = tuple(float(np.exp(m)) for m in means)
@@ -281,7 +288,7 @@ def rerun_interval(unit_logs, confidence: float = 0.95) -> tuple[float, float]:
     k = logs.size
     if k < 2:
         raise ValueError("a prediction interval needs at least 2 runs")
-    half = float(sps.t.ppf(0.5 + confidence / 2, k - 1) * logs.std(ddof=1) * np.sqrt(1 + 1 / k))
+    half = float(_sps().t.ppf(0.5 + confidence / 2, k - 1) * logs.std(ddof=1) * np.sqrt(1 + 1 / k))
     mean = float(logs.mean())
     return float(np.exp(mean - half)), float(np.exp(mean + half))
 
@@ -302,7 +309,7 @@ def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     if se == 0:
         return Ratio(ratio, ratio, ratio, min(la.size, lb.size), "unpaired, Welch")
     df = (va + vb) ** 2 / (va**2 / (la.size - 1) + vb**2 / (lb.size - 1))
-    h = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    h = float(_sps().t.ppf(0.5 + confidence / 2, df)) * se
     return Ratio(
         ratio, ratio * np.exp(-h), ratio * np.exp(h), min(la.size, lb.size), "unpaired, Welch"
     )
@@ -312,7 +319,7 @@ def _t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
     mean = float(logs.mean())
     if logs.size < 2:
         return Ratio(float(np.exp(mean)), None, None, int(logs.size), method)
-    half = float(sps.t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1))
+    half = float(_sps().t.ppf(0.5 + confidence / 2, logs.size - 1) * logs.std(ddof=1))
     half /= np.sqrt(logs.size)
     return Ratio(
         float(np.exp(mean)),
@@ -364,9 +371,9 @@ def paired_difference(a, b, margin: float, alpha: float = 0.05) -> Difference:
     if se == 0:
         inside = abs(mean) < margin
         return Difference(mean, mean, mean, n, margin, 0.0 if inside else 1.0, inside)
-    half = float(sps.t.ppf(1 - alpha / 2, n - 1)) * se
-    p_low = float(sps.t.sf((mean + margin) / se, n - 1))  # H0: difference <= -margin
-    p_high = float(sps.t.cdf((mean - margin) / se, n - 1))  # H0: difference >= +margin
+    half = float(_sps().t.ppf(1 - alpha / 2, n - 1)) * se
+    p_low = float(_sps().t.sf((mean + margin) / se, n - 1))  # H0: difference <= -margin
+    p_high = float(_sps().t.cdf((mean - margin) / se, n - 1))  # H0: difference >= +margin
     p = max(p_low, p_high)
     return Difference(mean, mean - half, mean + half, n, margin, p, p < alpha)
 

@@ -7,7 +7,6 @@ with each measure. Pure functions over results."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as sps
 
 from suite.core.stats import paired_rates
 from suite.report.groups import cells_for, round_throughputs
@@ -258,5 +257,7 @@ def _spearman(pairs: list[tuple]) -> tuple[float, float] | None:
     a, b = np.array(pairs, np.float64).T
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return None
+    from scipy import stats as sps  # on first use, as in suite.core.stats
+
     res = sps.spearmanr(a, b)
     return float(res.statistic), float(res.pvalue)
