@@ -7,6 +7,9 @@ that drift and order effects hit both sides alike:
   clock read at chunk ends after draining the device) against a plain, uninstrumented
   ``fit()`` over the same steps, timed only by an epoch-level callback. For native
   implementations: the suite's chunked native loop against one uninterrupted loop.
+  A block goes over its steps as many times as make about ``BLOCK_SECONDS`` of work
+  (a plain ``fit(epochs=E)`` timed per epoch against E of the suite's chunked fit()
+  calls), so that a small model's block is not a tenth of a second of scheduler noise.
   The ratio's CI comes from the blocks (paired), not from steps.
 - **latency** (the diagnostic): Keras' train function timed step by step inside
   ``fit()`` against a bare loop over the same train function and Keras' own iterator
@@ -34,13 +37,15 @@ from suite.training.clock import (
 )
 from suite.training.trainers import KerasTrainer, NativeTrainer
 
+BLOCK_SECONDS = 2.0  # about this much work per block, as a compare chunk at most
+
 
 @dataclass(frozen=True)
 class TimingCheck:
     backend: str
     model: str
     impl: str
-    steps_per_block: int
+    steps_per_block: int  # distinct steps, gone over ``passes`` times per block
     blocks: int
     chunk_steps: int
     suite_examples_per_s: float  # median over blocks
@@ -48,6 +53,7 @@ class TimingCheck:
     throughput_ratio: Ratio  # suite / plain throughput, paired by block
     latency_suite: TimingSummary | None  # ms, Keras only
     latency_bare: TimingSummary | None
+    passes: int = 1
 
     @property
     def latency_ratio(self) -> float | None:
@@ -57,37 +63,48 @@ class TimingCheck:
         return self.latency_suite.median / self.latency_bare.median
 
 
-def _plain_keras(model, x, y, batch: int) -> float:
-    """Seconds of one plain fit() epoch over (x, y): epoch-level hooks only."""
+def _plain_keras(model, x, y, batch: int, epochs: int = 1) -> float:
+    """Seconds of a plain fit() of ``epochs`` epochs over (x, y), summed over its epochs
+    as a user's per-epoch timing would: epoch-level hooks only."""
     import keras
 
-    bk, span = frameworks.current(), {}
+    bk, spans = frameworks.current(), []
 
     class EpochClock(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            span["start"] = time.perf_counter()
+            spans.append(time.perf_counter())
 
         def on_epoch_end(self, epoch, logs=None):
             bk.drain(model)
-            span["seconds"] = time.perf_counter() - span["start"]
+            spans[-1] = time.perf_counter() - spans[-1]
 
-    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[EpochClock()])
-    return span["seconds"]
+    fit = dict(batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
+    model.fit(x, y, callbacks=[EpochClock()], **fit)
+    return sum(spans)
 
 
-def _plain_native(model, x, y, batch: int) -> float:
-    """Seconds of one uninterrupted native loop over (x, y), the loss read at the end."""
+def _plain_native(model, x, y, batch: int, epochs: int = 1) -> float:
+    """Seconds of one uninterrupted native loop, ``epochs`` times over (x, y), the loss
+    read at the end."""
     start = time.perf_counter()
     loss = None
-    for i in range(0, len(x) - batch + 1, batch):
-        loss = model.train_step(model.to_batch(x[i : i + batch], y[i : i + batch]))
+    for _ in range(epochs):
+        for i in range(0, len(x) - batch + 1, batch):
+            loss = model.train_step(model.to_batch(x[i : i + batch], y[i : i + batch]))
     float(loss)
     return time.perf_counter() - start
 
 
 def check_timing(
-    cfg: RunConfig, mnist: Mnist, steps: int = 160, blocks: int = 6, chunks: int = 8
+    cfg: RunConfig,
+    mnist: Mnist,
+    steps: int = 160,
+    blocks: int = 6,
+    chunks: int = 8,
+    passes: int | None = None,
 ) -> TimingCheck:
+    """``passes``: over a block's steps per block; by default as many as make about
+    ``BLOCK_SECONDS`` of work."""
 
     bk, b = frameworks.current(), cfg.batch_size
     batches = epoch_batches(cfg.train_examples, b, cfg.seed, 0)
@@ -106,15 +123,19 @@ def check_timing(
     drain = suite.model.drain if native else (lambda: bk.drain(suite.model))
     plain_run = _plain_native if native else _plain_keras
 
+    fixed, passes = passes, 1
+
     def suite_block() -> float:
         clock = ChunkClock(Turns(Baton()), drain)
-        suite.train_chunks(x, y, chunk, steps // chunk, clock)
+        for _ in range(passes):  # one fit() per pass, as compare makes one per epoch
+            suite.train_chunks(x, y, chunk, steps // chunk, clock)
         return sum(r.steps for r in clock.records) * b / sum(r.seconds for r in clock.records)
 
     def plain_block() -> float:
-        return steps * b / plain_run(plain.model, x, y, b)
+        return passes * steps * b / plain_run(plain.model, x, y, b, passes)
 
     suite_block(), plain_block()  # compile and warm up both, untimed
+    passes = fixed or _passes(steps * b / plain_block())
     ours, theirs, lat_suite, lat_bare = [], [], [], []
     for block in range(blocks):
         for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
@@ -140,6 +161,7 @@ def check_timing(
                 else:
                     lat_bare += bk.bare_steps(plain.model, x, y, b)[2:]
     return TimingCheck(
+        passes=passes,
         backend=cfg.backend,
         model=cfg.model,
         impl=cfg.impl,
@@ -152,3 +174,8 @@ def check_timing(
         latency_suite=summarize(lat_suite) if len(lat_suite) > 1 else None,
         latency_bare=summarize(lat_bare) if len(lat_bare) > 1 else None,
     )
+
+
+def _passes(pass_seconds: float) -> int:
+    """Passes over a block's steps that make about ``BLOCK_SECONDS`` of work."""
+    return max(1, round(BLOCK_SECONDS / pass_seconds)) if pass_seconds > 0 else 1

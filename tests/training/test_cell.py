@@ -81,12 +81,20 @@ def test_evaluate_matches_numpy(small_config, backend, mnist):
 def test_timing_check_compares_both_ways(small_config, backend, mnist):
     from suite.measure.timing_check import check_timing
 
-    # 9 steps in chunks of 4: the ninth is left out on both sides, not on one
-    c = check_timing(small_config(model="softmax"), mnist, steps=9, blocks=2, chunks=2)
+    # 9 steps in chunks of 4: the ninth is left out on both sides, not on one; two
+    # passes over them per block (a real check makes a block about 2 s of work)
+    c = check_timing(small_config(model="softmax"), mnist, 9, 2, 2, passes=2)
     assert c.throughput_ratio.n == 2 and c.chunk_steps == 4 and c.steps_per_block == 8
+    assert c.passes == 2
     assert c.throughput_ratio.low <= c.throughput_ratio.ratio <= c.throughput_ratio.high
     assert c.latency_suite.n == c.latency_bare.n == 2 * (8 - 2)
     assert c.latency_ratio > 0
+
+
+def test_a_timing_block_is_about_two_seconds_of_work():
+    from suite.measure.timing_check import _passes
+
+    assert _passes(0.1) == 20 and _passes(0.7) == 3 and _passes(5.0) == 1 and _passes(0) == 1
 
 
 def test_peak_memory_is_per_cell(small_config, backend, mnist):
