@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
         help="hold the suite's throughput against a plain fit() and its latency against a "
         "bare loop",
         description="In alternating blocks on the same batches: the suite's chunked "
-        "throughput against a plain, uninstrumented fit() (or, with --impl native, one "
-        "uninterrupted native loop), with a 95% CI from the blocks; and the per-step "
+        "throughput against a plain, uninstrumented fit() timed per epoch (or, with "
+        "--impl native, one uninterrupted native loop), with a 95% CI from the blocks; a "
+        "block goes over its steps as many times as make about 2 s of work; and the per-step "
         "latency diagnostic against a bare loop over Keras' own train function.",
     )
     shared.add(p, "backend", "model", "device", "batch_size")
@@ -31,7 +32,11 @@ def add_parser(sub) -> None:
         help=f"keras or native (default: {DEFAULTS['impl']})",
     )
     p.add_argument(
-        "--steps", type=int, default=160, metavar="N", help="steps per block (default: 160)"
+        "--steps",
+        type=int,
+        default=160,
+        metavar="N",
+        help="distinct steps per block, at most one epoch (default: 160)",
     )
     p.add_argument(
         "--blocks",
