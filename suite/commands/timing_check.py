@@ -45,7 +45,7 @@ def add_parser(sub) -> None:
         metavar="N",
         help="alternating blocks of each method (default: 6)",
     )
-    shared.add(p, "jit", "data_format", "threads", "data")
+    shared.add(p, "jit", "data_format", "threads", "chunk_steps", "data")
     p.set_defaults(func=handle)
 
 

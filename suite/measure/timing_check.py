@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from suite import frameworks
+from suite.core.chunks import plan_chunk_steps
 from suite.core.config import RunConfig
 from suite.core.data import Mnist, epoch_batches, preprocess
 from suite.core.stats import Ratio, TimingSummary, paired_ratio, summarize
@@ -100,12 +101,13 @@ def check_timing(
     mnist: Mnist,
     steps: int = 160,
     blocks: int = 6,
-    chunks: int = 8,
+    chunk_steps: int | None = None,
     passes: int | None = None,
 ) -> TimingCheck:
-    """``passes``: over a block's steps per block; by default as many as make about
+    """``chunk_steps``: the suite's chunk; by default the one ``compare`` plans for this
+    configuration from this backend's step time (``plan_chunk_steps``), at most the
+    block. ``passes`` over a block's steps per block; by default as many as make about
     ``BLOCK_SECONDS`` of work."""
-
     bk, b = frameworks.current(), cfg.batch_size
     batches = epoch_batches(cfg.train_examples, b, cfg.seed, 0)
     steps = min(steps, len(batches))  # one epoch at most: every block sees distinct batches
@@ -116,13 +118,14 @@ def check_timing(
     suite, plain = make(cfg), make(cfg)
     if cfg.impl != "native":  # a brought model's own input layout
         x = as_input(suite.model, x)
-    chunk = max(steps // chunks, 1)
-    steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
-    x, y = x[: steps * b], y[: steps * b]
     native = cfg.impl == "native"
     drain = suite.model.drain if native else (lambda: bk.drain(suite.model))
     plain_run = _plain_native if native else _plain_keras
-
+    plain_run(plain.model, x, y, b)  # compiles, untimed
+    step_s = plain_run(plain.model, x, y, b) / steps
+    chunk = min(chunk_steps or cfg.chunk_steps or plan_chunk_steps(cfg, [step_s]), steps)
+    steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
+    x, y = x[: steps * b], y[: steps * b]
     fixed, passes = passes, 1
 
     def suite_block() -> float:

@@ -132,7 +132,7 @@ def format_timing_checks(checks) -> str:
                 c.backend,
                 c.model,
                 c.impl,
-                f"{c.steps_per_block} × {c.passes}",
+                f"{c.steps_per_block} × {c.passes}, chunks of {c.chunk_steps}",
                 f"{c.suite_examples_per_s:,.0f}",
                 f"{c.plain_examples_per_s:,.0f}",
                 f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}]",

@@ -83,7 +83,7 @@ def test_timing_check_compares_both_ways(small_config, backend, mnist):
 
     # 9 steps in chunks of 4: the ninth is left out on both sides, not on one; two
     # passes over them per block (a real check makes a block about 2 s of work)
-    c = check_timing(small_config(model="softmax"), mnist, 9, 2, 2, passes=2)
+    c = check_timing(small_config(model="softmax"), mnist, 9, 2, chunk_steps=4, passes=2)
     assert c.throughput_ratio.n == 2 and c.chunk_steps == 4 and c.steps_per_block == 8
     assert c.passes == 2
     assert c.throughput_ratio.low <= c.throughput_ratio.ratio <= c.throughput_ratio.high
