@@ -88,7 +88,7 @@ def sweep_margins(sweep: dict) -> str:
 
     def ratio(o: dict) -> str:
         ci = f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]" if o["ci"][0] is not None else "(no CI)"
-        return f"{o['ratio']:.2f}x {ci}, {o['rounds']} rounds: {VERDICT_WORDS[o['verdict']]}"
+        return f"{o['ratio']:.2f}× {ci}, {o['rounds']} rounds: {VERDICT_WORDS[o['verdict']]}"
 
     m, o, g = sweep.get("margin"), sweep["overhead"], sweep.get("gain")
     fastest = sweep.get("fastest_keras", sweep["best_keras"])
@@ -104,13 +104,13 @@ def sweep_margins(sweep: dict) -> str:
         ci = "(no CI)" if g["ci"][0] is None else f"[{g['ci'][0]:.2f}, {g['ci'][1]:.2f}]"
         kept = f"not clearly {SPEED_THRESHOLD:.0%} faster: the default stays"
         lines.append(
-            f"{g['mode']} ÷ default, throughput: {g['ratio']:.2f}x {ci}: "
+            f"{g['mode']} ÷ default, throughput: {g['ratio']:.2f}× {ci}: "
             + ("the best mode" if g["wins"] else kept)
         )
     if sweep.get("a_a"):
         a = sweep["a_a"]
         lines.append(
-            f"A/A: default ÷ the default in a second process: {a['ratio']:.2f}x "
+            f"A/A: default ÷ the default in a second process: {a['ratio']:.2f}× "
             f"[{a['ci'][0]:.2f}, {a['ci'][1]:.2f}], {a['rounds']} rounds"
         )
     return "\n".join(lines)

@@ -10,10 +10,10 @@ from suite.report.tables import SPEED_THRESHOLD
 
 def _fmt_ratio(r: Ratio) -> str:
     if r.runs:
-        return f"{r.ratio:.2f}x pooled, but {r.method}"
+        return f"{r.ratio:.2f}× pooled, but {r.method}"
     if r.low is None:
-        return f"{r.ratio:.2f}x (no CI: {r.method})"
-    return f"{r.ratio:.2f}x [{r.low:.2f}, {r.high:.2f}]"
+        return f"{r.ratio:.2f}× (no CI: {r.method})"
+    return f"{r.ratio:.2f}× [{r.low:.2f}, {r.high:.2f}]"
 
 
 def speed_sentence(rows: list[dict]) -> str:
