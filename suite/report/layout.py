@@ -115,13 +115,14 @@ def short_variants(variants: list[str]) -> dict[str, str]:
 
 
 def ratio_text(q) -> str:
+    """A ratio with its CI, three significant figures (``num``); None is the fastest."""
     if q is None:
         return "1 (fastest)"
     if q.runs:
-        return f"runs disagree: {min(q.runs):.2f}–{max(q.runs):.2f}"
+        return f"runs disagree: {num(min(q.runs))}–{num(max(q.runs))}"
     if q.low is None:
-        return f"{q.ratio:.2f} (no CI)"
-    return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
+        return f"{num(q.ratio)} (no CI)"
+    return f"{num(q.ratio)} [{num(q.low)}, {num(q.high)}]"
 
 
 def identical(d) -> bool:

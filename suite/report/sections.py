@@ -199,7 +199,7 @@ def _glance(d: dict) -> Section:
                     label(d, m, v),
                     r["backend"],
                     num(r["examples_per_s"]),
-                    ratio_text(r["ratio"]),
+                    ratio_text(r["ratio"]) if len(speed) > 1 else "- (alone)",
                     ci_from(r["ratio"]),
                     "-" if a.get("mean") is None else f"{a['mean'] * 100:.2f}",
                     difference_text(a.get("difference")),
