@@ -21,7 +21,7 @@ from suite.report.export import (
 from suite.report.groups import group, model_groups, model_order, ok_runs, round_throughputs
 from suite.report.inference import inference_rows
 from suite.report.noise import disturbed, flag_rows, noise_rows, phase_rows
-from suite.report.precision import policy_rows
+from suite.report.precision import policy_rows, policy_winners
 from suite.report.reruns import rerun_rows
 from suite.report.tables import (
     accuracy_rows,
@@ -33,7 +33,7 @@ from suite.report.tables import (
 )
 from suite.report.text import speed_sentence
 from suite.report.tuned import tuned_rows
-from suite.report.verdict import verdict_rows
+from suite.report.verdict import verdict_rows, workload_rows
 
 
 def _device(key: str, cells: dict, target: float | None = None) -> dict:
@@ -51,6 +51,7 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
         "speed": speed,
         "inference": {k: rows for k in keys if (rows := inference_rows(cells, *k))},
         "policies": policy_rows(cells),
+        "policy_winners": policy_winners(cells, speed, process),
         "tuned": tuned_rows(cells),
         "native": native_rows(cells),
         "aa": aa,
@@ -140,6 +141,7 @@ def build_report(folders: list[Path]) -> dict:
     grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
     for d in devices:
         d["verdict"] = verdict_rows(d, grads)
+        d["workloads"] = workload_rows(d)
     portability = max(c.portability, key=lambda p: str(p.get("created")), default=None)
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]

@@ -81,3 +81,40 @@ def policy_rows(cells: dict) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda r: (model_order(r["model"]), r["backend"], r["policy"]))
+
+
+def policy_winners(cells: dict, speed: dict, process=None) -> dict[str, dict]:
+    """Per model, a mixed policy's fastest backend against float32's fastest, paired by
+    round: ``{"backend", "policy", "variant", "against", "ratio", "wins"}``, ``ratio``
+    float32's winner's time ÷ the mixed winner's (> 1: the mixed configuration is
+    faster), ``wins`` when that is ranked (CI above 1, beyond the threshold)."""
+    out = {}
+    for (model, var), rows in speed.items():
+        if not rows:
+            continue
+        policy = dict(p.split("=", 1) for p in var.split(", ") if "=" in p).get("dtype_policy")
+        if policy in (None, "float32"):
+            continue
+        first = rows[0]["backend"]
+        mixed = ok_runs(cells.get((first, model, "keras", var), []))
+        base_var = variant({**mixed[0].config, "dtype_policy": "float32"}) if mixed else None
+        base_rows = speed.get((model, base_var))
+        if not mixed or not base_rows:
+            continue
+        other = base_rows[0]["backend"]
+        base = ok_runs(cells.get((other, model, "keras", base_var), []))
+        if not base:
+            continue
+        q = speed_ratio(base, mixed, process=process)
+        best = out.get(model)
+        if best is None or q.ratio > best["ratio"].ratio:
+            wins = speed_verdict(q, SPEED_THRESHOLD) == "slower"
+            out[model] = {
+                "backend": first,
+                "policy": policy,
+                "variant": var,
+                "against": other,
+                "ratio": q,
+                "wins": wins,
+            }
+    return out

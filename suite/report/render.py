@@ -144,13 +144,14 @@ src="data:image/png;base64,{{ figs[k] }}">{% endfor %}</div>
 
 
 def _inline(text: str):
-    """Escape, then render `code` and *emphasis* as the Markdown shows them."""
+    """Escape, then render `code`, **bold** and *emphasis* as the Markdown shows them."""
     import re
 
     from markupsafe import Markup, escape
 
     out = str(escape(text))
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
     out = re.sub(r"\*([^*]+)\*", r"<em>\1</em>", out)
     return Markup(out)
 

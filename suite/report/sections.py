@@ -90,29 +90,94 @@ VERDICT_HEADERS = [
     "inference (predict(); one example)",
 ]
 
+# the one-row-per-workload verdict: (header, WorkloadVerdict field)
+WORKLOAD_COLUMNS = [
+    ("workload", "workload"),
+    ("use", "use"),
+    ("speed against the runner-up (time ratio, 95% CI)", "speed"),
+    ("inference", "inference"),
+    ("mixed precision", "mixed"),
+    ("each backend at its best", "mode"),
+    ("accuracy", "accuracy"),
+    ("gradients", "gradients"),
+]
+
+
+def workload_table(rows: list, title: str) -> tuple[Table, list[str]]:
+    """The verdict, one row per workload; a column that says the same in every row (or
+    nothing) becomes one line under the table instead."""
+    columns, same = [], []
+    for header, field in WORKLOAD_COLUMNS:
+        values = [getattr(v, field) for v in rows]
+        if field in ("workload", "use", "speed") or len(set(values)) > 1 and any(values):
+            columns.append((header, field))
+        elif values and values[0]:
+            same.append(f"{header}: {values[0]}")
+    table = Table(
+        [h for h, _ in columns], [[getattr(v, f) for _, f in columns] for v in rows], title
+    )
+    lines = [f"The same on every workload: {'; '.join(same)}."] if same else []
+    return table, lines
+
 
 def _verdict(report: dict) -> Section:
     tables, paragraphs, failed = [], [], []
     for d in report["devices"]:
-        tuned = any(v.tuned for v in d["verdict"])
-        # one evaluation per cell (a one-epoch run) times no curve to a target
-        timed = any(len(pts) > 1 for pts in d.get("histories", {}).values())
-        rows = [
-            [v.workload, v.use, v.speed, v.accuracy]
-            + ([v.time_to_target] if timed else [])
-            + [v.gradients, v.inference]
-            + ([v.tuned or "no tuned cells"] if tuned else [])
-            for v in d["verdict"]
-        ]
-        headers = [h for h in VERDICT_HEADERS if timed or h != "time to target"] + (
-            ["each backend at its best (compare --tuned)"] if tuned else []
-        )
-        tables.append(Table(headers, rows, d["title"]))
+        table, lines = workload_table(d["workloads"], d["title"])
+        tables.append(table)
+        paragraphs += lines
         paragraphs.append(conditions_text(d["conditions"], report["sweeps"]))
         failed += [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
     if not report["devices"]:
         paragraphs.append("No training results in these folders: nothing to rank.")
     return Section("Which backend should I use?", 2, tables=tables, notes=paragraphs + failed)
+
+
+def variants_section(d: dict) -> Section:
+    """Every workload and variant: examples/s per backend (the fastest bold, the others
+    with their time ratio), then each variant's verdict in full words."""
+    backends = sorted({r["backend"] for rows in d["speed"].values() for r in rows})
+    matrix = []
+    for (m, v), rows in d["speed"].items():
+        by = {r["backend"]: r for r in rows}
+        cells = []
+        for b in backends:
+            r = by.get(b)
+            if r is None:
+                cells.append("-")
+            elif r["ratio"] is None:
+                cells.append(
+                    f"**{num(r['examples_per_s'])}**" if len(rows) > 1 else num(r["examples_per_s"])
+                )
+            else:
+                cells.append(
+                    f"{num(r['examples_per_s'])} ({ratio_text(r['ratio']).split(' [')[0]}×)"
+                )
+        matrix.append([label(d, m, v), *cells])
+    timed = any(len(pts) > 1 for pts in d.get("histories", {}).values())
+    tuned = any(v.tuned for v in d["verdict"])
+    detail = [
+        [v.workload, v.use, v.speed, v.accuracy]
+        + ([v.time_to_target] if timed else [])
+        + [v.gradients, v.inference]
+        + ([v.tuned or "no tuned cells"] if tuned else [])
+        for v in d["verdict"]
+    ]
+    headers = [h for h in VERDICT_HEADERS if timed or h != "time to target"] + (
+        ["each backend at its best (compare --tuned)"] if tuned else []
+    )
+    return Section(
+        "Every workload and variant",
+        3,
+        summary="Examples/s per backend for each variant (the fastest bold), and each "
+        "variant's verdict in full.",
+        tables=[
+            Table(
+                ["workload", *backends], matrix, "Training examples/s (time ratio to the fastest)"
+            ),
+            Table(headers, detail, "Each variant's verdict"),
+        ],
+    )
 
 
 def _methods(report: dict) -> Section:
@@ -150,7 +215,8 @@ STATISTICS_NOTE = (
 
 
 def _device(d: dict, i: int) -> list[Section]:
-    parts = [Section(f"Measurements: {d['title']}", 2), _glance(d), _throughput(d, i)]
+    parts = [Section(f"Measurements: {d['title']}", 2), variants_section(d), _glance(d)]
+    parts.append(_throughput(d, i))
     parts.append(_accuracy(d, i))
     if d.get("tuned"):
         parts.append(tuned_section(d))

@@ -342,3 +342,125 @@ def tuned_text(sweeps: list[dict]) -> str:
     return (
         "Rankings are at Keras' defaults; tuned modes measured by sweep: " + "; ".join(moved) + "."
     )
+
+
+@dataclass(frozen=True)
+class WorkloadVerdict:
+    """One row per workload: the configuration to use and, each in a few words, why."""
+
+    workload: str
+    use: str  # backend, with the dtype policy when the mixed one pays for it
+    speed: str  # the default variant's ranking: against the runner-up, with its CI
+    inference: str
+    mixed: str  # what mixed precision does here ("" when no mixed cells)
+    mode: str  # each backend at its best (compare --tuned; "" when none)
+    accuracy: str
+    gradients: str
+
+
+def _base(d: dict, model: str) -> str | None:
+    """The model's float32 (default) variant that is not a tuned twin, if any."""
+    variants = [v for m, v in d["groups"] if m == model and "tuned" not in variant_parts(v)]
+    plain = [v for v in variants if variant_parts(v).get("dtype_policy", "float32") == "float32"]
+    return (plain or variants or [None])[0]
+
+
+def mixed_words(policies: list[dict]) -> str:
+    """What the mixed policy does to each backend's training throughput, in a few words:
+    the backends it makes faster (by how much), or that it is slower on all of them."""
+    if not policies:
+        return ""
+    faster = [p for p in policies if p["verdict"] == "faster"]
+    if faster:
+        gains = ", ".join(f"{p['backend']} {num(p['throughput'].ratio)}×" for p in faster)
+        return f"{faster[0]['policy']}: {gains} faster"
+    if all(p["verdict"] == "slower" for p in policies):
+        return f"{policies[0]['policy']} slower on every backend here"
+    return f"{policies[0]['policy']}: no gain shown here"
+
+
+def short_inference(rows: list[dict]) -> str:
+    """Inference in a few words: the fastest predict() and the lowest one-example latency."""
+    if not rows:
+        return "not measured"
+    low = min(rows, key=lambda r: r["single_median_ms"])
+    if low["backend"] == rows[0]["backend"]:
+        return f"{low['backend']} (predict() and one example)"
+    return f"predict() {rows[0]['backend']}; one example {low['backend']}"
+
+
+def short_speed(words: str) -> str:
+    """``speed_words`` in fewer words: ties named without their ratios (the detail table
+    has them), a failed A/A as the factor it differed by."""
+    import re
+
+    words = re.sub(r"(indistinguishable here from \S+) \([^()]*\)", r"\1", words)
+    words = re.sub(r"; indistinguishable here from", ",", words)
+    return re.sub(
+        r"; A/A failed \(the same program differed by (\S+%).*: only larger differences are "
+        r"ranked",
+        r" (A/A off by \1: only larger gaps ranked)",
+        words,
+    )
+
+
+def short_accuracy(words: str) -> str:
+    """``accuracy_words`` without its figures, unless the backends differ."""
+    if words.startswith("differs"):
+        return words
+    return words.split(";")[0].split(":")[0].split(" (")[0]
+
+
+def short_mode(v: Verdict) -> str:
+    """Each backend at its best: who wins then, and whether that changes the answer."""
+    if not v.tuned:
+        return ""
+    use = v.tuned.split(":")[0]
+    if "tuning changes the winner" in v.tuned:
+        return f"{use} at its best (changes the winner)"
+    return f"{use} at its best too"
+
+
+def workload_rows(d: dict) -> list[WorkloadVerdict]:
+    """One row per model of a device group, from its per-variant ``verdict`` rows: the
+    default (float32) variant's answer, unless a mixed policy's fastest backend is
+    faster than float32's fastest (paired by round, ranked as any speed difference):
+    then that backend with that policy, and by how much."""
+    by_key = {(m, v): row for (m, v), row in zip(_keys(d), d["verdict"], strict=True)}
+    out = []
+    for model in d["models"]:
+        base = _base(d, model)
+        if base is None or (model, base) not in by_key:
+            continue
+        v = by_key[(model, base)]
+        policies = [p for p in d.get("policies", []) if p["model"] == model]
+        use, speed = v.use, short_speed(v.speed)
+        best = d.get("policy_winners", {}).get(model)
+        if best and best["wins"] and v.use not in (NOT_RANKABLE, "not ranked"):
+            q, mixed = best["ratio"], by_key.get((model, best["variant"]))
+            use = f"{best['backend']}, {best['policy']}"
+            if best["against"] == best["backend"] and mixed is not None:
+                speed = short_speed(mixed.speed)  # its ranking in that policy
+            else:
+                speed = (
+                    f"{num(q.ratio)}× faster than {best['against']} in float32 "
+                    f"[{num(q.low)}, {num(q.high)}]"
+                )
+        out.append(
+            WorkloadVerdict(
+                workload=model,
+                use=use,
+                speed=speed,
+                inference=short_inference(d.get("inference", {}).get((model, base), [])),
+                mixed=mixed_words(policies),
+                mode=short_mode(v),
+                accuracy=short_accuracy(v.accuracy),
+                gradients=v.gradients.split(",")[0].split(" (")[0],
+            )
+        )
+    return out
+
+
+def _keys(d: dict) -> list[tuple[str, str]]:
+    """The (model, variant) of each ``verdict`` row, in its order (tuned groups have none)."""
+    return [k for k in d["speed"] if "tuned" not in variant_parts(k[1])]

@@ -7,6 +7,7 @@ from report_fixtures import make_run
 from suite.core.results import write_result
 from suite.core.stats import Difference, Ratio
 from suite.report.build import build_report
+from suite.report.sections import workload_table
 from suite.report.verdict import (
     accuracy_words,
     conditions_text,
@@ -230,3 +231,51 @@ def test_runs_that_disagree_are_named_and_not_ranked():
     use, speed = speed_words(_speed(("torch", split, "indistinguishable")))
     assert use == "tensorflow or torch"
     assert speed == "not ranked against torch: runs disagree: 12.00×, 7.50× in separate runs"
+
+
+def _workloads(tmp_path, speedup: dict, torch_ms=2.0):
+    """mlp and cnn, float32 and mixed_bfloat16 each, jax and torch, 3 seeds; the mixed
+    policy divides each backend's step time by ``speedup[backend]``."""
+    d = tmp_path / "r"
+    for model in ("mlp", "cnn"):
+        for seed in range(3):
+            for backend, ms in (("jax", 1.0), ("torch", torch_ms)):
+                for policy, f in (("float32", 1.0), ("mixed_bfloat16", speedup[backend])):
+                    r = make_run(backend, model, seed, ms / f, 0.97 + 0.003 * seed, policy=policy)
+                    write_result(d / f"{r.cell}.json", r)
+    (device,) = build_report([d])["devices"]
+    return device
+
+
+def test_one_verdict_row_per_workload_names_the_policy_that_pays(tmp_path):
+    device = _workloads(tmp_path, {"jax": 1.5, "torch": 1.5})
+    rows = device["workloads"]
+    assert [v.workload for v in rows] == ["mlp", "cnn"]  # one row each, not one per variant
+    assert len(device["verdict"]) == 4
+    v = rows[0]
+    assert v.use == "jax, mixed_bfloat16" and "faster than torch" in v.speed
+    assert v.mixed.startswith("mixed_bfloat16: jax 1.5") and "torch 1." in v.mixed
+
+
+def test_a_mixed_policy_that_is_slower_is_said_once_and_not_used(tmp_path):
+    rows = _workloads(tmp_path, {"jax": 0.5, "torch": 0.5})["workloads"]
+    assert {v.use for v in rows} == {"jax"}
+    assert {v.mixed for v in rows} == {"mixed_bfloat16 slower on every backend here"}
+    table, lines = workload_table(rows, "CPU")
+    assert "mixed precision" not in table.headers  # the same in every row: one line
+    assert "mixed precision: mixed_bfloat16 slower on every backend here" in lines[0]
+
+
+def test_the_fastest_configuration_may_be_another_backend_in_the_mixed_policy(tmp_path):
+    # mixed makes jax slower and torch 3x faster: torch in mixed_bfloat16 (0.67 ms a
+    # step) beats jax in float32 (1 ms), paired by round, so that is the answer
+    rows = _workloads(tmp_path, {"jax": 0.8, "torch": 3.0})["workloads"]
+    assert {v.use for v in rows} == {"torch, mixed_bfloat16"}
+    assert rows[0].speed.startswith("1.5") and "than jax in float32" in rows[0].speed
+    assert rows[0].mixed.startswith("mixed_bfloat16: torch 2.99×")
+
+
+def test_a_mixed_winner_within_the_noise_is_not_the_answer(tmp_path):
+    # torch in mixed only 1.02x faster than jax in float32: not ranked, float32's answer
+    rows = _workloads(tmp_path, {"jax": 0.8, "torch": 2.04})["workloads"]
+    assert {v.use for v in rows} == {"jax"}
