@@ -108,7 +108,10 @@ def conditions(cells: dict) -> dict:
         )
         recipes.setdefault(
             c["model"],
-            {k: c.get(k) for k in ("batch_size", "optimizer", "learning_rate", "epochs")},
+            {
+                k: c.get(k)
+                for k in ("batch_size", "optimizer", "learning_rate", "epochs", "train_examples")
+            },
         )
     stamps = sorted(str(r.environment.get("timestamp", ""))[:10] for r in runs)
     policies: dict[str, str | None] = {}

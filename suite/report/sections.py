@@ -94,7 +94,7 @@ VERDICT_HEADERS = [
 WORKLOAD_COLUMNS = [
     ("workload", "workload"),
     ("use", "use"),
-    ("speed against the runner-up (time ratio, 95% CI)", "speed"),
+    ("speed (against the runner-up, 95% CI)", "speed"),
     ("inference", "inference"),
     ("mixed precision", "mixed"),
     ("each backend at its best", "mode"),

@@ -278,8 +278,9 @@ def conditions_text(c: dict, sweeps: list[dict]) -> str:
         for b, v in c["backends"].items()
     )
     recipes = "; ".join(
-        f"{m}: batch {r['batch_size']}, {r['optimizer']} {r['learning_rate']:g}, "
-        f"{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+        f"{m}: {r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+        + (f" on {r['train_examples']:,} images" if r.get("train_examples") else "")
+        + f", batch {r['batch_size']}, {r['optimizer']} {r['learning_rate']:g}"
         for m, r in c["recipes"].items()
     )
     dates = c["dates"][0] if c["dates"][0] == c["dates"][1] else "–".join(c["dates"])

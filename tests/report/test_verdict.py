@@ -134,7 +134,7 @@ def test_conditions_name_the_machine_modes_recipes_and_dates(tmp_path):
     for part in (
         "TestCPU, 2 logical cores, 24 GiB RAM, avx avx2 fma; no GPU",
         "jax 1.0 (jit unknown, steps_per_execution 1, 2 threads)",
-        "mlp: batch 64, adam",
+        "images, batch 64, adam",
         "Trained 2026-12-01.",
         "no sweep in these folders",
     ):
