@@ -274,7 +274,13 @@ def _glance(d: dict) -> Section:
                 ]
             )
     headers = [*HEADLINE[:-1], memory_header(d)]
-    return Section("At a glance", 3, tables=[Table(headers, rows, GLANCE_CAPTION)])
+    return Section(
+        "At a glance",
+        3,
+        tables=[Table(headers, rows, GLANCE_CAPTION)],
+        summary="Every backend and model in one table: examples/s, time ratio, accuracy, "
+        "first step and memory.",
+    )
 
 
 SPEED_CAPTION = (
@@ -291,7 +297,9 @@ def _throughput(d: dict, i: int) -> Section:
     section = Section(
         "Training throughput (what ranks)",
         3,
-        [
+        summary="Examples/s of plain fit() per workload and backend, paired by round: the "
+        "ranking's evidence, with its figures.",
+        paragraphs=[
             f"{label(d, m, v)}: {d['verdicts'][(m, v)]}."
             for (m, v) in d["speed"]
             if d["speed"][(m, v)]
@@ -369,8 +377,12 @@ def _accuracy(d: dict, i: int) -> Section:
     return Section(
         "Accuracy (final test accuracy, paired by seed)",
         3,
-        note,
-        bullets=[f"{m}: {accuracy_sentence(d['accuracy'], m, v)}" for m, v in d["groups"]],
+        summary="Final test accuracy per workload and backend, paired by seed, and accuracy "
+        "against training time.",
+        paragraphs=note,
+        bullets=[
+            f"{label(d, m, v)}: {accuracy_sentence(d['accuracy'], m, v)}" for m, v in d["groups"]
+        ],
         tables=[Table(ACCURACY_HEADERS, rows, ACCURACY_CAPTION)],
         figures=[f"accuracy_time_{i}"],
     )

@@ -67,7 +67,8 @@ def inference_section(d: dict) -> Section:
     return Section(
         "Inference (predict() and one example)",
         3,
-        [INFERENCE_NOTE],
+        summary="predict() throughput and one-example latency per workload and backend.",
+        paragraphs=[INFERENCE_NOTE],
         tables=[Table(INFERENCE_HEADERS, rows, caption)],
     )
 
@@ -136,7 +137,9 @@ def policy_section(d: dict) -> Section:
     return Section(
         "Mixed precision against float32",
         3,
-        notes,
+        summary="Each mixed policy against float32, per backend: throughput, accuracy and "
+        "time to target.",
+        paragraphs=notes,
         tables=[Table(POLICY_HEADERS, rows, caption)],
     )
 
@@ -183,6 +186,7 @@ def tuned_section(d: dict) -> Section:
     return Section(
         "Each backend at its best (tuned)",
         3,
-        [note],
+        summary="The ranking with every backend in its best Keras mode.",
+        paragraphs=[note],
         tables=[Table(TUNED_HEADERS, rows, caption)],
     )

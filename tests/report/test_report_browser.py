@@ -122,3 +122,64 @@ def test_report_page_on_a_phone(mnist, tmp_path):
     assert viewport
     assert overflow <= 0, f"{overflow} px of horizontal scroll at 390 px"
     assert len(widths) >= 5 and min(widths) >= 300, widths  # panels, heatmap, trajectory
+
+
+MODELS = ("softmax", "mlp", "cnn", "lstm", "vit", "resnet")
+
+
+def _sample_sized(folder: Path) -> None:
+    """As large as the committed sample: six workloads, float32 and mixed_bfloat16 on
+    three backends and torch tuned (jit on), two seeds each, inference measured."""
+    from report_fixtures import with_inference
+
+    folder.mkdir(parents=True)
+    for i, model in enumerate(MODELS):
+        for seed in range(2):
+            cells = [
+                (b, f * (1 + i), policy, {})
+                for b, f in (("jax", 1.0), ("tensorflow", 1.5), ("torch", 2.5))
+                for policy in ("float32", "mixed_bfloat16")
+            ] + [("torch", 2.0 * (1 + i), "float32", {"jit": "on", "tuned": "jit=on"})]
+            for backend, ms, policy, tuned in cells:
+                ms = ms * (0.8 if policy == "mixed_bfloat16" and backend == "torch" else 1.0)
+                r = make_run(backend, model, seed, ms, 0.95 + 0.001 * seed, policy=policy, **tuned)
+                write_result(folder / f"{r.cell}.json", with_inference(r, 10 * ms, 0.2 * ms))
+
+
+def test_a_sample_sized_report_answers_on_the_first_screen(mnist, tmp_path):
+    """Six workloads, each in two dtype policies and a tuned mode: at 1280 x 800 the six
+    verdict rows and the conditions line are on the first screen, and the page with its
+    details collapsed is at most 8 screens; at 390 x 844 the verdict ends within two
+    screens, with no page-level horizontal scroll."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    _sample_sized(tmp_path / "results")
+    write_report([tmp_path / "results"], tmp_path / "report")
+    page_url = (tmp_path / "report" / "report.html").resolve().as_uri()
+    seen = {}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for width, height in ((1280, 800), (390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(page_url, wait_until="load")
+            seen[width] = page.evaluate(
+                """() => {
+                const v = document.querySelector('table.verdict');
+                const c = [...document.querySelectorAll('p.conditions')]
+                    .find(p => p.textContent.startsWith('Measured on'));
+                return {rows: v.querySelectorAll('tbody tr').length,
+                        verdict: v.getBoundingClientRect().bottom,
+                        conditions: c.getBoundingClientRect().bottom,
+                        page: document.documentElement.scrollHeight,
+                        overflow: document.documentElement.scrollWidth
+                            - document.documentElement.clientWidth};
+            }"""
+            )
+            if width == 1280:
+                page.screenshot(path=str(tmp_path / "first-screen.png"))
+        browser.close()
+    wide, phone = seen[1280], seen[390]
+    assert wide["rows"] == 6, wide  # one row per workload, not per variant
+    assert wide["verdict"] <= 800 and wide["conditions"] <= 800, wide
+    assert wide["page"] <= 8 * 800, wide
+    assert wide["overflow"] <= 0 and phone["overflow"] <= 0, (wide, phone)
+    assert phone["verdict"] <= 2 * 844, phone
