@@ -418,8 +418,8 @@ def short_mode(v: Verdict) -> str:
         return ""
     use = v.tuned.split(":")[0]
     if "tuning changes the winner" in v.tuned:
-        return f"{use} at its best (changes the winner)"
-    return f"{use} at its best too"
+        return f"{use} wins when tuned"
+    return f"the same winner ({use})"
 
 
 def workload_rows(d: dict) -> list[WorkloadVerdict]:
