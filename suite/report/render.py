@@ -237,11 +237,12 @@ def write_report(folders: list[Path], out: Path) -> list[Path]:
 
 
 def terminal_summary(report: dict) -> str:
-    """The verdict per device group, as the terminal shows it after compare."""
+    """The verdict per device group, one row per workload, as the terminal shows it
+    after compare."""
     lines = []
     for d in report["devices"]:
         lines.append(d["title"])
-        rows = [[v.workload, v.use, v.speed, v.accuracy] for v in d["verdict"]]
+        rows = [[v.workload, v.use, v.speed, v.accuracy] for v in d["workloads"]]
         lines.append(format_table(["workload", "use", "speed", "accuracy"], rows))
         if busy := disturbed_words(d["conditions"].get("disturbed") or []):
             lines.append(busy.strip())
