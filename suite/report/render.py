@@ -179,7 +179,7 @@ def html(report: dict, figs: dict[str, bytes]) -> str:
 
 CAPTIONS = {
     "throughput": "Training throughput of plain fit(), examples/s: one dot per timed chunk "
-    "over all runs, the bar their median (the tables give the geometric mean over runs); "
+    "over all runs, the bar the tables' examples/s (geometric mean over runs); "
     "the spread is the drift the pairing by round cancels",
     "accuracy_time": "Test accuracy in percent against training seconds on the throughput "
     "clock (compilation and evaluation excluded), first seed",
