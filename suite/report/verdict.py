@@ -456,10 +456,21 @@ def workload_rows(d: dict) -> list[WorkloadVerdict]:
                 mixed=mixed_words(policies),
                 mode=short_mode(v),
                 accuracy=short_accuracy(v.accuracy),
-                gradients=v.gradients.split(",")[0].split(" (")[0],
+                gradients=_gradients(v, [by_key[k] for k in by_key if k[0] == model]),
             )
         )
     return out
+
+
+def _gradients(base: Verdict, variants: list[Verdict]) -> str:
+    """The default variant's gradient verdict in a few words, and any other variant's
+    (a mixed policy's) that differs, so a difference there is not hidden by the row."""
+    words = base.gradients.split(",")[0].split(" (")[0]
+    other = [v for v in variants if v is not base and not v.gradients.startswith(("agree", "not"))]
+    for v in other:
+        policy = v.workload.split("=")[-1].rstrip(")") if "=" in v.workload else "a variant"
+        words += f"; {policy}: {v.gradients.split(',')[0].split(' (')[0]}"
+    return words
 
 
 def _keys(d: dict) -> list[tuple[str, str]]:

@@ -279,3 +279,12 @@ def test_a_mixed_winner_within_the_noise_is_not_the_answer(tmp_path):
     # torch in mixed only 1.02x faster than jax in float32: not ranked, float32's answer
     rows = _workloads(tmp_path, {"jax": 0.8, "torch": 2.04})["workloads"]
     assert {v.use for v in rows} == {"jax"}
+
+
+def test_a_mixed_variants_gradient_difference_shows_in_the_workload_row():
+    from suite.report.verdict import Verdict, _gradients
+
+    base = Verdict("mlp (dtype_policy=float32)", "jax", "", "", "", "agree")
+    mixed = Verdict("mlp (dtype_policy=mixed_bfloat16)", "jax", "", "", "", "differ: a vs b, x")
+    assert _gradients(base, [base, mixed]) == "agree; mixed_bfloat16: differ: a vs b"
+    assert _gradients(base, [base]) == "agree"
