@@ -30,3 +30,35 @@ def test_the_sample_regenerates_from_its_own_results(tmp_path):
     # the verdict: one row per workload
     verdict = _tables(new.split("## Which backend should I use?")[1].split("## Contents")[0])
     assert len(verdict) == 2 + len({ln.split(" | ")[0] for ln in verdict[2:]})
+
+
+@pytest.mark.skipif(not (SAMPLE / "compare").is_dir(), reason="no sample result files")
+def test_every_speed_figure_of_the_samples_verdict_is_recomputed_from_its_csvs():
+    """The README's recipe (results/README.md, as tests/report/test_export.py codes it)
+    applied to the sample's own CSVs gives each verdict row's ratio and interval."""
+    import re
+
+    from test_export import _read, recompute
+
+    from suite.report.layout import num
+
+    cells = _read(SAMPLE / "report.csv")
+    mine = recompute(_read(SAMPLE / "report-rounds.csv"), cells)
+    md = (SAMPLE / "report.md").read_text()
+    verdict = _tables(md.split("## Which backend should I use?")[1].split("## Contents")[0])
+    checked = 0
+    for line in verdict[2:]:
+        model = line.split(" | ")[0].strip("| ")
+        for ratio, other, low, high in re.findall(
+            r"(\S+)× faster than (\w+) \[(\S+), (\S+)\]", line
+        ):
+            (c,) = {
+                (c["device"], c["model"], c["variant"], c["backend"])
+                for c in cells
+                if c["model"] == model and "dtype_policy=" not in c["variant"]
+                and c["backend"] == other and c["process"] == "0"
+            }  # fmt: skip
+            q = mine[c]
+            assert [num(q[0]), num(q[1]), num(q[2])] == [ratio, low, high], line
+            checked += 1
+    assert checked == len(verdict) - 2  # every row's speed figure
