@@ -15,6 +15,7 @@ from suite.report.groups import (
     variant,
 )
 from suite.report.inference import predict_rates
+from suite.report.layout import variant_parts
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD, speed_ratio
 
 
@@ -92,7 +93,7 @@ def policy_winners(cells: dict, speed: dict, process=None) -> dict[str, dict]:
     for (model, var), rows in speed.items():
         if not rows:
             continue
-        policy = dict(p.split("=", 1) for p in var.split(", ") if "=" in p).get("dtype_policy")
+        policy = variant_parts(var).get("dtype_policy")
         if policy in (None, "float32"):
             continue
         first = rows[0]["backend"]

@@ -30,6 +30,7 @@ class Verdict:
     gradients: str
     inference: str = "not measured"
     tuned: str = ""  # with compare --tuned: the ranking with every backend at its best
+    key: tuple[str, str] = ("", "")  # its (model, variant) group
 
 
 def _times(q) -> str:
@@ -245,6 +246,7 @@ def verdict_rows(d: dict, grads: dict | None) -> list[Verdict]:
                 gradient_words(grads, model, variant_parts(var).get("dtype_policy", "float32")),
                 inference_words(d.get("inference", {}).get((model, var), [])),
                 tuned_words(rows, d.get("tuned", {}).get((model, var), [])),
+                (model, var),
             )
         )
     return out
@@ -427,7 +429,7 @@ def workload_rows(d: dict) -> list[WorkloadVerdict]:
     default (float32) variant's answer, unless a mixed policy's fastest backend is
     faster than float32's fastest (paired by round, ranked as any speed difference):
     then that backend with that policy, and by how much."""
-    by_key = {(m, v): row for (m, v), row in zip(_keys(d), d["verdict"], strict=True)}
+    by_key = {v.key: v for v in d["verdict"]}
     out = []
     for model in d["models"]:
         base = _base(d, model)
@@ -456,7 +458,7 @@ def workload_rows(d: dict) -> list[WorkloadVerdict]:
                 mixed=mixed_words(policies),
                 mode=short_mode(v),
                 accuracy=short_accuracy(v.accuracy),
-                gradients=_gradients(v, [by_key[k] for k in by_key if k[0] == model]),
+                gradients=_gradients(v, [x for k, x in by_key.items() if k[0] == model]),
             )
         )
     return out
@@ -465,14 +467,12 @@ def workload_rows(d: dict) -> list[WorkloadVerdict]:
 def _gradients(base: Verdict, variants: list[Verdict]) -> str:
     """The default variant's gradient verdict in a few words, and any other variant's
     (a mixed policy's) that differs, so a difference there is not hidden by the row."""
-    words = base.gradients.split(",")[0].split(" (")[0]
+
+    def brief(v: Verdict) -> str:  # the verdict, without its figures and pointer
+        return v.gradients.split(",")[0].split(" (")[0]
+
+    words = brief(base)
     other = [v for v in variants if v is not base and not v.gradients.startswith(("agree", "not"))]
     for v in other:
-        policy = v.workload.split("=")[-1].rstrip(")") if "=" in v.workload else "a variant"
-        words += f"; {policy}: {v.gradients.split(',')[0].split(' (')[0]}"
+        words += f"; {variant_parts(v.key[1]).get('dtype_policy', 'a variant')}: {brief(v)}"
     return words
-
-
-def _keys(d: dict) -> list[tuple[str, str]]:
-    """The (model, variant) of each ``verdict`` row, in its order (tuned groups have none)."""
-    return [k for k in d["speed"] if "tuned" not in variant_parts(k[1])]

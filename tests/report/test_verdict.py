@@ -282,9 +282,13 @@ def test_a_mixed_winner_within_the_noise_is_not_the_answer(tmp_path):
 
 
 def test_a_mixed_variants_gradient_difference_shows_in_the_workload_row():
+    from dataclasses import replace
+
     from suite.report.verdict import Verdict, _gradients
 
     base = Verdict("mlp (dtype_policy=float32)", "jax", "", "", "", "agree")
+    base = replace(base, key=("mlp", "dtype_policy=float32"))
     mixed = Verdict("mlp (dtype_policy=mixed_bfloat16)", "jax", "", "", "", "differ: a vs b, x")
+    mixed = replace(mixed, key=("mlp", "dtype_policy=mixed_bfloat16"))
     assert _gradients(base, [base, mixed]) == "agree; mixed_bfloat16: differ: a vs b"
     assert _gradients(base, [base]) == "agree"
