@@ -129,7 +129,7 @@ def check_timing(
     chunk = min(chunk_steps or cfg.chunk_steps or plan_chunk_steps(cfg, [step_s]), steps)
     steps = steps // chunk * chunk  # whole chunks only: both sides train the same batches
     x, y = x[: steps * b], y[: steps * b]
-    fixed, passes = passes, 1
+    passes = passes or _passes(step_s * steps)  # from the pass just timed
 
     def suite_block() -> float:
         clock = ChunkClock(Turns(Baton()), drain)
@@ -140,8 +140,7 @@ def check_timing(
     def plain_block() -> float:
         return passes * steps * b / plain_run(plain.model, x, y, b, passes)
 
-    suite_block(), plain_block()  # compile and warm up both, untimed
-    passes = fixed or _passes(steps * b / plain_block())
+    suite_block(), plain_block()  # warm up both at the block's size, untimed
     ours, theirs, lat_suite, lat_bare = [], [], [], []
     for block in range(blocks):
         for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
