@@ -68,7 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:  # a flag's type= converter refuses bad input with a SuiteError, at the door
         args = build_parser().parse_args(argv)
-        args.argv = list(sys.argv[1:] if argv is None else argv)  # hosts run the same command
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code

@@ -1,15 +1,16 @@
 """The typed requests a check's parent hands its per-backend children: frozen
 dataclasses written as JSON next to the child's output, read back by the child's entry
-point (``python -m suite.checks.<check>.child``). A request carries everything the
-child needs; the child chooses its backend from the command line, before keras loads."""
+point (``python -m suite.checks.<check>.child``) with ``suite.core.files.read_request``.
+A request carries everything the child needs; the child chooses its backend from the
+command line, before keras loads."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from suite.core.files import write_atomic
+from suite.core.files import read_request, write_request
+
+__all__ = ["GradsRequest", "PortabilityRequest", "ReplicaRequest", "read_request", "write_request"]
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,3 @@ class ReplicaRequest:
     out: str  # npz to write (host 0 writes it)
     hosts: int = 1  # processes standing for hosts, talking over 127.0.0.1 (--hosts)
     ports: list[int] = field(default_factory=list)  # [0]: coordinator or rendezvous
-
-
-def write_request(path: Path, request) -> Path:
-    blob = json.dumps(asdict(request)).encode()
-    write_atomic(path, lambda f: f.write(blob))
-    return path
-
-
-def read_request(kind, path: str | Path):
-    """The ``kind`` dataclass from a request file."""
-    return kind(**json.loads(Path(path).read_text()))

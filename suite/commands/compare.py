@@ -1,5 +1,8 @@
 """``compare``, the main job: every backend x model x seed in rounds, the gradient
-check, weights across backends, then the report."""
+check, weights across backends, then the report. The flags become one
+``CompareSettings``, checked once (``settings``); ``run_compare`` calls the matrix
+(``suite.measure``), the checks (``suite.checks``) and the report (``suite.report``) in
+turn, each a library call that takes the settings or their parts, never the flags."""
 
 from __future__ import annotations
 
@@ -8,14 +11,15 @@ import time
 from pathlib import Path
 
 from suite.commands import args as shared
-from suite.commands import grads, portability, repeats
+from suite.commands import grads
 from suite.commands.args import at_least, log
 from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
-from suite.measure.compare import PROCESSES
+from suite.measure.compare import PROCESSES, CompareSettings
+from suite.measure.repeats import MAX_TIME_S, MIN_RUNS, RUN_GAP_S, repeats
 
 NAME = "compare"
 
@@ -110,11 +114,67 @@ def add_parser(sub) -> None:
         "has an A/A control (its processes' ratio, which should be 1); 1 halves the "
         f"training time and measures neither (default: {PROCESSES})",
     )
-    repeats.add_flags(p)
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the matrix N times as independent runs (fresh workers, --gap apart), "
+        "so that every interval has runs as its units and a rerun's prediction "
+        "interval is shown; 3 or more for that (default: 1)",
+    )
+    p.add_argument(
+        "--gap",
+        type=float,
+        default=RUN_GAP_S,
+        metavar="SECONDS",
+        help="idle pause between repeated runs, so they sample different phases of the "
+        f"machine (default: {RUN_GAP_S:g})",
+    )
+    p.add_argument(
+        "--precision",
+        type=float,
+        metavar="P",
+        help=f"add runs ({MIN_RUNS} at least) until every ranked time ratio's 95%% "
+        "interval, runs as units, is within ±P (e.g. 0.05), or --max-time is spent "
+        "(default: off)",
+    )
+    p.add_argument(
+        "--max-time",
+        metavar="T",
+        help="with --precision: the matrix runs' time limit, e.g. 20m, 1h, 900s; no run "
+        "starts that would end past it at the mean run's length "
+        f"(default: {MAX_TIME_S // 60}m)",
+    )
     p.set_defaults(func=handle)
 
 
-def check(args) -> None:
+def settings(args) -> CompareSettings:
+    """The one ``CompareSettings`` of these flags, each checked: SuiteError names the
+    first bad one; nothing is created or started."""
+    _check(args)
+    sweeps = ()
+    if args.tuned:  # a folder: its sweeps are read now, so a bad one stops before anything
+        from suite.measure.tuned import read_sweeps
+
+        sweeps = tuple(read_sweeps(Path(args.tuned)))
+    dataset = args.data if is_dataset(args.data) else None
+    sizes = shared.dataset_settings(dataset, args.models, args.train_examples)
+    return CompareSettings(
+        backends=tuple(args.backends), models=tuple(args.models), seeds=tuple(args.seeds),
+        device=args.device, quick=args.quick, epochs=args.epochs, native=args.native,
+        out=Path(args.out), force=args.force,
+        train_examples=sizes.get("train_examples", args.train_examples),
+        test_examples=sizes.get("test_examples", TEST_IMAGES),
+        chunk_steps=args.chunk_steps, devices=args.devices,
+        data=None if dataset else args.data, dataset=dataset,
+        inference_rounds=args.inference_rounds, dtype_policy=args.dtype_policy,
+        tuned=args.tuned, sweeps=sweeps, processes=args.processes,
+        repeats=repeats(args.repeat, args.gap, args.precision, args.max_time),
+    )  # fmt: skip
+
+
+def _check(args) -> None:
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_models(args.models)
     shared.check_seeds(args.seeds)
@@ -138,15 +198,10 @@ def check(args) -> None:
             f"--dtype-policy {args.dtype_policy} with --devices {args.devices}: torch's DDP "
             "loop trains in float32 only; compare policies on one device"
         )
-    if args.tuned:  # a folder: its sweeps are read now, so a bad one stops before anything
-        from suite.measure.tuned import read_sweeps
-
-        args.sweeps = read_sweeps(Path(args.tuned))
     if args.inference_rounds < 0:
         raise SuiteError(f"--inference-rounds must not be negative, got {args.inference_rounds}")
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
-    repeats.check_flags(args)
     if args.hosts != 1:
         raise SuiteError(
             f"--hosts {args.hosts}: compare's backends take turns and another host would "
@@ -158,18 +213,14 @@ def handle(args) -> int:
     from suite.core.files import check_writable
     from suite.report.render import terminal_summary
 
-    check(args)
-    out = check_writable(args.out)
+    s = settings(args)
+    out = check_writable(s.out)
     started = time.perf_counter()
     mnist = shared.load_data(args.data, datasets=True)  # once here; the workers read the cache
     log(f"MNIST from {mnist.source}")
-    if is_dataset(args.data):  # the cells train on it; MNIST stays the checks' data
-        args.dataset, args.data = args.data, None
-    else:
-        args.dataset = None
-    if args.data:  # the checks' children read it from there too
-        os.environ["SUITE_MNIST"] = args.data
-    reasons, report = run_compare(args, out)
+    if s.data:  # the checks' children read it from there too
+        os.environ["SUITE_MNIST"] = s.data
+    reasons, report = run_compare(s, out)
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)
     log(f"compare done in {minutes}:{seconds:02d}; report: {out / 'report' / 'report.html'}")
@@ -178,63 +229,54 @@ def handle(args) -> int:
     return 1 if reasons else 0
 
 
-def run_compare(args, out: Path) -> tuple[list[str], dict]:
+def run_compare(s: CompareSettings, out: Path) -> tuple[list[str], dict]:
     """The matrix, then grads and portability (with --quick: brought models only), each
     skipped when an earlier result is in ``out``, then the report. Returns what failed (one
     line each; empty: exit 0) and the report."""
     from suite.core.platform import child_env, is_installed
-    from suite.measure.compare import QUICK, plan_cells, run_matrix
+    from suite.measure.compare import plan_cells, run_matrix
+    from suite.measure.repeats import repeated, run_repeats
     from suite.report.build import build_report
     from suite.report.render import write_files
+    from suite.training import brought
 
-    backends = [b for b in args.backends if is_installed(b)]
-    for b in args.backends:
+    backends = [b for b in s.backends if is_installed(b)]
+    for b in s.backends:
         if b not in backends:
             log(f"{b} is not installed: skipped (pip install '.[{b}]')")
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
-    seeds = QUICK["seeds"] if args.quick else args.seeds
-    impls = ("keras", "native") if args.native else ("keras",)
-    data = shared.dataset_settings(args.dataset, args.models, args.train_examples)
-    cells = plan_cells(
-        backends, args.models, seeds, args.device, args.quick,
-        data.get("train_examples", args.train_examples), args.chunk_steps, impls,
-        args.devices, args.epochs, dataset=args.dataset,
-        test_examples=data.get("test_examples", TEST_IMAGES),
-        policies=tuple(dict.fromkeys(("float32", args.dtype_policy))),
-        inference_rounds=args.inference_rounds,
-    )  # fmt: skip
+    cells = plan_cells(s, backends)
     # a brought model is built and checked once, its weights saved, before any worker
-    weights_seeds = sorted({*seeds, 0})  # 0: the gradient check's
-    prepared = shared.brought_models(
-        args.models, weights_seeds, backends[0], out, dataset=args.dataset
+    weights_seeds = sorted({*s.run_seeds, 0})  # 0: the gradient check's
+    prepared = brought.brought_models(
+        list(s.models), weights_seeds, backends[0], out, dataset=s.dataset, log=log
     )
-    cells = shared.with_brought(cells, prepared)
-    env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
-    if args.tuned is not None:
-        cells += _tuned(args, cells, out, env)
+    cells = brought.with_brought(cells, prepared)
+    env = child_env(SUITE_MNIST=s.data) if s.data else child_env()
+    if s.tuned is not None:
+        cells += _tuned(s, cells, out, env)
 
     def train(r: int) -> list[str]:
         return run_matrix(
-            backends, repeats.repeated(cells, r), out, args.force, args.data, env, log,
-            processes=args.processes,
-        )  # fmt: skip
+            backends, repeated(cells, r), out, s.force, s.data, env, log, processes=s.processes
+        )
 
     def unmet() -> list[dict]:
         from suite.report.reruns import unmet as wider
 
-        return wider([d["speed"] for d in build_report([out])["devices"]], args.precision)
+        return wider([d["speed"] for d in build_report([out])["devices"]], s.repeats.precision)
 
-    bad = repeats.run_repeats(args, train, unmet, out)
+    bad = run_repeats(s.repeats, train, unmet, out, log)
     reasons = [f"{len(bad)} cell(s) failed: {', '.join(bad)}"] if bad else []
-    if not args.dataset:  # the gradient check is on MNIST batches
-        reasons += _grads(backends, args.models, args.quick, out, prepared, args.dtype_policy)
+    if not s.dataset:  # the gradient check is on MNIST batches
+        reasons += _grads(backends, s, out, prepared)
     else:
-        log(f"grads: checks MNIST batches, not --data {args.dataset}; skipped")
+        log(f"grads: checks MNIST batches, not --data {s.dataset}; skipped")
     # --quick stays a few minutes: portability there covers only the models a user
     # brings (their weights have to move between backends by structure, not by name)
-    moved = [m for m in args.models if m in prepared] if args.quick else args.models
-    if moved and not args.dataset and _portability(backends, moved, out, args.data, prepared):
+    moved = [m for m in s.models if m in prepared] if s.quick else list(s.models)
+    if moved and not s.dataset and _portability(backends, moved, out, s.data, prepared):
         reasons.append("portability: weights moved across backends predict differently")
     report = build_report([out])
     paths = write_files(report, out / "report")
@@ -242,7 +284,7 @@ def run_compare(args, out: Path) -> tuple[list[str], dict]:
     return reasons, report
 
 
-def _tuned(args, cells: list, out: Path, env: dict) -> list:
+def _tuned(s: CompareSettings, cells: list, out: Path, env: dict) -> list:
     """The tuned cells: each backend's best Keras mode per model, from the sweeps of
     --tuned FROM_DIR (copied into OUT/tuning, so the report is made from OUT alone), from
     an earlier short sweep in OUT/tuning (resume), or from short sweeps run now."""
@@ -251,18 +293,18 @@ def _tuned(args, cells: list, out: Path, env: dict) -> list:
     from suite.measure.tuned import best_modes, read_sweeps, short_sweeps, tuned_cells
 
     tuning = out / "tuning"
-    if args.tuned:  # the newest sweep per backend and model
-        sweeps = list({(s["backend"], s["model"]): s for s in args.sweeps}.values())
+    if s.tuned:  # the newest sweep per backend and model
+        sweeps = list({(w["backend"], w["model"]): w for w in s.sweeps}.values())
         run_dir = new_run_dir(tuning)
-        for s in sweeps:
-            write_sweep(run_dir, s)
-        log(f"tuned modes from {len(sweeps)} sweep(s) in {args.tuned}")
+        for w in sweeps:
+            write_sweep(run_dir, w)
+        log(f"tuned modes from {len(sweeps)} sweep(s) in {s.tuned}")
     elif tuning.is_dir() and any(tuning.rglob("sweep-*.json")):
         sweeps = read_sweeps(tuning)
         log(f"tuned modes from the earlier short sweeps in {tuning}")
     else:
         log("short sweeps first: each backend's Keras modes, 1 epoch on a slice, in rounds")
-        sweeps = short_sweeps(cells, out, args.data, env, log)
+        sweeps = short_sweeps(cells, out, s.data, env, log)
     best = best_modes(sweeps)
     extra = tuned_cells(cells, best)
     for (b, m), (label, _) in sorted(best.items()):
@@ -271,11 +313,10 @@ def _tuned(args, cells: list, out: Path, env: dict) -> list:
     return extra
 
 
-def _grads(
-    backends, models, quick: bool, out: Path, prepared: dict, policy: str = "float32"
-) -> list[str]:
-    """The gradient check into ``out/grads`` (also under ``policy`` when it is a mixed
-    one the check judges: mixed_bfloat16); what failed, one line each."""
+def _grads(backends, s: CompareSettings, out: Path, prepared: dict) -> list[str]:
+    """The gradient check into ``out/grads`` (also under the run's dtype policy when it is
+    a mixed one the check judges: mixed_bfloat16); what failed, one line each."""
+    from suite.checks.grads.run import check_gradients
     from suite.core.schemas import grads_failures
     from suite.measure.compare import QUICK
     from suite.report.grads import format_report
@@ -284,11 +325,14 @@ def _grads(
     if any(folder.glob("grads-*.json")):
         log("grads: an earlier result is in this folder; skipped")
         return []
-    steps = QUICK["grads_steps"] if quick else grads.STEPS
+    steps = QUICK["grads_steps"] if s.quick else grads.STEPS
     log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
+    policy = s.dtype_policy
     dtypes = [*grads.DTYPES, *([policy] if policy in grads.CHOICES[len(grads.DTYPES) :] else [])]
     try:
-        report, path = grads.run(models, backends, dtypes, steps, 256, 0, 0, folder, prepared)
+        report, path = check_gradients(
+            list(s.models), backends, dtypes, steps, 256, 0, 0, folder, prepared, log
+        )
     except Exception as e:  # the check fails; the matrix's results still get their report
         log(f"grads failed: {type(e).__name__}: {e}")
         return [f"gradient check did not run: {type(e).__name__}: {e}"]
@@ -299,13 +343,24 @@ def _grads(
 
 def _portability(backends, models, out: Path, data: str | None, prepared: dict) -> bool:
     """Weights across backends into ``out/portability``; True if it failed."""
+    from suite.checks.portability.run import check_portability
+    from suite.commands.portability import TRAIN_EXAMPLES
+    from suite.core.schemas import transfers_pass
+    from suite.report.tables import transfer_table
+    from suite.report.terminal import format_table
+
     folder = out / "portability"
     if any(folder.glob("portability-*.json")) or len(backends) < 2:
         log("portability: an earlier result is in this folder, or one backend; skipped")
         return False
     log(f"portability: weights saved and loaded across {', '.join(backends)}")
     try:
-        return not portability.run(models, backends, folder, data, say=log, prepared=prepared)
+        path, rows = check_portability(
+            models, backends, folder, data, TRAIN_EXAMPLES, prepared, log
+        )
     except Exception as e:  # as for grads: recorded as a failure, the report still comes
         log(f"portability failed: {type(e).__name__}: {e}")
         return True
+    log(format_table(*transfer_table(rows)))
+    log(f"wrote {path}")
+    return not transfers_pass(rows)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from suite.commands import args as shared
 from suite.commands.args import log
@@ -78,25 +77,8 @@ def check(models, backends, dtypes, steps: int, batch_size: int) -> None:
         raise SuiteError(f"--steps x --batch-size exceeds one epoch of {TRAIN_IMAGES} images")
 
 
-def run(models, backends, dtypes, steps, batch_size, seed, threads, out: Path, prepared=None):
-    """The check as a library call (compare uses it too): (report, path). ``prepared``:
-    brought models made ready (``args.brought_models``): name -> (pinned name, folder);
-    those not yet prepared are, into ``out``."""
-    from suite.checks.grads.run import run_grads
-    from suite.core.data import cache_dir
-    from suite.core.platform import is_installed
-
-    threads = threads or os.cpu_count() or 1
-    weights = cache_dir() / "weights"
-    first = next((b for b in backends if is_installed(b)), backends[0])
-    names, init_dirs = shared.pinned_models(models, prepared, seed, first, out)
-    return run_grads(
-        names, backends, dtypes, steps, batch_size, seed, threads, out, weights, log=log,
-        init_dirs=init_dirs,
-    )  # fmt: skip
-
-
 def handle(args) -> int:
+    from suite.checks.grads.run import check_gradients
     from suite.core.files import check_writable
     from suite.core.schemas import grads_failures
     from suite.report.grads import format_report
@@ -106,9 +88,9 @@ def handle(args) -> int:
     shared.load_data(args.data)  # fetch once here, so the children read the cache
     if args.data:
         os.environ["SUITE_MNIST"] = args.data
-    report, path = run(
+    report, path = check_gradients(
         args.models, args.backends, args.dtypes, args.steps, args.batch_size, args.seed,
-        args.threads, out,
+        args.threads, out, log=log,
     )  # fmt: skip
     print(format_report(report))
     log(f"wrote {path}")

@@ -64,24 +64,28 @@ def add_parser(sub) -> None:
     p.set_defaults(func=handle)
 
 
+def devices(args) -> int:
+    """Devices per host: --devices, else 2 on one host and 1 per host over several."""
+    return args.devices if args.devices is not None else 2 if args.hosts == 1 else 1
+
+
 def check(args) -> None:
     shared.check_names("model", args.models, MODELS)
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_hosts(args.hosts, args.port)
-    if args.devices is None:
-        args.devices = 2 if args.hosts == 1 else 1
+    n = devices(args)
     cores = len(visible_cpus())
-    total = args.hosts * args.devices
+    total = args.hosts * n
     if not 2 <= total <= cores:  # (below 1: refused at the door, by ``at_least``)
-        where = f"--hosts {args.hosts} --devices {args.devices}" if args.hosts > 1 else ""
+        where = f"--hosts {args.hosts} --devices {n}" if args.hosts > 1 else ""
         raise SuiteError(
-            f"{where or f'--devices {args.devices}'}: the check needs 2..{cores} devices in "
+            f"{where or f'--devices {n}'}: the check needs 2..{cores} devices in "
             "all here (one virtual device per CPU core)"
         )
     if args.port is not None:
         from suite.core.hosts import check_port_free
 
-        for i in range(args.hosts * args.devices):  # torch uses one port; checked alike
+        for i in range(total):  # torch uses one port; checked alike
             check_port_free(args.port + i)
     if args.steps < 1:
         raise SuiteError(f"--steps must be positive, got {args.steps}")
@@ -100,14 +104,15 @@ def handle(args) -> int:
     from suite.report.terminal import format_table
 
     check(args)
+    n = devices(args)
     backends = [b for b in args.backends if b in installed_backends()]
-    total = args.hosts * args.devices
-    over = f" ({args.hosts} hosts over 127.0.0.1, {args.devices} each)" if args.hosts > 1 else ""
+    total = args.hosts * n
+    over = f" ({args.hosts} hosts over 127.0.0.1, {n} each)" if args.hosts > 1 else ""
     log(f"parallel-check: {total} devices{over} against 1, {args.steps} SGD steps")
     checks = run_check(
         backends,
         args.models,
-        args.devices,
+        n,
         args.steps,
         args.batch_size,
         args.fault,

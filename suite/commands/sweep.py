@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from suite.commands import args as shared
 from suite.commands.args import log
+from suite.training import brought
 
 NAME = "sweep"
 
@@ -34,13 +35,13 @@ def handle(args) -> int:
     from suite.core.platform import child_env
     from suite.measure.sweep import run_sweep, write_sweep
     from suite.report.terminal import format_sweep
-    from suite.rounds.coordinator import GAP_S, write_rounds
+    from suite.rounds.coordinator import TURN_GAP_S, write_rounds
 
     configs = shared.configs(args)  # validated, the backend's framework installed
     out = check_writable(args.out)
     seeds = sorted({c.seed for c in configs})  # a brought model: built, checked, weights saved
-    prepared = shared.brought_models([args.model], seeds, configs[0].backend, out)
-    configs = shared.with_brought(configs, prepared)
+    prepared = brought.brought_models([args.model], seeds, configs[0].backend, out, log=log)
+    configs = brought.with_brought(configs, prepared)
     mnist = shared.load_data(args.data)  # fetched once here; the workers read the cache
     log(f"MNIST from {mnist.source}")
     env = child_env(SUITE_MNIST=args.data) if args.data else child_env()
@@ -54,6 +55,6 @@ def handle(args) -> int:
             print(format_sweep(sweep))
     finally:
         if schedules:
-            write_rounds(run_dir, schedules, GAP_S)
+            write_rounds(run_dir, schedules, TURN_GAP_S)
     log(f"wrote {run_dir}")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from suite.commands import args as shared
 from suite.commands.args import DEFAULTS, log
 from suite.core.errors import SuiteError
+from suite.training import brought
 
 NAME = "timing-check"
 
@@ -66,10 +67,10 @@ def handle(args) -> int:
     prepare(configs[0])
     mnist = shared.load_data(args.data)
     with tempfile.TemporaryDirectory() as tmp:  # a brought model's weights; nothing is kept
-        prepared = shared.brought_models(
-            [args.model], [c.seed for c in configs], configs[0].backend, Path(tmp), True
+        prepared = brought.brought_models(
+            [args.model], [c.seed for c in configs], configs[0].backend, Path(tmp), True, log=log
         )
-        configs = shared.with_brought(configs, prepared)
+        configs = brought.with_brought(configs, prepared)
         checks = [_check(cfg, mnist, args) for cfg in configs]
     print(format_timing_checks(checks))
     return 0

@@ -34,6 +34,16 @@ def forward(stream, write: Callable[[str], None] | None = None) -> None:
             write(line)
 
 
+def child_args(module: str, argv, *names: str, optional: int = 0) -> list[str]:
+    """A child module's positional arguments (``names``, the last ``optional`` of them may
+    be left out), as its parent wrote them; SystemExit with the usage line otherwise.
+    A child's command line is the parent's doing: everything else is in its request."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not len(names) - optional <= len(args) <= len(names):
+        raise SystemExit(f"usage: python -m {module} {' '.join(names)}")
+    return args
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """The command line that runs ``python -m module args`` with this interpreter."""
     return [sys.executable, "-m", module, *map(str, args)]

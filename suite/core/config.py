@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from models import MODELS, brought, get_model
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.errors import SuiteError
-from suite.core.platform import check_backend, visible_cpus
+from suite.core.platform import check_backend, traits, visible_cpus
 
 DEVICES = ("cpu", "gpu")
 JIT_MODES = ("auto", "on", "off")
@@ -104,8 +104,8 @@ class RunConfig:
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
         recipe = get_model(self.model).recipe
-        # torch's fit() has no distribution
-        ddp = self.backend == "torch" and self.replicas() > 1
+        # a backend whose fit() has no distribution trains replicas in the suite's loop
+        parallel = traits(self.backend).parallel_loop if self.replicas() > 1 else self.loop
         return replace(
             self,
             epochs=self.epochs or recipe.epochs,
@@ -114,7 +114,7 @@ class RunConfig:
             optimizer=self.optimizer or recipe.optimizer,
             schedule=self.schedule or recipe.schedule,
             threads=self.threads or len(visible_cpus()),
-            loop="torch-ddp" if ddp else self.loop,
+            loop=parallel,
         )
 
     def replicas(self) -> int:
@@ -202,12 +202,14 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError(
             f"MNIST has {TRAIN_IMAGES} training and {TEST_IMAGES} test images; lower the limit"
         )
-    if cfg.loop == "torch-ddp" and (cfg.backend != "torch" or cfg.impl != "keras"):
+    own = traits(cfg.backend)
+    if cfg.loop == "torch-ddp" and (own.parallel_loop != "torch-ddp" or cfg.impl != "keras"):
         raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
-    if cfg.steps_per_execution != 1 and cfg.impl == "native" and cfg.backend == "torch":
+    if cfg.steps_per_execution != 1 and cfg.impl == "native" and not own.native_steps_per_execution:
         raise SuiteError(
-            f"--steps-per-execution {cfg.steps_per_execution} with --impl native: torch's "
-            "native loop runs eagerly, one step per call (as Keras' torch trainer)"
+            f"--steps-per-execution {cfg.steps_per_execution} with --impl native: "
+            f"{cfg.backend}'s native loop runs eagerly, one step per call (as Keras' "
+            f"{cfg.backend} trainer)"
         )
     if cfg.chunk_steps and cfg.chunk_steps % cfg.steps_per_execution:
         raise SuiteError(
@@ -246,7 +248,9 @@ def check_dtype_policy(cfg) -> None:
     where = None
     if cfg.impl == "native":
         where = "--impl native (the native implementations train in float32)"
-    elif cfg.loop == "torch-ddp" or (cfg.backend == "torch" and cfg.devices > 1):
+    elif cfg.loop == "torch-ddp" or (
+        traits(cfg.backend).parallel_loop != "fit" and cfg.devices > 1
+    ):
         where = "torch's DDP loop (--loop torch-ddp, --devices N on torch) trains in float32"
     if where:
         raise SuiteError(f"--dtype-policy {cfg.dtype_policy} is not supported with {where}")
@@ -294,8 +298,7 @@ def check_devices(cfg, cpu_count: int) -> None:
         raise SuiteError(
             f"{where}: the global batch {cfg.batch_size} must split into {n} equal shards"
         )
-    if cfg.backend == "tensorflow" and cfg.jit == "on":
-        raise SuiteError(f"--devices {n} on tensorflow: Keras turns XLA off under tf.distribute")
+    _check_jit_distributed(cfg, f"--devices {n}")
 
 
 def _check_hosts(cfg) -> None:
@@ -306,14 +309,22 @@ def _check_hosts(cfg) -> None:
         raise SuiteError(f"{where}: hosts over loopback run on the CPU only (--device cpu)")
     if cfg.dtype_policy != "float32":
         raise SuiteError(f"{where} with --dtype-policy {cfg.dtype_policy}: hosts train in float32")
-    if cfg.backend == "tensorflow":
-        if cfg.steps_per_execution != 1:
-            raise SuiteError(
-                f"{where} on tensorflow with --steps-per-execution {cfg.steps_per_execution}: "
-                "the suite's MultiWorkerMirroredStrategy loop runs one step per call"
-            )
-        if cfg.jit == "on":
-            raise SuiteError(f"{where} on tensorflow: Keras turns XLA off under tf.distribute")
+    one = traits(cfg.backend).one_device_per_host
+    if one and cfg.devices > 1:
+        raise SuiteError(f"{where} --devices {cfg.devices} on {cfg.backend}: {one}")
+    loop = traits(cfg.backend).hosts_loop
+    if loop and cfg.steps_per_execution != 1:
+        raise SuiteError(
+            f"{where} on {cfg.backend} with --steps-per-execution {cfg.steps_per_execution}: "
+            f"{loop} runs one step per call"
+        )
+    _check_jit_distributed(cfg, where)
+
+
+def _check_jit_distributed(cfg, where: str) -> None:
+    under = traits(cfg.backend).drops_jit_under
+    if cfg.jit == "on" and under:
+        raise SuiteError(f"{where} on {cfg.backend}: Keras turns XLA off under {under}")
 
 
 def _check_torch_loop(cfg) -> None:

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from suite.core.errors import SuiteError
@@ -119,3 +120,15 @@ def check_writable(out: str | Path) -> Path:
     if problem:
         raise SuiteError(f"--out {out} is not writable ({problem}); choose another folder")
     return path
+
+
+def write_request(path: Path, request) -> Path:
+    """A child process's typed request (a frozen dataclass) as JSON, written whole."""
+    blob = json.dumps(asdict(request)).encode()
+    write_atomic(path, lambda f: f.write(blob))
+    return path
+
+
+def read_request(kind, path: str | Path):
+    """The ``kind`` dataclass from a request file (``write_request``)."""
+    return kind(**json.loads(Path(path).read_text()))

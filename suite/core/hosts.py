@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from suite.core.children import quiet
 from suite.core.errors import SuiteError
-from suite.core.platform import child_env
+from suite.core.platform import child_env, traits
 
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 5.0  # SIGTERM, then this long, then SIGKILL
@@ -33,26 +33,28 @@ LEAVE_GRACE_S = 30.0  # the other hosts' time to finish once host 0 has
 
 @dataclass(frozen=True)
 class Cluster:
-    """What every host is told: how many hosts, which one it is (``index``, given per
-    process), and the loopback ports: ``ports[0]`` is the coordinator's (JAX) or the
-    rendezvous (torch); TensorFlow gives each worker ``ports[i]``."""
+    """What every process of a cluster is told: how many processes (one per host, or per
+    rank where a backend runs one per device), and the loopback ports: ``ports[0]`` is the
+    coordinator's (JAX) or the rendezvous (torch); TensorFlow gives each worker
+    ``ports[i]``. Which one a process is: its ``Place``."""
 
-    hosts: int
+    processes: int
     ports: tuple[int, ...]
 
     def address(self, i: int = 0) -> str:
         return f"{LOOPBACK}:{self.ports[i]}"
 
     def addresses(self) -> str:
-        """Every host's address, comma-separated, host 0's first (``join_hosts``)."""
-        return ",".join(self.address(i) for i in range(self.hosts))
+        """Every process's address, comma-separated, process 0's first (Keras'
+        ``job_addresses``)."""
+        return ",".join(self.address(i) for i in range(self.processes))
 
 
 def processes(backend: str, hosts: int, devices: int) -> int:
     """How many processes stand for ``hosts`` hosts of ``devices`` devices each: JAX
     and TensorFlow run one per host with its devices inside; torch one per rank, as
     ``torchrun --nnodes H --nproc-per-node D`` starts them."""
-    return hosts * devices if backend == "torch" else hosts
+    return hosts * devices if traits(backend).process_per_device else hosts
 
 
 def free_ports(n: int) -> tuple[int, ...]:
@@ -80,17 +82,15 @@ def check_port_free(port: int, flag: str = "--port") -> None:
             raise SuiteError(f"{flag} {port}: in use on {LOOPBACK} ({e.strerror})") from None
 
 
-def cluster(hosts: int, port: int | None = None) -> Cluster:
-    """The ports for ``hosts`` hosts: from ``port`` up when given (each checked free),
-    else free ones."""
-    if hosts < 1:
-        raise SuiteError(f"--hosts {hosts}: give at least 1 host")
+def cluster(processes: int, port: int | None = None) -> Cluster:
+    """The ports for ``processes`` processes: from ``port`` up when given (each checked
+    free), else free ones."""
     if port is None:
-        return Cluster(hosts, free_ports(hosts))
-    ports = tuple(range(port, port + hosts))
+        return Cluster(processes, free_ports(processes))
+    ports = tuple(range(port, port + processes))
     for p in ports:
         check_port_free(p)
-    return Cluster(hosts, ports)
+    return Cluster(processes, ports)
 
 
 def _stop(proc: subprocess.Popen) -> None:

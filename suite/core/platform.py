@@ -7,11 +7,76 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from dataclasses import dataclass
 
 from suite.core.errors import SuiteError
 
 BACKENDS = ("torch", "jax", "tensorflow")  # names as keras.backend.backend() spells them
 FRAMEWORK_MODULE = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What a backend does that the layers without a framework (the core's checks, the
+    planners, the report) must know before, or without, loading it. Written once, here;
+    callers ask ``traits(backend).x`` instead of testing the backend's name. What needs
+    the framework loaded is its engine's (``suite.frameworks.ENGINE_CONTRACT``)."""
+
+    # the loop data-parallel training runs in: Keras' "fit" (its distribution) or the
+    # suite's "torch-ddp" loop (Keras 3.15's fit() has no torch distribution)
+    parallel_loop: str
+    # over several hosts (or devices, for torch) one process per device, as torchrun
+    # starts ranks; otherwise one process per host with its devices inside
+    process_per_device: bool
+    # over --hosts, the suite's own loop (one step per call), or None: Keras' fit()
+    hosts_loop: str | None
+    # why a host holds one device only (--hosts with --devices N refused), or None
+    one_device_per_host: str | None
+    # the distribution under which Keras turns jit_compile (XLA) off, or None
+    drops_jit_under: str | None
+    # its native loop can run k steps per compiled call (torch's is eager)
+    native_steps_per_execution: bool
+    # what Keras runs for this backend with jit_compile=False
+    jit_off: str
+
+
+TRAITS = {
+    "torch": Traits(
+        parallel_loop="torch-ddp",
+        process_per_device=True,
+        hosts_loop="torch's DDP loop",
+        one_device_per_host=None,
+        drops_jit_under=None,
+        native_steps_per_execution=False,
+        jit_off="eager",
+    ),
+    "jax": Traits(
+        parallel_loop="fit",
+        process_per_device=False,
+        hosts_loop=None,
+        one_device_per_host=None,
+        drops_jit_under=None,
+        native_steps_per_execution=True,
+        jit_off="eager",
+    ),
+    "tensorflow": Traits(
+        parallel_loop="fit",
+        process_per_device=False,
+        hosts_loop="the suite's MultiWorkerMirroredStrategy loop",
+        one_device_per_host="MultiWorkerMirroredStrategy runs one CPU device per worker",
+        drops_jit_under="tf.distribute",
+        native_steps_per_execution=True,
+        jit_off="tf.function graph, no XLA",
+    ),
+}
+
+
+def traits(backend: str) -> Traits:
+    """``backend``'s traits (SuiteError naming the backends for an unknown one)."""
+    if backend not in TRAITS:
+        raise SuiteError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    return TRAITS[backend]
+
 
 # Lines TensorFlow's C++ runtime writes to fd 2 at import, before any setting (not even
 # TF_CPP_MIN_LOG_LEVEL) can stop them: informational and warnings only, errors kept.

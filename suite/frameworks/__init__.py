@@ -64,9 +64,17 @@ NATIVE_METHODS: dict[str, tuple[str, ...]] = {
 ENGINE_CONTRACT: dict[str, tuple[str, ...]] = {
     "scope": ("device", "devices"),  # -> context manager to build and compile the model in
     "engine_info": ("device", "devices"),  # -> what ran: engine, device names, notes
-    # make this process host ``index`` of ``hosts`` (coordinator or rendezvous at
-    # ``address``, 127.0.0.1 here) before any framework work, or refuse with SuiteError
-    "join_hosts": ("address", "hosts", "index"),
+    # make this process ``process_id`` of ``num_processes`` (Keras'
+    # ``distribution.initialize`` names; the coordinator or rendezvous is the first of
+    # ``job_addresses``, 127.0.0.1 here) before any framework work, or refuse (SuiteError)
+    "initialize": ("job_addresses", "num_processes", "process_id"),
+    # make the ``devices`` devices the engine trains over, before the framework's first op
+    "prepare_devices": ("device", "devices"),
+    # this process's part of training over several hosts (``place``: a
+    # ``suite.core.hosts.Place``): an object with ``step(x, y)``, ``model``, ``close()``
+    # training in the engine's own loop, or None where Keras' fit() on this host's rows
+    # is the engine; ``build(cfg)`` makes the compiled Keras model
+    "host_replica": ("cfg", "place", "build", "fault"),
     # where a normalisation's batch statistics are computed over N replicas: "replica"
     # (each replica's own shard) or "global" (the whole global batch, as on one device)
     "batch_statistics": (),
@@ -132,6 +140,13 @@ def current():
 def engine(backend: str):
     """The module of ``backend``'s data-parallel engine."""
     return importlib.import_module(f"suite.frameworks.{backend}.parallel")
+
+
+def join(backend: str, place) -> None:
+    """This process into its cluster as ``place`` (a ``suite.core.hosts.Place``), with
+    the engine's ``initialize``, before any framework work."""
+    c = place.cluster
+    engine(backend).initialize(c.addresses(), c.processes, place.index)
 
 
 def build_native(backend: str, model: str, weights: dict, cfg):

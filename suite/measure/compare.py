@@ -10,7 +10,7 @@ portability checks and the report come after, from ``suite.commands.compare``.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from models import get_model
@@ -18,9 +18,11 @@ from suite.core.config import RunConfig, validate
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.errors import SuiteError
 from suite.core.files import new_run_dir
+from suite.core.platform import traits
 from suite.core.results import load_result
 from suite.core.stats import waiting_cpu_share
-from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds, write_rounds
+from suite.measure.repeats import Repeats
+from suite.rounds.coordinator import TURN_GAP_S, started_workers, train_in_rounds, write_rounds
 
 QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
 # worker processes per participant: two, so that the process is a level of the design
@@ -28,29 +30,58 @@ QUICK = {"epochs": 1, "seeds": [0], "grads_steps": 10}
 PROCESSES = 2
 
 
+@dataclass(frozen=True)
+class CompareSettings:
+    """Everything ``compare`` does, validated once (``suite.commands.compare.settings``)."""
+
+    backends: tuple[str, ...]
+    models: tuple[str, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"
+    quick: bool = False
+    epochs: int | None = None  # None: the recipes' (1 with quick)
+    native: bool = False
+    out: Path = Path("results/compare")
+    force: bool = False
+    train_examples: int = TRAIN_IMAGES  # cut to a --data dataset's size
+    test_examples: int = TEST_IMAGES  # likewise
+    chunk_steps: int = 0
+    devices: int = 1
+    data: str | None = None  # an MNIST source: the cells' data and the checks'
+    dataset: str | None = None  # --data npz:/synthetic: the cells train on it instead
+    inference_rounds: int = RunConfig.inference_rounds
+    dtype_policy: str = "float32"  # a mixed one trains beside float32
+    tuned: str | None = None  # None: off; "": short sweeps first; else a folder of sweeps
+    sweeps: tuple = ()  # the sweeps read from that folder
+    processes: int = PROCESSES
+    repeats: Repeats = Repeats()
+
+    @property
+    def run_seeds(self) -> list[int]:
+        return QUICK["seeds"] if self.quick else list(self.seeds)
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(("float32", self.dtype_policy)))
+
+    @property
+    def impls(self) -> tuple[str, ...]:
+        return ("keras", "native") if self.native else ("keras",)
+
+
 def plan_cells(
-    backends,
-    models,
-    seeds,
-    device,
-    quick,
-    train_examples: int = TRAIN_IMAGES,
-    chunk_steps: int = 0,
-    impls: tuple[str, ...] = ("keras",),
-    devices: int = 1,
-    epochs: int | None = None,
-    dataset: str | None = None,
-    test_examples: int = TEST_IMAGES,
-    policies: tuple[str, ...] = ("float32",),
-    inference_rounds: int = RunConfig.inference_rounds,
+    s: CompareSettings, backends=None, test_examples: int = TEST_IMAGES
 ) -> list[RunConfig]:
-    """Every cell; with ``devices`` > 1 each backend's N-device cells and, as their
-    scaling baseline, its 1-device cells in the same loop (torch: the one-rank DDP loop).
-    ``epochs`` overrides the recipes' (and --quick's 1). A quick run trains the heavy
-    workloads on their first ``quick_examples`` images (the registry's), so that it keeps
-    its time budget; the report shows each cell's training examples. Each of
-    ``policies`` (Keras dtype policies) is a participant of its own per backend."""
-    epochs = epochs or (QUICK["epochs"] if quick else None)
+    """Every cell of ``s`` on ``backends`` (default: its own); with ``s.devices`` > 1 each
+    backend's N-device cells and, as their scaling baseline, its 1-device cells in the same
+    loop (torch: the one-rank DDP loop). ``s.epochs`` overrides the recipes' (and --quick's
+    1). A quick run trains the heavy workloads on their first ``quick_examples`` images
+    (the registry's), so that it keeps its time budget; the report shows each cell's
+    training examples. Each of ``s.policies`` (Keras dtype policies) is a participant of
+    its own per backend."""
+    backends = s.backends if backends is None else backends
+    quick, devices, train_examples = s.quick, s.devices, s.train_examples
+    epochs = s.epochs or (QUICK["epochs"] if quick else None)
 
     def examples(m):
         limit = get_model(m).quick_examples if quick else None
@@ -58,35 +89,35 @@ def plan_cells(
 
     counts = [1, devices] if devices > 1 else [1]
 
-    def cell(b, m, s, impl, n, policy):
-        loop = "torch-ddp" if b == "torch" and devices > 1 else "fit"
+    def cell(b, m, seed, impl, n, policy):
+        loop = traits(b).parallel_loop if devices > 1 else "fit"
         return RunConfig(
             backend=b,
             model=m,
-            seed=s,
-            device=device,
+            seed=seed,
+            device=s.device,
             epochs=epochs,
             train_examples=examples(m),
-            test_examples=test_examples,
-            dataset=dataset,
-            chunk_steps=chunk_steps,
+            test_examples=s.test_examples,
+            dataset=s.dataset,
+            chunk_steps=s.chunk_steps,
             impl=impl,
             devices=n,
             loop=loop if impl == "keras" else "fit",
             dtype_policy=policy,
-            inference_rounds=inference_rounds,
+            inference_rounds=s.inference_rounds,
         )
 
     return [
-        validate(cell(b, m, s, impl, n, policy), check_install=False)
+        validate(cell(b, m, seed, impl, n, policy), check_install=False)
         for b in backends
-        for policy in policies
-        for impl in impls
+        for policy in s.policies
+        for impl in s.impls
         for n in counts
         if impl == "keras" or (n == 1 and policy == "float32")  # native: 1 device, float32
-        for m in models
+        for m in s.models
         if impl == "keras" or get_model(m).native
-        for s in seeds
+        for seed in s.run_seeds
     ]
 
 
@@ -155,7 +186,7 @@ def _groups(todo: list[RunConfig], processes: int = 1) -> dict[tuple, dict[str, 
 
 
 def train_matrix(
-    groups: dict, runs_dir: Path, data: str | None, env: dict, log, gap_s: float = GAP_S
+    groups: dict, runs_dir: Path, data: str | None, env: dict, log, gap_s: float = TURN_GAP_S
 ) -> None:
     """Every group in rounds, in one new run folder, with its rounds log."""
     run_dir = new_run_dir(runs_dir)
@@ -193,7 +224,7 @@ def run_matrix(
     data: str | None,
     env: dict,
     log,
-    gap_s: float = GAP_S,
+    gap_s: float = TURN_GAP_S,
     processes: int = PROCESSES,
 ) -> list[str]:
     """Train what is missing of ``cells`` under ``out/runs``, each participant in

@@ -20,6 +20,7 @@ from models import get_model
 from models.brought import slug
 from suite.core.config import RunConfig, same_as_default, validate
 from suite.core.files import write_json
+from suite.core.platform import traits
 from suite.core.results import load_result
 from suite.core.schemas import SWEEP as SCHEMA
 from suite.core.schemas import SWEEP_VERSION as SCHEMA_VERSION
@@ -34,7 +35,7 @@ from suite.core.stats import (
     unpaired_ratio,
     with_processes,
 )
-from suite.rounds.coordinator import GAP_S, started_workers, train_in_rounds
+from suite.rounds.coordinator import TURN_GAP_S, started_workers, train_in_rounds
 
 FIRST_LOSS_RTOL = 0.05  # first-step loss vs the default mode (dropout draws may differ)
 ACCURACY_DROP = 0.005  # at most half a point below the default mode's test accuracy
@@ -54,7 +55,7 @@ def sweep_modes(
     if not get_model(model).native or policy != "float32" or keras_only:
         return modes
     modes += [{"impl": "native"}, {"impl": "native", "jit": "on"}]
-    if backend != "torch":  # torch's native loop is eager: one step per call
+    if traits(backend).native_steps_per_execution:  # torch's native loop: one step per call
         modes += [{"impl": "native", "steps_per_execution": 8}]
     return modes
 
@@ -229,7 +230,7 @@ def run_sweep(
     with started_workers(cells, run_dir, data, env, log) as workers:
         live = {n: c for n, c in cells.items() if workers[n] is not None}
         log(f"[sweep {cfg.backend} {cfg.model}] {len(live)} modes in rounds: {', '.join(live)}")
-        turns = train_in_rounds(workers, live, schedule, GAP_S, log)
+        turns = train_in_rounds(workers, live, schedule, TURN_GAP_S, log)
     results = {}
     for name, c in cells.items():
         path = run_dir / f"{c.cell_name()}.json"

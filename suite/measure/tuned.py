@@ -17,7 +17,7 @@ from suite.core.errors import SuiteError
 from suite.core.files import new_run_dir, read_json
 from suite.core.schemas import SWEEP, check_shape
 from suite.measure.sweep import mode_label, run_sweep, write_sweep
-from suite.rounds.coordinator import GAP_S, write_rounds
+from suite.rounds.coordinator import TURN_GAP_S, write_rounds
 
 SHORT_EXAMPLES = 12_800  # a short sweep's training images per mode, 1 epoch
 
@@ -95,5 +95,5 @@ def short_sweeps(cells: list[RunConfig], out: Path, data, env, log) -> list[dict
             schedules.append(schedule)
     finally:
         if schedules:
-            write_rounds(run_dir, schedules, GAP_S)
+            write_rounds(run_dir, schedules, TURN_GAP_S)
     return sweeps

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suite.core.platform import traits
 from suite.core.schemas import NA, past_bound
 from suite.core.stats import SPEED_THRESHOLD
 from suite.report.aa import NOT_RANKABLE
@@ -263,7 +264,7 @@ def mode_words(backend: str, jit: bool | None) -> str:
         return "jit unknown"
     if jit:
         return "XLA-compiled"
-    return "tf.function graph, no XLA" if backend == "tensorflow" else "eager"
+    return traits(backend).jit_off
 
 
 def conditions_text(c: dict, sweeps: list[dict]) -> str:

@@ -34,7 +34,7 @@ from suite.rounds.protocol import Turn
 # on. torch's caching allocator grows on demand already.
 GPU_SHARING = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
-GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle
+TURN_GAP_S = 0.02  # pause between turns (seconds), so the last worker's pools go idle
 
 
 def worker_env(env: dict, device: str) -> dict:

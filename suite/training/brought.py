@@ -3,24 +3,27 @@ once on one backend, checked, and its initial weights saved, one ``.weights.h5``
 seed, for every backend's worker to load (``RunConfig.init_dir``).
 
 ``prepare`` runs in a process whose backend is chosen (``run`` calls it in-process);
-``python -m suite.training.brought --backend B --model REF --seeds S.. --into DIR`` is
-the same as a child (``compare`` runs it before any worker starts). Every problem is one
-line naming ``--model`` (exit 2 from the child), and nothing is written: the folder
-appears, complete, only when every check passed.
+``python -m suite.training.brought REQUEST`` (a ``BroughtRequest``) is the same as a
+child (``compare`` runs it before any worker starts); ``brought_models``
+does either for every brought model of a command, ``pinned_models`` for the checks.
+Every problem is one line naming ``--model`` (exit 2 from the child), and nothing is
+written: the folder appears, complete, only when every check passed.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from models import brought, forward_flops, get_model
+from suite.core.children import child_args, python_module, run_child
+from suite.core.config import RunConfig, validate
 from suite.core.errors import SuiteError
+from suite.core.files import read_request, write_request
 from suite.frameworks import select_backend
 
 MNIST_SHAPE, MNIST_CLASSES = (28, 28, 1), 10
@@ -138,17 +141,82 @@ def prepare(
     return card
 
 
+def brought_models(
+    names: list[str],
+    seeds: list[int],
+    backend: str,
+    out: Path,
+    in_process: bool = False,
+    dataset: str | None = None,
+    log=print,
+) -> dict[str, tuple[str, str]]:
+    """For each brought model among ``names``: built once on ``backend`` and checked, its
+    initial weights saved per seed under OUT/brought (``suite.training.brought``), before
+    any cell trains. Returns name given -> (workload name with its source hash, folder of
+    its weights). A model that fails a check is one line (SuiteError); nothing is written."""
+    prepared = {}
+    for name in names:
+        if not brought.is_reference(name):
+            continue
+        ref = brought.parse(name)
+        pinned = brought.Reference(ref.target, ref.function, brought.current_hash(ref))
+        data = f"-{brought.slug(dataset)}" if dataset else ""
+        into = out / "brought" / f"{brought.slug(ref.text)}-{pinned.source_hash}{data}"
+        if in_process:
+            prepare(name, seeds, into, backend, dataset)
+        else:
+            request = BroughtRequest(backend, name, list(seeds), str(into), dataset)
+            lines: list[str] = []
+            with tempfile.TemporaryDirectory(prefix="suite-brought-") as tmp:
+                path = write_request(Path(tmp) / "brought.json", request)
+                cmd = python_module("suite.training.brought", path)
+                if run_child(cmd, f"--model {name}", log=lines.append, check=False):
+                    raise SuiteError(lines[-1] if lines else f"--model {name}: could not be built")
+        log(f"{name}: built on {backend} and checked; initial weights in {into}")
+        prepared[name] = (pinned.name, str(into))
+    return prepared
+
+
+def pinned_models(
+    models: list[str], prepared: dict | None, seed: int, backend: str, out: Path, log=print
+) -> tuple[list[str], dict[str, str]]:
+    """For the checks (grads, portability): every model's name, a brought one pinned to
+    its source hash, and each brought model's weights folder. Those ``prepared`` already
+    (by ``compare``) are reused; the rest are prepared into ``out``."""
+    prepared = prepared or {}
+    todo = [m for m in models if m not in prepared]
+    prepared = {**prepared, **brought_models(todo, [seed], backend, out, log=log)}
+    names = [prepared[m][0] if m in prepared else m for m in models]
+    init_dirs = {prepared[m][0]: prepared[m][1] for m in models if m in prepared}
+    return names, init_dirs
+
+
+def with_brought(cfgs: list[RunConfig], prepared: dict[str, tuple[str, str]]) -> list[RunConfig]:
+    """The cells of brought models under their pinned names, with their weights folder."""
+    out = []
+    for cfg in cfgs:
+        if cfg.model in prepared:
+            name, folder = prepared[cfg.model]
+            cfg = validate(replace(cfg, model=name, init_dir=folder), check_install=False)
+        out.append(cfg)
+    return out
+
+
+@dataclass(frozen=True)
+class BroughtRequest:
+    backend: str
+    model: str  # the reference as the user gave it
+    seeds: list[int]
+    into: str  # the folder its checked initial weights go to
+    dataset: str | None = None  # a --data npz:/synthetic: value (None: MNIST)
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.training.brought")
-    p.add_argument("--backend", required=True)
-    p.add_argument("--model", required=True)
-    p.add_argument("--seeds", type=int, nargs="+", required=True)
-    p.add_argument("--into", required=True)
-    p.add_argument("--dataset", help="a --data npz:/synthetic: value (default: MNIST)")
-    args = p.parse_args(argv)
-    select_backend(args.backend, device="cpu", threads=0)
+    (path,) = child_args("suite.training.brought", argv, "REQUEST")
+    r = read_request(BroughtRequest, path)
+    select_backend(r.backend, device="cpu", threads=0)
     try:
-        card = prepare(args.model, args.seeds, Path(args.into), args.backend, args.dataset)
+        card = prepare(r.model, r.seeds, Path(r.into), r.backend, r.dataset)
     except SuiteError as e:
         print(e, file=sys.stderr)
         return 2

@@ -1,11 +1,16 @@
 """Train a notebook recipe (``suite.core.recipes``) with Keras' own ``fit()`` and SGD,
 one epoch per call so the batch order is the recipe's (a seeded permutation per
-epoch, or none), the last partial batch kept as a PyTorch ``DataLoader`` keeps it."""
+epoch, or none), the last partial batch kept as a PyTorch ``DataLoader`` keeps it.
+
+``python -m suite.training.recipe REQUEST`` (a ``RecipeRequest``) is one backend's child
+of ``recipes --compare`` (``suite.measure.recipes``): it chooses its backend, trains the
+recipe once per seed and writes one result each into the request's run folder."""
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from models import get_model
@@ -91,3 +96,51 @@ def run_recipe(
 def write_recipe_result(folder: Path, result: RecipeResult) -> Path:
     path = folder / f"recipe-{result.recipe}-{result.backend}-seed{result.seed}.json"
     return write_json(path, asdict(result))
+
+
+@dataclass(frozen=True)
+class RecipeRequest:
+    recipe: str
+    backend: str
+    device: str
+    seeds: list[int]
+    epochs: int  # the recipe's, or the --epochs given
+    train_examples: int
+    run_dir: str  # the results go there, one file per seed
+    data: str | None  # an MNIST source, or None: the cache
+
+
+def main(argv=None) -> int:
+    from suite import frameworks
+    from suite.core.children import child_args
+    from suite.core.data import load_mnist
+    from suite.core.files import read_request
+    from suite.core.fingerprint import fingerprint
+    from suite.core.recipes import get_recipe, recipe_data
+
+    (path,) = child_args("suite.training.recipe", argv, "REQUEST")
+    r = read_request(RecipeRequest, path)
+    frameworks.select_backend(r.backend, r.device)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    recipe = get_recipe(r.recipe)
+    mnist = load_mnist(r.data, online=False)
+    device = frameworks.current().device_info(r.device)
+    for seed in r.seeds:
+        subset = recipe_data(recipe, mnist, seed, r.train_examples)
+        env = fingerprint(r.backend, device, {"recipe": recipe.name, "epochs": r.epochs})
+        result = run_recipe(recipe, subset, seed, r.epochs, r.backend, r.device, env, log=log)
+        log(f"wrote {write_recipe_result(Path(r.run_dir), result)}")
+        published = f"{recipe.published:.2%}" if recipe.published else "none printed"
+        print(
+            f"{recipe.name} on {r.backend}, seed {seed}: accuracy "
+            f"{result.final_accuracy:.2%} after {r.epochs} epochs (notebook: {published})",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

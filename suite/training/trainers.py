@@ -203,13 +203,9 @@ def host_trainer(cfg: RunConfig, place: Place):
     """This process's part of training over ``cfg.hosts`` hosts (``place``: which
     process of the cluster): JAX's fit() on its rows, or torch's rank / TensorFlow's
     worker in the suite's loops."""
-    engine = frameworks.engine(cfg.backend)
-    if cfg.backend == "jax":
+    replica = frameworks.engine(cfg.backend).host_replica(cfg, place, build_compiled_model)
+    if replica is None:  # the engine is Keras' fit(), on this host's rows
         return KerasTrainer(cfg, Feed(cfg.batch_size, cfg.hosts, place.index))
-    if cfg.backend == "torch":
-        replica = engine.host_replica(cfg, place.index, place.cluster.ports[0], build_model)
-    else:
-        replica = engine.host_replica(cfg, place.index, build_compiled_model)
     return ReplicaTrainer(cfg, replica, place.index)
 
 
@@ -271,6 +267,6 @@ def make_trainer(cfg: RunConfig, mnist: Mnist, place: Place | None = None):
     if cfg.impl == "native":
         return NativeTrainer(cfg)
     if cfg.loop == "torch-ddp":
-        ranks = frameworks.engine("torch").DDPRanks(cfg, build_model, mnist.cache_path)
+        ranks = frameworks.engine(cfg.backend).DDPRanks(cfg, build_model, mnist.cache_path)
         return ReplicaTrainer(cfg, ranks, 0)
     return KerasTrainer(cfg)

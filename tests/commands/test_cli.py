@@ -49,8 +49,9 @@ def test_every_command_help_states_defaults_and_renders_cleanly():
         text = parser.format_help()
         assert "%%" not in text, name  # descriptions are not %-formatted; help strings are
         for action in parser._actions:
-            shown = action.help and action.help != argparse.SUPPRESS  # (a host's own flags)
-            if shown and action.dest != "help" and action.option_strings:
+            # no hidden flags: a child process gets a typed request, not a command line
+            assert action.help != argparse.SUPPRESS, f"{name} {action.option_strings}"
+            if action.help and action.dest != "help" and action.option_strings:
                 says = "default" in action.help or "required" in action.help
                 assert says, f"{name} {action.option_strings[0]}"
 

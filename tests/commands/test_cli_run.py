@@ -112,10 +112,6 @@ def test_smoke_run_prints_table_and_writes(backend, tmp_path):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--recipe", "lenet"], ["--recipe 'lenet' is not a recipe", "fastai-3v7"]),
-        (["--recipe", "fastai-3v7", "--lr", "0.5"], ["--lr cannot be combined with --recipe"]),
-        (["--recipe", "d2l-softmax", "--model", "cnn"], ["--model cannot be combined"]),
-        (["--recipe", "d2l-softmax", "--epochs", "0"], ["--epochs must be positive"]),
         (["--evaluate-only"], ["--evaluate-only", "give --load-weights"]),
         (
             ["--load-weights", "missing.weights.h5"],
@@ -123,7 +119,7 @@ def test_smoke_run_prints_table_and_writes(backend, tmp_path):
         ),
     ],
 )
-def test_bad_recipe_and_weights_flags(door_backend, tmp_path, args, words):
+def test_bad_weights_flags(door_backend, tmp_path, args, words):
     out = tmp_path / "out"
     assert_refused(run("--backend", door_backend, *args, "--out", str(out)), out, *words)
 
@@ -184,7 +180,7 @@ def test_bad_weights_files(door_backend, tmp_path, saved_softmax):
         (["--hosts", "3"], ["--hosts 3 --devices 1: this machine has"]),
         (["--port", "29500"], ["--port 29500: only with --hosts 2 or more"]),
         (["--hosts", "2", "--port", "0"], ["--port 0: a port is 1..65535"]),
-        (["--hosts", "2", "--recipe", "fastai-3v7"], ["--hosts 2 with --recipe"]),
+        (["--hosts", "2", "--load-weights", "w.weights.h5"], ["--hosts 2 with --load-weights"]),
         (["--hosts", "2", "--save-weights"], ["--hosts 2 with --save-weights"]),
         (["--hosts", "2", "--model", "mine.py:build"], ["--hosts 2 with --model mine.py:build"]),
         (["--hosts", "2", "--batch-size", "63"], ["--hosts 2 --devices 1", "split into 2"]),

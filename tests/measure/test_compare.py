@@ -5,11 +5,15 @@ from dataclasses import replace
 from report_fixtures import make_run
 
 from suite.core.results import write_result
-from suite.measure.compare import finished_cells, pending, plan_cells
+from suite.measure.compare import CompareSettings, finished_cells, pending, plan_cells
+
+
+def plan(backends, models, **kw):
+    return plan_cells(CompareSettings(tuple(backends), tuple(models), (0,), **kw))
 
 
 def test_compare_resume_skips_finished_cells(tmp_path):
-    cells = plan_cells(["jax", "torch"], ["softmax", "mlp"], [0], "cpu", quick=True)
+    cells = plan(["jax", "torch"], ["softmax", "mlp"], quick=True)
     assert len(cells) == 4
     runs = tmp_path / "runs" / "x"
     done = make_run("jax", "softmax", 0, 1.0, 0.9)
@@ -23,23 +27,23 @@ def test_compare_resume_skips_finished_cells(tmp_path):
 
 
 def test_compare_epochs_override_new_cells():
-    quick = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True)
-    longer = plan_cells(["jax"], ["softmax"], [0], "cpu", quick=True, epochs=8)
+    quick = plan(["jax"], ["softmax"], quick=True)
+    longer = plan(["jax"], ["softmax"], quick=True, epochs=8)
     assert quick[0].resolved().epochs == 1 and longer[0].resolved().epochs == 8
     assert quick[0].cell_name() != longer[0].cell_name()  # a 1-epoch result is not reused
 
 
 def test_quick_trains_heavy_workloads_on_their_subset_only():
-    quick = plan_cells(["jax"], ["mlp", "lstm", "resnet"], [0], "cpu", quick=True)
+    quick = plan(["jax"], ["mlp", "lstm", "resnet"], quick=True)
     assert [c.train_examples for c in quick] == [60_000, 12_800, 12_800]
-    full = plan_cells(["jax"], ["lstm"], [0], "cpu", quick=False)
+    full = plan(["jax"], ["lstm"], quick=False)
     assert full[0].train_examples == 60_000  # a full run trains every image
-    smaller = plan_cells(["jax"], ["lstm"], [0], "cpu", quick=True, train_examples=1_024)
+    smaller = plan(["jax"], ["lstm"], quick=True, train_examples=1_024)
     assert smaller[0].train_examples == 1_024  # --train-examples lower still wins
 
 
 def test_native_baselines_only_for_models_that_have_one():
-    cells = plan_cells(["jax"], ["mlp", "vit"], [0], "cpu", quick=True, impls=("keras", "native"))
+    cells = plan(["jax"], ["mlp", "vit"], quick=True, native=True)
     assert [(c.model, c.impl) for c in cells] == [
         ("mlp", "keras"),
         ("vit", "keras"),

@@ -1,6 +1,6 @@
 """One backend's side of the gradient-equivalence check, run in its own process.
 
-``python -m suite.checks.grads.child --backend B --request REQ.json --out OUT.npz``
+``python -m suite.checks.grads.child BACKEND REQUEST.json OUT.npz``
 (the request: ``suite.checks.requests.GradsRequest``)
 loads the shared initial weights into each model, computes logits, loss and
 gradients on the fixed batch (float32 and float64), runs the SGD and Adam
@@ -9,13 +9,13 @@ trajectories, and saves every array to one npz for the parent to compare.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from suite.checks.requests import GradsRequest, read_request
+from suite.core.children import child_args
 from suite.core.schemas import storage_dtype
 from suite.frameworks import select_backend
 from suite.training.build import as_input
@@ -201,13 +201,11 @@ def shared_weights(name: str, path: Path, seed: int, init_dir: str | None = None
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.checks.grads.child")
-    p.add_argument("--backend", required=True)
-    p.add_argument("--request", required=True, help="JSON written by suite.checks.grads.run")
-    p.add_argument("--out", required=True, help="npz to write")
-    args = p.parse_args(argv)
-    r = read_request(GradsRequest, args.request)
-    select_backend(args.backend, device="cpu", threads=r.threads)
+    backend, request, out = child_args(
+        "suite.checks.grads.child", argv, "BACKEND", "REQUEST", "OUT.npz"
+    )
+    r = read_request(GradsRequest, request)
+    select_backend(backend, device="cpu", threads=r.threads)
 
     import keras
 
@@ -231,24 +229,24 @@ def main(argv=None) -> int:
         for key, terms in bound_terms(name, n, weights).items():
             arrays[f"{name}/bounds/{key}"] = np.asarray(terms.as_list())
         for dtype in r.dtypes:
-            print(f"[{args.backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
+            print(f"[{backend}] {name} {dtype} gradients", file=sys.stderr, flush=True)
             for key, value in gradients(name, dtype, weights, x, y).items():
                 arrays[f"{name}/{dtype}/{key}"] = value
         keras.config.set_floatx("float32")
         keras.config.set_dtype_policy("float32")
-        print(f"[{args.backend}] {name} compiled train step", file=sys.stderr, flush=True)
+        print(f"[{backend}] {name} compiled train step", file=sys.stderr, flush=True)
         for key, value in compiled_step(name, weights, x, y).items():
             arrays[f"{name}/compiled/{key}"] = value
         for optimizer in TRAJECTORY_OPTIMIZERS if r.steps else []:
             print(
-                f"[{args.backend}] {name} {optimizer} trajectory, {r.steps} steps",
+                f"[{backend}] {name} {optimizer} trajectory, {r.steps} steps",
                 file=sys.stderr,
                 flush=True,
             )
             for key, value in trajectory(name, optimizer, weights, batches, record_at).items():
                 arrays[f"{name}/traj/{optimizer}/{key}"] = value
     arrays["meta/framework"] = np.asarray(bk.device_info("cpu")["framework_version"])
-    write_atomic(Path(args.out), lambda f: np.savez(f, **arrays))
+    write_atomic(Path(out), lambda f: np.savez(f, **arrays))
     return 0
 
 

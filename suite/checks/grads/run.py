@@ -43,8 +43,8 @@ def _child_arrays(request: GradsRequest, backends: list[str], log) -> dict[str, 
         request_path = write_request(Path(tmp) / "request.json", request)
 
         def child(b):
-            cmd = python_module("suite.checks.grads.child", "--backend", b)
-            cmd += ["--request", str(request_path), "--out", str(Path(tmp) / f"{b}.npz")]
+            out = Path(tmp) / f"{b}.npz"
+            cmd = python_module("suite.checks.grads.child", b, request_path, out)
             # its progress lines only (framework warnings stay out; a failure still
             # reports the child's last line)
             run_child(cmd, f"grads child for {b}", log, show=lambda s: s.startswith(f"[{b}]"))
@@ -188,3 +188,24 @@ def run_grads(
         "float64_precision": float64_precision(arrays, models, dtypes),
     }
     return report, write_json(new_json_path(out, "grads"), report)
+
+
+def check_gradients(
+    models, backends, dtypes, steps: int, batch_size: int, seed: int, threads: int, out: Path,
+    prepared: dict | None = None, log=print,
+):  # fmt: skip
+    """The whole check (``grads``, and ``compare`` after its matrix): (report, path).
+    ``prepared``: brought models made ready already, name -> (pinned name, folder); the
+    others are prepared into ``out`` first. ``threads`` 0: every core."""
+    import os
+
+    from suite.core.data import cache_dir
+    from suite.training.brought import pinned_models
+
+    threads = threads or os.cpu_count() or 1
+    first = next((b for b in backends if is_installed(b)), backends[0])
+    names, init_dirs = pinned_models(models, prepared, seed, first, out, log)
+    return run_grads(
+        names, backends, dtypes, steps, batch_size, seed, threads, out, cache_dir() / "weights",
+        log=log, init_dirs=init_dirs,
+    )  # fmt: skip

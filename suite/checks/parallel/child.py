@@ -11,15 +11,16 @@ on another's shard; torch also: gradients not averaged) for the must-fail tests.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
 from suite.checks.parallel.judge import LEARNING_RATE
 from suite.checks.requests import ReplicaRequest, read_request
+from suite.core.children import child_args
 from suite.core.errors import SuiteError
-from suite.core.hosts import Cluster, processes
+from suite.core.hosts import Cluster, Place, processes
+from suite.core.platform import traits
 from suite.frameworks import select_backend
 
 
@@ -105,7 +106,7 @@ def _weights(model) -> dict:
 def _config(backend: str, model: str, devices: int, steps: int, batch: int):
     from suite.core.config import RunConfig, validate
 
-    loop = "torch-ddp" if backend == "torch" else "fit"
+    loop = traits(backend).parallel_loop
     return validate(
         RunConfig(
             backend,
@@ -128,13 +129,12 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
     from suite import frameworks
     from suite.training.build import build_model
 
-    engine = frameworks.engine
-
+    engine = frameworks.engine(backend)
     cfg = _config(backend, model, devices, steps, batch)
     x, y = _batches(mnist, steps, batch, cfg.seed)
     init, single, by_shard = _reference(cfg, x, y, batch, devices)
-    if backend == "torch":
-        ranks = engine("torch").DDPRanks(cfg, build_model, mnist.cache_path, False, fault)
+    if cfg.loop != "fit":  # the suite's loop (torch's DDP ranks), not Keras' fit()
+        ranks = engine.DDPRanks(cfg, build_model, mnist.cache_path, False, fault)
         for i in range(0, len(y), batch):
             ranks.step(x[i : i + batch], y[i : i + batch])
         parallel = _weights(ranks.model)
@@ -148,11 +148,17 @@ def train_both(backend: str, model: str, devices: int, steps: int, batch: int, m
                 y[i + shard : i + 2 * shard] = y[i : i + shard]
         elif fault != "none":
             raise SuiteError(f"--fault {fault}: only torch can skip averaging (no_sync)")
-        with engine(backend).scope(cfg.device, devices):
+        with engine.scope(cfg.device, devices):
             dp = _sgd_model(cfg)
         dp.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
         parallel = _weights(dp)
     return init, single, parallel, by_shard
+
+
+def place(backend: str, r: ReplicaRequest, index: int) -> Place:
+    """Process ``index`` of the cluster the request's hosts make on ``backend``."""
+    n = processes(backend, r.hosts, r.devices)
+    return Place(index, Cluster(n, tuple(r.ports[:n])))
 
 
 def host_rows(steps: int, batch: int, hosts: int, host: int, fault: str) -> np.ndarray:
@@ -170,28 +176,24 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
     reference (on its own device, no collective) and returns the three weight sets;
     the others train their shards in step with it and return None."""
     from suite import frameworks
-    from suite.training.build import build_model
 
     engine = frameworks.engine(backend)
     world = r.hosts * r.devices
     cfg = _config(backend, model, world, r.steps, r.batch_size)
     x, y = _batches(mnist, r.steps, r.batch_size, cfg.seed)
-    if backend != "torch" and r.fault not in ("none", "wrong-shard"):
+    if cfg.loop == "fit" and r.fault not in ("none", "wrong-shard"):
         raise SuiteError(f"--fault {r.fault}: only torch can skip averaging (no_sync)")
     init = single = by_shard = None
     if index == 0:
         init, single, by_shard = _reference(cfg, x, y, r.batch_size, world)
-    if backend == "jax":  # this host's rows of every global batch, in plain fit()
+    replica = engine.host_replica(cfg, place(backend, r, index), _sgd_model, r.fault)
+    if replica is None:  # Keras' fit() on this host's rows of every global batch
         rows = host_rows(r.steps, r.batch_size, r.hosts, index, r.fault)
         with engine.scope(cfg.device, world):
             dp = _sgd_model(cfg)
         dp.fit(x[rows], y[rows], batch_size=r.batch_size // r.hosts, shuffle=False, verbose=0)
         parallel = _weights(dp)
-    else:  # torch (one process per rank) and TensorFlow: the replica cuts its shard itself
-        if backend == "torch":
-            replica = engine.host_replica(cfg, index, r.ports[0], build_model, False, r.fault)
-        else:
-            replica = engine.host_replica(cfg, index, _sgd_model, r.fault)
+    else:  # the engine's own loop: the replica cuts its shard itself
         try:
             for i in range(0, len(y), r.batch_size):
                 replica.step(x[i : i + r.batch_size], y[i : i + r.batch_size])
@@ -202,40 +204,37 @@ def train_hosts(backend: str, model: str, r: ReplicaRequest, index: int, mnist):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.checks.parallel.child")
-    p.add_argument("backend")
-    p.add_argument("request", help="JSON written by suite.checks.parallel.run")
-    p.add_argument("--host", type=int, default=0, help="this process's index (--hosts)")
-    args = p.parse_args(argv)
-    r = read_request(ReplicaRequest, args.request)
+    backend, request, *host = child_args(
+        "suite.checks.parallel.child", argv, "BACKEND", "REQUEST", "[HOST]", optional=1
+    )
+    host = int(host[0]) if host else 0  # this process's index over --hosts
+    r = read_request(ReplicaRequest, request)
     multi = r.hosts > 1
-    local = 1 if (multi and args.backend == "torch") else r.devices
-    select_backend(args.backend, "cpu", None, devices=local)
+    local = 1 if (multi and traits(backend).process_per_device) else r.devices
+    select_backend(backend, "cpu", None, devices=local)
     from suite import frameworks
     from suite.core.data import load_mnist
     from suite.core.files import write_atomic
     from suite.core.platform import visible_cpus
 
     if multi:  # before any framework work: JAX's distributed runtime starts here
-        n = processes(args.backend, r.hosts, r.devices)
-        addresses = Cluster(n, r.ports[:n]).addresses()
-        frameworks.engine(args.backend).join_hosts(addresses, n, args.host)
+        frameworks.join(backend, place(backend, r, host))
     frameworks.current().configure("cpu", len(visible_cpus()))
-    if args.backend == "tensorflow" and not multi:  # logical devices before the first op
-        frameworks.engine("tensorflow").strategy("cpu", r.devices)
+    if not multi:  # the devices before the first op
+        frameworks.engine(backend).prepare_devices("cpu", r.devices)
     mnist = load_mnist(online=False)
     arrays = {}
     for m in r.models:
         if multi:
-            sets = train_hosts(args.backend, m, r, args.host, mnist)
+            sets = train_hosts(backend, m, r, host, mnist)
         else:
-            sets = train_both(args.backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault)
+            sets = train_both(backend, m, r.devices, r.steps, r.batch_size, mnist, r.fault)
         if sets is None:
             continue  # not host 0: trained its shards, has nothing to save
         for name, ws in zip(("init", "single", "parallel"), sets[:3], strict=True):
             arrays.update({f"{m}|{name}/{k}": v for k, v in ws.items()})
         arrays[f"{m}|meta/per_shard"] = np.asarray(sets[3])
-    if args.host == 0:
+    if host == 0:
         write_atomic(r.out, lambda f: np.savez(f, **arrays))
     return 0
 

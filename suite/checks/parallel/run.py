@@ -40,7 +40,7 @@ def run_check(
             path = write_request(Path(tmp) / f"{backend}.json", request)
             cmd = python_module("suite.checks.parallel.child", backend, path)
             if hosts > 1:
-                cmds = [[*cmd, "--host", str(i)] for i in range(n)]
+                cmds = [[*cmd, str(i)] for i in range(n)]
                 run_hosts(cmds, f"replica check on {backend} over {hosts} hosts")
             else:
                 run_child(cmd, f"replica check on {backend}")

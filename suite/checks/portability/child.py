@@ -10,12 +10,12 @@ weights file into a fresh model and saves ``WORK/MODEL--SOURCE--BACKEND.npy``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
 from suite.checks.requests import PortabilityRequest, read_request
+from suite.core.children import child_args
 from suite.frameworks import select_backend
 
 EVAL_BATCH = 1000
@@ -89,19 +89,16 @@ def load(backend: str, work: Path, models: list[str], mnist) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m suite.checks.portability.child")
-    p.add_argument("backend")
-    p.add_argument("request", help="JSON written by suite.checks.portability.run")
-    args = p.parse_args()
-    r = read_request(PortabilityRequest, args.request)
-    select_backend(args.backend)
+    backend, request = child_args("suite.checks.portability.child", None, "BACKEND", "REQUEST")
+    r = read_request(PortabilityRequest, request)
+    select_backend(backend)
     from suite.core.data import load_mnist
 
     mnist = load_mnist(r.data)
     if r.mode == "save":
-        save(args.backend, Path(r.work), r.models, mnist, r.train_examples, r.init_dirs)
+        save(backend, Path(r.work), r.models, mnist, r.train_examples, r.init_dirs)
     else:
-        load(args.backend, Path(r.work), r.models, mnist)
+        load(backend, Path(r.work), r.models, mnist)
 
 
 if __name__ == "__main__":

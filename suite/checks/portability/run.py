@@ -79,3 +79,20 @@ def run_portability(
         "transfers": [asdict(r) for r in rows],
     }
     return write_json(new_json_path(out, "portability"), blob), rows
+
+
+def check_portability(
+    models, backends, out: Path, data: str | None, train_examples: int,
+    prepared: dict | None = None, log=print,
+) -> tuple[Path, list[Transfer]]:  # fmt: skip
+    """The whole check (``portability``, and ``compare`` after its matrix) on the
+    installed ``backends``: the result's path and its rows. ``prepared``: brought models
+    made ready already; the others are prepared into ``out`` first."""
+    from suite.core.platform import installed_backends
+    from suite.training.brought import pinned_models
+
+    backends = [b for b in backends if b in installed_backends()]
+    first = backends[0] if backends else "jax"
+    names, init_dirs = pinned_models(models, prepared, 0, first, out, log)
+    log(f"portability: {', '.join(names)} saved and loaded on {', '.join(backends)}")
+    return run_portability(names, backends, out, train_examples, data, log, init_dirs)

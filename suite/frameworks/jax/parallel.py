@@ -18,15 +18,27 @@ def _devices(device: str, devices: int) -> list:
     return found[:devices]
 
 
-def join_hosts(address: str, hosts: int, index: int) -> None:
-    """This process as host ``index`` of ``hosts``: Keras' ``distribution.initialize``
-    (``jax.distributed.initialize``) with host 0 running the coordinator at ``address``,
-    and CPU collectives over gloo. Before any JAX computation; ``jax.devices()`` then
-    lists every host's devices, ``jax.local_devices()`` this one's."""
-    if hosts > 1:
+def initialize(job_addresses: str, num_processes: int, process_id: int) -> None:
+    """This process as host ``process_id`` of ``num_processes``: Keras'
+    ``distribution.initialize`` (``jax.distributed.initialize``) with host 0 running the
+    coordinator at the first of ``job_addresses``, and CPU collectives over gloo. Before
+    any JAX computation; ``jax.devices()`` then lists every host's devices,
+    ``jax.local_devices()`` this one's."""
+    if num_processes > 1:
         if "cpu" in os.environ.get("JAX_PLATFORMS", "cpu"):
             jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        keras.distribution.initialize(address, num_processes=hosts, process_id=index)
+        keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+def prepare_devices(device: str, devices: int) -> None:
+    """Nothing: the N virtual CPU devices come from XLA_FLAGS, set before JAX started
+    (``suite.frameworks.set_device_count``)."""
+
+
+def host_replica(cfg, place, build, fault: str = "none"):
+    """None: over several hosts JAX trains with Keras' own fit() on this host's rows of
+    every global batch, under ``scope`` (no loop of the suite's)."""
+    return None
 
 
 def scope(device: str, devices: int):

@@ -39,7 +39,7 @@ def strategy(device: str, devices: int):
 
 
 def scope(device: str, devices: int):
-    """MirroredStrategy's scope over ``devices`` devices, or after ``join_hosts`` the
+    """MirroredStrategy's scope over ``devices`` devices, or after ``initialize`` the
     MultiWorkerMirroredStrategy's (one device: none, the model on this worker alone)."""
     if devices == 1:
         return contextlib.nullcontext()
@@ -67,25 +67,33 @@ def engine_info(device: str, devices: int) -> dict:
     }
 
 
-def join_hosts(address: str, hosts: int, index: int) -> None:
-    """This process as worker ``index`` of ``hosts``: a ``TF_CONFIG`` naming every worker
-    (``address``: their addresses, comma-separated, host 0's first) and the one
+def prepare_devices(device: str, devices: int) -> None:
+    """N logical CPU devices (one MirroredStrategy), made before TensorFlow's first op."""
+    if devices > 1 and "hosts" not in _STRATEGY:
+        strategy(device, devices)
+
+
+def initialize(job_addresses: str, num_processes: int, process_id: int) -> None:
+    """This process as worker ``process_id`` of ``num_processes``: a ``TF_CONFIG`` naming
+    every worker (``job_addresses``: comma-separated, host 0's first) and the one
     MultiWorkerMirroredStrategy of this process, made before any other TensorFlow work.
     Keras 3.15's ``fit()`` fails under that strategy before its first step (its symbolic
     build reduces a per-replica batch; keras-team/keras#20585), so the suite trains
     under it with a loop of its own (``host_replica``), as it trains torch's DDP."""
-    if hosts == 1:
+    if num_processes == 1:
         return
-    workers = address.split(",")
-    if len(workers) != hosts:
-        raise SuiteError(f"--hosts {hosts}: TensorFlow needs every worker's address, got {address}")
-    task = {"type": "worker", "index": index}
+    workers = job_addresses.split(",")
+    if len(workers) != num_processes:
+        raise SuiteError(
+            f"--hosts {num_processes}: TensorFlow needs every worker's address, got {job_addresses}"
+        )
+    task = {"type": "worker", "index": process_id}
     os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": workers}, "task": task})
     _STRATEGY["hosts"] = tf.distribute.MultiWorkerMirroredStrategy()
 
 
 class _HostReplica:
-    """This worker's part of data-parallel training under the strategy ``join_hosts``
+    """This worker's part of data-parallel training under the strategy ``initialize``
     made: ``build(cfg)`` (a compiled Keras model) in its scope, its optimizer built
     there, and ``step(x, y)``: one optimizer step on this worker's rows of the global
     batch (x, y) with ``strategy.run``. Each replica's loss is its share of the global
@@ -135,11 +143,12 @@ class _HostReplica:
         pass
 
 
-def host_replica(cfg, index: int, build, fault: str = "none"):
-    """Worker ``index``'s replica (``_HostReplica``) under MultiWorkerMirroredStrategy."""
+def host_replica(cfg, place, build, fault: str = "none"):
+    """This worker's replica (``_HostReplica``) under MultiWorkerMirroredStrategy;
+    ``build(cfg)``: the compiled Keras model."""
     if "hosts" not in _STRATEGY:
-        raise SuiteError("TensorFlow: host_replica before join_hosts")
-    return _HostReplica(cfg, index, build, fault)
+        raise SuiteError("TensorFlow: host_replica before initialize")
+    return _HostReplica(cfg, place.index, build, fault)
 
 
 def batch_statistics() -> str:

@@ -48,9 +48,15 @@ def engine_info(device: str, devices: int) -> dict:
     }
 
 
-def join_hosts(address: str, hosts: int, index: int) -> None:
+def initialize(job_addresses: str, num_processes: int, process_id: int) -> None:
     """Nothing to do before the loop: every rank joins the process group itself, at the
-    rendezvous ``tcp://address`` (host 0's), as ``torchrun --nnodes`` would set up."""
+    rendezvous ``tcp://`` host 0's address, as ``torchrun --nnodes`` would set up."""
+
+
+def prepare_devices(device: str, devices: int) -> None:
+    """On GPUs, one per rank (the ranks are processes; nothing to make on the CPU)."""
+    if device == "gpu":
+        check_gpu_count(devices)
 
 
 def _optimizer(cfg, params):
@@ -156,12 +162,13 @@ def _leave() -> None:
         dist.destroy_process_group()
 
 
-def host_replica(cfg, rank: int, port: int, build, dropout: bool = True, fault: str = "none"):
-    """Rank ``rank`` of ``cfg.hosts * cfg.devices`` ranks in all, in this process,
+def host_replica(cfg, place, build, fault: str = "none"):
+    """Rank ``place.index`` of ``cfg.hosts * cfg.devices`` ranks in all, in this process,
     started by the suite as one of several hosts (``--hosts``): it joins the process
-    group at the rendezvous on 127.0.0.1:``port`` and trains its shard of every global
-    batch with ``step(x, y)``; ``close()`` leaves the group."""
-    return _Replica(cfg, rank, port, build, dropout, fault)
+    group at the rendezvous (host 0's port) and trains its shard of every global batch
+    with ``step(x, y)``; ``close()`` leaves the group. ``build(cfg)``: the Keras model
+    (its compiled optimizer, if any, is not used: torch.optim's is)."""
+    return _Replica(cfg, place.index, place.cluster.ports[0], build, True, fault)
 
 
 def _follow(

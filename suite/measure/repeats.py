@@ -14,53 +14,28 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from suite.commands.args import log
 from suite.core.errors import SuiteError
 from suite.core.files import new_json_path, utc_stamp, write_json
 from suite.core.schemas import PRECISION, PRECISION_VERSION
 
 MIN_RUNS = 3  # the fewest runs with which runs can be the units of an interval
-GAP_S = 60.0  # default idle pause between repeated runs
+RUN_GAP_S = 60.0  # default idle pause between repeated runs (not the rounds' TURN_GAP_S)
 MAX_TIME_S = 30 * 60  # --precision's default time limit for the matrix runs
 UNITS = {"s": 1, "m": 60, "h": 3600, "": 1}
 
 
-def add_flags(p) -> None:
-    p.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        metavar="N",
-        help="run the matrix N times as independent runs (fresh workers, --gap apart), "
-        "so that every interval has runs as its units and a rerun's prediction "
-        "interval is shown; 3 or more for that (default: 1)",
-    )
-    p.add_argument(
-        "--gap",
-        type=float,
-        default=GAP_S,
-        metavar="SECONDS",
-        help="idle pause between repeated runs, so they sample different phases of the "
-        f"machine (default: {GAP_S:g})",
-    )
-    p.add_argument(
-        "--precision",
-        type=float,
-        metavar="P",
-        help=f"add runs ({MIN_RUNS} at least) until every ranked time ratio's 95%% "
-        "interval, runs as units, is within ±P (e.g. 0.05), or --max-time is spent "
-        "(default: off)",
-    )
-    p.add_argument(
-        "--max-time",
-        metavar="T",
-        help="with --precision: the matrix runs' time limit, e.g. 20m, 1h, 900s; no run "
-        "starts that would end past it at the mean run's length "
-        f"(default: {MAX_TIME_S // 60}m)",
-    )
+@dataclass(frozen=True)
+class Repeats:
+    """How often the matrix runs: ``repeat`` times, or with a ``precision`` target until
+    every ranked ratio is that narrow or ``max_time_s`` is spent; ``gap_s`` apart."""
+
+    repeat: int = 1
+    gap_s: float = RUN_GAP_S
+    precision: float | None = None
+    max_time_s: float = float(MAX_TIME_S)
 
 
 def parse_duration(text: str, flag: str = "--max-time") -> float:
@@ -71,23 +46,27 @@ def parse_duration(text: str, flag: str = "--max-time") -> float:
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def check_flags(args) -> None:
-    """Impossible repeat and precision settings, before anything starts."""
-    if args.repeat < 1:
-        raise SuiteError(f"--repeat {args.repeat}: give at least 1 run")
-    if not args.gap >= 0:
-        raise SuiteError(f"--gap {args.gap}: must be 0 or more seconds")
-    if args.max_time is not None and args.precision is None:
+def repeats(
+    repeat: int = 1, gap: float = RUN_GAP_S, precision=None, max_time: str | None = None
+) -> Repeats:
+    """The settings of --repeat, --gap, --precision and --max-time, each checked
+    (SuiteError naming the flag) before anything starts."""
+    if repeat < 1:
+        raise SuiteError(f"--repeat {repeat}: give at least 1 run")
+    if not gap >= 0:
+        raise SuiteError(f"--gap {gap}: must be 0 or more seconds")
+    if max_time is not None and precision is None:
         raise SuiteError("--max-time limits --precision's runs: give --precision P too")
-    if args.precision is None:
-        return
-    if not 0 < args.precision < 1:
-        raise SuiteError(f"--precision {args.precision}: a half-width such as 0.05 (±5%)")
-    if args.repeat != 1:
+    if precision is None:
+        return Repeats(repeat, gap)
+    if not 0 < precision < 1:
+        raise SuiteError(f"--precision {precision}: a half-width such as 0.05 (±5%)")
+    if repeat != 1:
         raise SuiteError(
-            f"--precision with --repeat {args.repeat}: --precision decides the number of runs"
+            f"--precision with --repeat {repeat}: --precision decides the number of runs"
         )
-    args.max_time_s = parse_duration(args.max_time) if args.max_time else float(MAX_TIME_S)
+    limit = parse_duration(max_time) if max_time else float(MAX_TIME_S)
+    return Repeats(repeat, gap, precision, limit)
 
 
 def repeated(cells: list, r: int) -> list:
@@ -96,63 +75,65 @@ def repeated(cells: list, r: int) -> list:
     return cells if r == 0 else [replace(c, repeat=r) for c in cells]
 
 
-def run_repeats(args, train, unmet, out: Path) -> list[str]:
+def run_repeats(rep: Repeats, train, unmet, out: Path, log=print) -> list[str]:
     """Train the matrix as many times as asked. ``train(cells_of_run_r)`` trains one run
     and returns its not-ok cell names; ``unmet()`` lists the ranked ratios still wider
     than the target. Returns every not-ok cell name."""
     bad: set[str] = set()
-    if args.precision is None:
-        for r in range(args.repeat):
+    if rep.precision is None:
+        for r in range(rep.repeat):
             if r:
-                _pause(args.gap, r, args.repeat)
-            if args.repeat > 1:
-                log(f"run {r + 1} of {args.repeat}")
+                _pause(rep.gap_s, r, rep.repeat, log)
+            if rep.repeat > 1:
+                log(f"run {r + 1} of {rep.repeat}")
             bad |= set(train(r))
         return sorted(bad)
     started, lengths, r, stopped = time.time(), [], 0, None
     while stopped is None:
         if r:
-            _pause(args.gap, r, None)
-        log(f"run {r + 1} (--precision ±{args.precision:.0%}, {MIN_RUNS} at least)")
+            _pause(rep.gap_s, r, None, log)
+        log(f"run {r + 1} (--precision ±{rep.precision:.0%}, {MIN_RUNS} at least)")
         begun = time.time()
         bad |= set(train(r))
         lengths.append(time.time() - begun)
         r += 1
-        stopped = _stop(args, r, unmet() if r >= MIN_RUNS else None, started, lengths)
+        stopped = _stop(rep, r, unmet() if r >= MIN_RUNS else None, started, lengths, log)
     log(f"precision: {r} runs; {stopped}")
-    _record(out, args, r, time.time() - started, stopped)
+    _record(out, rep, r, time.time() - started, stopped)
     return sorted(bad)
 
 
-def _stop(args, runs: int, wide: list | None, started: float, lengths: list) -> str | None:
+def _stop(
+    rep: Repeats, runs: int, wide: list | None, started: float, lengths: list, log
+) -> str | None:
     """Why to stop after ``runs`` runs, or None to go on."""
     if wide is not None and not wide:
-        return f"every ranked ratio within ±{args.precision:.0%}"
+        return f"every ranked ratio within ±{rep.precision:.0%}"
     if wide is not None:
         names = ", ".join(f"{w['model']} {w['backend']}" for w in wide[:4])
-        log(f"  {len(wide)} ratio(s) still wider than ±{args.precision:.0%}: {names}")
+        log(f"  {len(wide)} ratio(s) still wider than ±{rep.precision:.0%}: {names}")
     mean = sum(lengths) / len(lengths)
-    if time.time() - started + args.gap + mean > args.max_time_s:
+    if time.time() - started + rep.gap_s + mean > rep.max_time_s:
         left = f"{len(wide)} ratio(s) wider" if wide else "fewer than 3 runs"
-        return f"time limit: another run would end past {args.max_time_s / 60:g} min ({left})"
+        return f"time limit: another run would end past {rep.max_time_s / 60:g} min ({left})"
     return None
 
 
-def _pause(gap: float, r: int, of: int | None) -> None:
+def _pause(gap: float, r: int, of: int | None, log) -> None:
     if gap > 0:
         log(f"pausing {gap:g} s before run {r + 1}" + (f" of {of}" if of else ""))
         time.sleep(gap)
 
 
-def _record(out: Path, args, runs: int, wall: float, stopped: str) -> Path:
+def _record(out: Path, rep: Repeats, runs: int, wall: float, stopped: str) -> Path:
     """The precision target and how the runs stopped, for the report: a new file each
     time, written whole."""
     blob = {
         "schema": PRECISION,
         "schema_version": PRECISION_VERSION,
-        "target": args.precision,
-        "max_time_s": args.max_time_s,
-        "gap_s": args.gap,
+        "target": rep.precision,
+        "max_time_s": rep.max_time_s,
+        "gap_s": rep.gap_s,
         "runs": runs,
         "wall_s": wall,
         "stopped": stopped,

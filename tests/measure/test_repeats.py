@@ -2,20 +2,16 @@
 and its record, with the training replaced by a stand-in (the cross test trains)."""
 
 import json
-from argparse import Namespace
 
 import pytest
 
-from suite.commands import repeats
 from suite.core.config import RunConfig
 from suite.core.errors import SuiteError
+from suite.measure import repeats
 
 
 def args(**kw):
-    base = {"repeat": 1, "gap": 0.0, "precision": None, "max_time": None}
-    a = Namespace(**{**base, **kw})
-    repeats.check_flags(a)
-    return a
+    return repeats.repeats(**{"gap": 0.0, **kw})
 
 
 class Clock:
