@@ -76,7 +76,7 @@ def small_config(backend):
 # test in them that asks for a backend's fixture still runs under every backend.
 NEUTRAL_MODULES = {
     "tests/checks/test_grads.py", "tests/checks/test_grads_bounds.py",
-    "tests/commands/test_args.py", "tests/commands/test_cli.py", "tests/commands/test_repeats.py",
+    "tests/commands/test_args.py", "tests/commands/test_cli.py", "tests/measure/test_repeats.py",
     "tests/commands/test_cli_run.py",
     "tests/core/test_children.py", "tests/core/test_chunks.py", "tests/core/test_coverage.py",
     "tests/core/test_data.py", "tests/core/test_datasets.py", "tests/core/test_files.py",
@@ -88,7 +88,7 @@ NEUTRAL_MODULES = {
     "tests/report/test_machine.py", "tests/report/test_render.py", "tests/report/test_serving.py",
     "tests/report/test_tables.py", "tests/report/test_verdict.py", "tests/report/test_aa.py",
     "tests/report/test_sample.py",
-    "tests/rounds/test_coordinator.py",
+    "tests/rounds/test_coordinator.py", "tests/test_shape.py",
 }  # fmt: skip
 BACKEND_FIXTURES = {"backend", "small_config"}
 
