@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 from models import MODELS, brought, get_model
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
@@ -121,13 +121,9 @@ class RunConfig:
         """Data-parallel replicas in all: every host's devices."""
         return self.hosts * self.devices
 
-    def variant(self) -> str:
-        """The settings a cell's numbers depend on besides backend, device, model, impl
-        and seed (and the latency diagnostic's step counts), as ``name=value`` text: only
-        cells with the same variant are compared or pooled. Fields still at a default
-        added after results existed (``VARIANT_NEW``) are left out, so older results keep
-        their variant."""
-        return variant_text(asdict(self))
+    def participant(self) -> str:
+        """Who takes turns in compare's rounds, each in its own worker (``participant_name``)."""
+        return participant_name(asdict(self))
 
     def key(self) -> str:
         """Short stable hash of the resolved settings: names the cell's result file."""
@@ -352,23 +348,34 @@ def _check_torch_loop(cfg) -> None:
         )
 
 
+def participant_name(config: dict) -> str:
+    """The participant a cell trains as, from its settings (a result's ``config`` too):
+    the backend, with its implementation, hosts, device count or loop, dtype policy and
+    tuned mode, e.g. "torch", "jax-native", "torch-x2", "torch-torch-ddp",
+    "jax-mixed_bfloat16", "tensorflow-tuned"."""
+    name = config["backend"]
+    if config.get("impl", "keras") != "keras":
+        name += f"-{config['impl']}"
+    if config.get("hosts", 1) > 1:
+        name += f"-h{config['hosts']}"
+    if config.get("devices", 1) > 1:
+        name += f"-x{config['devices']}"
+    elif config.get("loop", "fit") != "fit":
+        name += f"-{config['loop']}"
+    if config.get("dtype_policy", "float32") != "float32":
+        name += f"-{config['dtype_policy']}"
+    if config.get("tuned"):
+        name += "-tuned"
+    return name
+
+
 # Run settings outside the variant text, the cell key and the report's grouping, per
-# field: older results lack them, so at these defaults they are left out
-VARIANT_NEW = {
-    "load_weights": None,
-    "devices": 1,
-    "hosts": 1,
-    "loop": "fit",
-    "init_dir": None,
-    "dataset": None,
-    "dtype_policy": "float32",
-    "inference_rounds": 4,
-    "inference_batch": 1024,
-    "inference_calls": 150,
-    "tuned": None,
-    "repeat": 0,
-    "process": 0,
-}
+# field: older results lack them, so at these defaults (RunConfig's) they are left out
+NEW_FIELDS = (
+    "load_weights", "devices", "hosts", "loop", "init_dir", "dataset", "dtype_policy",
+    "inference_rounds", "inference_batch", "inference_calls", "tuned", "repeat", "process",
+)  # fmt: skip
+VARIANT_NEW = {f.name: f.default for f in fields(RunConfig) if f.name in NEW_FIELDS}
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's
 # step counts (they decide no throughput chunk's work)
 NOT_VARIANT = (

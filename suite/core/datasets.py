@@ -146,12 +146,3 @@ def load_dataset(spec: str) -> Dataset:
         else:
             raise _bad(spec, f"not a dataset (start it with {' or '.join(PREFIXES)})")
     return _CACHE[spec]
-
-
-def check_labels(data: Dataset, outputs: int, flag: str = "--data") -> None:
-    """Labels must index the model's outputs."""
-    if data.classes > outputs:
-        raise SuiteError(
-            f"{flag} {data.spec}: labels go up to {data.classes - 1}, the model has "
-            f"{outputs} outputs"
-        )

@@ -18,8 +18,6 @@ from suite.core.data import TRAIN_IMAGES, preprocess
 from suite.core.errors import SuiteError
 from suite.core.tasks import get_task
 
-LOSSES = ("crossentropy", "mnist_loss")
-
 
 @dataclass(frozen=True)
 class NotebookRecipe:

@@ -80,12 +80,6 @@ ENGINE_CONTRACT: dict[str, tuple[str, ...]] = {
     "batch_statistics": (),
 }
 
-ENGINES = {
-    "jax": "keras.distribution.DataParallel",
-    "tensorflow": "tf.distribute.MirroredStrategy",
-    "torch": "torch DistributedDataParallel (a torch loop, not Keras fit())",
-}
-
 
 def select_backend(
     backend: str,

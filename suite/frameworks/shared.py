@@ -37,6 +37,11 @@ class NativeModel(Protocol):
         Keras cell gets from its runtime's ``drain`` before a clock is read."""
 
 
+def total_steps(cfg) -> int:
+    """Optimizer steps over the whole run: the cosine schedule decays to 0 over them."""
+    return cfg.epochs * (cfg.train_examples // cfg.batch_size)
+
+
 def cosine_rate(base: float, step: int, total: int) -> float:
     """keras.optimizers.schedules.CosineDecay with alpha=0, at 0-based ``step``."""
     return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))

@@ -121,22 +121,6 @@ def plan_cells(
     ]
 
 
-def participant(cfg: RunConfig) -> str:
-    """Who takes turns, each in its own worker: a backend's Keras cells, its native
-    baseline, its N-device cells, torch's one-rank DDP loop, or its cells under a
-    mixed dtype policy."""
-    name = cfg.backend if cfg.impl == "keras" else f"{cfg.backend}-{cfg.impl}"
-    if cfg.devices > 1:
-        name += f"-x{cfg.devices}"
-    elif cfg.loop != "fit":
-        name += f"-{cfg.loop}"
-    if cfg.dtype_policy != "float32":
-        name += f"-{cfg.dtype_policy}"
-    if cfg.tuned:
-        name += "-tuned"
-    return name
-
-
 def finished_cells(runs_dir: Path) -> dict[str, str]:
     """Cell name -> status of every readable result under ``runs_dir`` (ok wins)."""
     done: dict[str, str] = {}
@@ -161,7 +145,7 @@ def _fmt(seconds: float) -> str:
 def worker_name(cfg: RunConfig) -> str:
     """The worker a cell trains in: its participant's, numbered from the second
     process on ("jax#2")."""
-    return participant(cfg) + (f"#{cfg.process + 1}" if cfg.process else "")
+    return cfg.participant() + (f"#{cfg.process + 1}" if cfg.process else "")
 
 
 def _groups(todo: list[RunConfig], processes: int = 1) -> dict[tuple, dict[str, RunConfig]]:

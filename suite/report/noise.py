@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from suite.core.config import participant_name
 from suite.core.stats import paired_rates
 from suite.report.groups import cells_for, round_throughputs
 
@@ -28,23 +29,6 @@ def run_of(result) -> str:
     """The run a result's chunks belong to: compare's run folder (the schedule's first
     part), else the result's own run id."""
     return result.schedule.split("/")[0] if result.schedule else result.run_id
-
-
-def who(config: dict) -> str:
-    """The participant a result trained as (as ``compare`` names its workers): the
-    backend, with its implementation, device count, dtype policy or tuned mode."""
-    name = config["backend"]
-    if config.get("impl", "keras") != "keras":
-        name += f"-{config['impl']}"
-    if config.get("hosts", 1) > 1:
-        name += f"-h{config['hosts']}"
-    if config.get("devices", 1) > 1:
-        name += f"-x{config['devices']}"
-    if config.get("dtype_policy", "float32") != "float32":
-        name += f"-{config['dtype_policy']}"
-    if config.get("tuned"):
-        name += "-tuned"
-    return name
 
 
 def chunk_rows(result) -> list[dict]:
@@ -237,7 +221,7 @@ def phase_rows(runs: list) -> list[dict]:
         if len(rows) < 4:
             continue
         median = float(np.median([x["step_s"] for x in rows]))
-        key = (who(r.config), run_of(r))
+        key = (participant_name(r.config), run_of(r))
         groups.setdefault(key, []).extend({**x, "rel": x["step_s"] / median} for x in rows)
     out = []
     for (name, run), rows in sorted(groups.items()):

@@ -136,7 +136,7 @@ def format_timing_checks(checks) -> str:
                 f"{c.suite_examples_per_s:,.0f}",
                 f"{c.plain_examples_per_s:,.0f}",
                 f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}]",
-                "yes" if q.low >= 0.95 and q.high <= 1.05 else "no",
+                "yes" if 1 - SPEED_THRESHOLD <= q.low and q.high <= 1 + SPEED_THRESHOLD else "no",
                 f"{c.latency_suite.median:.3f}" if c.latency_suite else "-",
                 f"{c.latency_bare.median:.3f}" if c.latency_bare else "-",
                 f"{c.latency_ratio:.3f}" if c.latency_ratio else "-",

@@ -16,6 +16,7 @@ from suite import frameworks
 from suite.core.config import RunConfig
 from suite.core.datasets import load_dataset
 from suite.core.weights import initial_weights_for, load_weights
+from suite.frameworks.shared import total_steps
 from suite.training.weights import load_keras_weights
 
 EVAL_BATCH = 1000
@@ -83,8 +84,7 @@ def _compile(cfg: RunConfig, model):
 
     rate = cfg.learning_rate
     if cfg.schedule == "cosine":
-        total_steps = cfg.epochs * (cfg.train_examples // cfg.batch_size)
-        rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps)
+        rate = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, total_steps(cfg))
     optimizer = keras.optimizers.get(
         {"class_name": cfg.optimizer, "config": {"learning_rate": rate}}
     )

@@ -1,7 +1,14 @@
+from dataclasses import asdict
+
 import pytest
 
-from suite.core.config import RunConfig, validate
+from suite.core.config import RunConfig, validate, variant_text
 from suite.core.errors import SuiteError
+
+
+def variant(cfg) -> str:
+    """The settings a cell is compared and pooled by (``variant_text``)."""
+    return variant_text(asdict(cfg))
 
 
 def cfg(**kw):
@@ -88,16 +95,16 @@ def test_torch_data_parallel_refuses_a_dataset():
 def test_dtype_policy_and_inference_settings_in_variant_and_key():
     base = cfg()
     mixed = cfg(dtype_policy="mixed_bfloat16")
-    assert "dtype_policy" not in base.variant()  # older results keep their variant
-    assert "dtype_policy=mixed_bfloat16" in mixed.variant()
+    assert "dtype_policy" not in variant(base)  # older results keep their variant
+    assert "dtype_policy=mixed_bfloat16" in variant(mixed)
     assert base.cell_name() != mixed.cell_name()
     # inference settings decide no training number: same variant, pooled in the report
-    assert cfg(inference_rounds=0).variant() == base.variant()
+    assert variant(cfg(inference_rounds=0)) == variant(base)
 
 
 def test_a_repetition_is_a_cell_of_its_own_in_the_same_variant():
     base, again = cfg(), cfg(repeat=2)
-    assert again.variant() == base.variant()  # pooled in the report, as seeds are
+    assert variant(again) == variant(base)  # pooled in the report, as seeds are
     assert base.cell_name() != again.cell_name() and "-r2-" in again.cell_name()
     assert "-r0-" not in base.cell_name()  # older cells keep their names
 
@@ -129,7 +136,7 @@ def test_hosts_name_the_cell_count_as_replicas_and_leave_older_names_alone():
     assert two.replicas() == 2 and cfg(hosts=2, devices=2).replicas() == 4
     assert "-h2-" in two.cell_name() and "-h" not in one.cell_name().split("-seed")[0]
     assert one.key() == cfg(hosts=1).key() and one.key() != two.key()
-    assert "hosts=2" in validate(two, check_install=False).variant()
-    assert "hosts" not in validate(one, check_install=False).variant()
+    assert "hosts=2" in variant(validate(two, check_install=False))
+    assert "hosts" not in variant(validate(one, check_install=False))
     r = validate(cfg(backend="torch", hosts=2), check_install=False)
     assert r.loop == "torch-ddp"  # torch's hosts train in its DDP loop

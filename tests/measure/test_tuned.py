@@ -2,14 +2,19 @@
 twins of the default cells, and refusing a folder without sweeps."""
 
 import json
+from dataclasses import asdict
 
 import pytest
 
-from suite.core.config import RunConfig, validate
+from suite.core.config import RunConfig, validate, variant_text
 from suite.core.errors import SuiteError
 from suite.core.schemas import SWEEP, SWEEP_VERSION
-from suite.measure.compare import participant
 from suite.measure.tuned import best_modes, read_sweeps, tuned_cells
+
+
+def variant(cfg) -> str:
+    """The settings a cell is compared and pooled by (``variant_text``)."""
+    return variant_text(asdict(cfg))
 
 
 def sweep(backend, model, best, modes=("default", "jit=on", "jit=off", "steps_per_execution=8")):
@@ -62,8 +67,8 @@ def test_best_modes_and_tuned_twins():
         ("tensorflow", 1, "steps_per_execution=8"),
     ]  # torch's best is its default: its default cells stand for it
     assert twins[0].jit == "off" and twins[2].steps_per_execution == 8
-    assert participant(twins[0]) == "jax-tuned" and participant(cells[0]) == "jax"
-    assert "tuned=jit=off" in twins[0].variant() and twins[0].cell_name() != cells[0].cell_name()
+    assert twins[0].participant() == "jax-tuned" and cells[0].participant() == "jax"
+    assert "tuned=jit=off" in variant(twins[0]) and twins[0].cell_name() != cells[0].cell_name()
 
 
 def test_newest_sweep_of_a_pair_wins():

@@ -8,7 +8,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from suite.frameworks.shared import ADAM
+from suite.frameworks.shared import ADAM, total_steps
 
 DROPOUT = {"drop1": 0.25, "drop2": 0.5}
 
@@ -47,7 +47,7 @@ class JaxModel:
     def __init__(self, name: str, weights: dict, cfg):
         self.name, self.cfg = name, cfg
         self.params = {k: jnp.asarray(v) for k, v in weights.items()}  # Keras layout as is
-        total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+        total = total_steps(cfg)
         rate = (
             optax.cosine_decay_schedule(cfg.learning_rate, total)
             if cfg.schedule == "cosine"

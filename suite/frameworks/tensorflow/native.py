@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from suite.frameworks.shared import ADAM, cosine_rate
+from suite.frameworks.shared import ADAM, cosine_rate, total_steps
 
 DROPOUT = {"drop1": 0.25, "drop2": 0.5}
 
@@ -20,7 +20,7 @@ class TfModel:
         self.m = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
         self.v = {k: tf.Variable(tf.zeros_like(v)) for k, v in self.vars.items()}
         self.t = tf.Variable(0.0)
-        self.total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+        self.total = total_steps(cfg)
         self.compiled = cfg.jit == "on"
         self._step = tf.function(self._train, jit_compile=self.compiled, reduce_retracing=True)
         self._steps = tf.function(

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from suite.frameworks.shared import ADAM, cosine_rate
+from suite.frameworks.shared import ADAM, cosine_rate, total_steps
 
 
 class Net(nn.Module):
@@ -63,7 +63,7 @@ class TorchModel:
             eps=ADAM["epsilon"],
         )
         self.cfg, self.step = cfg, 0
-        self.total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
+        self.total = total_steps(cfg)
         self.compiled = cfg.jit == "on"
         self._forward_backward = torch.compile(self._fb) if self.compiled else self._fb
 

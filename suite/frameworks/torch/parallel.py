@@ -17,7 +17,6 @@ import atexit
 import contextlib
 import datetime
 import gc
-import math
 import os
 
 import numpy as np
@@ -28,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from suite.core.errors import SuiteError
 from suite.core.hosts import free_ports
+from suite.frameworks.shared import ADAM, cosine_rate, total_steps
 
 TIMEOUT = datetime.timedelta(minutes=10)  # a rank that stops answering fails the cell
 LEAVE_TIMEOUT = datetime.timedelta(seconds=60)  # the ranks wait this long for each other at the end
@@ -60,20 +60,17 @@ def prepare_devices(device: str, devices: int) -> None:
 
 
 def _optimizer(cfg, params):
-    """torch.optim equivalents of the recipe's Keras optimizer and cosine schedule."""
+    """torch.optim equivalents of the recipe's Keras optimizer and cosine schedule (the
+    constants and the schedule the native loops share: ``suite.frameworks.shared``)."""
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.learning_rate)
-    else:  # adam, with Keras' epsilon
-        opt = torch.optim.Adam(params, lr=cfg.learning_rate, eps=1e-7)
-    total = cfg.epochs * (cfg.train_examples // cfg.batch_size)
-    if cfg.schedule == "cosine":  # keras.optimizers.schedules.CosineDecay, alpha 0
+    else:  # adam, with Keras' constants
+        betas = (ADAM["beta_1"], ADAM["beta_2"])
+        opt = torch.optim.Adam(params, lr=cfg.learning_rate, betas=betas, eps=ADAM["epsilon"])
+    total = total_steps(cfg)
 
-        def factor(step):
-            return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-    else:
-
-        def factor(step):
-            return 1.0
+    def factor(step):  # of the base rate: keras.optimizers.schedules.CosineDecay, alpha 0
+        return cosine_rate(1.0, step, total) if cfg.schedule == "cosine" else 1.0
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
