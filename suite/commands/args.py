@@ -312,12 +312,13 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
     }
 
 
-def add(p: argparse.ArgumentParser, *names: str) -> None:
-    """Add the shared flags ``names`` to parser ``p``."""
+def add(p: argparse.ArgumentParser, *names: str, **changed) -> None:
+    """Add the shared flags ``names`` to parser ``p`` (``changed``: settings that differ
+    for this command, e.g. its own ``help``)."""
     spec = _flags()
     for name in names:
         flags, kwargs = spec[name]
-        p.add_argument(*flags, **kwargs)
+        p.add_argument(*flags, **{**kwargs, **changed})
 
 
 # the flags of one cell's training settings (``RunConfig``'s fields), in --help's order

@@ -74,10 +74,9 @@ def add_parser(sub) -> None:
         help="run every cell again even if its result exists (default: off)",
     )
     shared.add(p, "train_examples", "chunk_steps", "devices", "data", "inference_rounds")
-    p.add_argument(
-        "--dtype-policy",
-        default="float32",
-        metavar="P",
+    shared.add(
+        p,
+        "dtype_policy",
         help="float32, mixed_bfloat16 or mixed_float16: with a mixed policy each backend "
         "trains in it AND in float32, side by side in the same rounds, for the mixed ÷ "
         "float32 throughput per backend with a paired CI and the accuracy difference "
@@ -95,11 +94,9 @@ def add_parser(sub) -> None:
         "alone, from a short sweep per backend and model run first into OUT/tuning "
         "(default: off, Keras' defaults only)",
     )
-    p.add_argument(
-        "--hosts",
-        type=int,
-        default=1,
-        metavar="H",
+    shared.add(
+        p,
+        "hosts",
         help="only 1 here: compare's backends take turns, and another host's process "
         "would train outside the turns; train over hosts with `run --backend B --hosts H` "
         "per backend and `report` their folders together (default: 1)",

@@ -24,32 +24,17 @@ def add_parser(sub) -> None:
         "check must then fail. Exit code 1 if any check fails.",
     )
     shared.add(p, "models", "backends")
-    p.add_argument(
-        "--devices",
-        type=shared.at_least(1, "--devices", "device"),
-        default=None,
-        metavar="N",
-        help="devices per host (default: 2, or 1 with --hosts)",
-    )
-    p.add_argument(
-        "--hosts",
-        type=shared.at_least(1, "--hosts", "host"),
-        default=1,
-        metavar="H",
+    shared.add(p, "devices", default=None, help="devices per host (default: 2, or 1 with --hosts)")
+    shared.add(
+        p,
+        "hosts",
         help="H processes on this machine standing for H hosts, talking over 127.0.0.1 "
         "with each backend's multi-host engine (JAX: jax.distributed, gloo, fit(); "
         "TensorFlow: MultiWorkerMirroredStrategy with the suite's loop, as Keras 3.15's "
         "fit() fails under it; torch: DDP with a tcp rendezvous, one process per rank) "
         "(default: 1)",
     )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=None,
-        metavar="P",
-        help="with --hosts: the first of the loopback ports to use, P, P+1, ... "
-        "(default: free ones)",
-    )
+    shared.add(p, "port")
     p.add_argument("--steps", type=int, default=5, metavar="K", help="SGD steps (default: 5)")
     p.add_argument(
         "--batch-size", type=int, default=64, metavar="B", help="global batch (default: 64)"

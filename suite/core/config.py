@@ -151,6 +151,35 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
     if check_install:
         check_backend(cfg.backend)
     check_model(cfg.model)
+    _check_names(cfg)
+    _check_numbers(cfg)
+    _check_modes(cfg)
+    check_dtype_policy(cfg)
+    if cfg.load_weights is not None and cfg.impl != "keras":
+        raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
+    r = cfg.resolved()
+    check_devices(r, len(visible_cpus()))
+    if r.batch_size > r.train_examples:
+        raise SuiteError(
+            f"--batch-size {r.batch_size} exceeds --train-examples "
+            f"{r.train_examples}: not one full batch per epoch"
+        )
+    return r
+
+
+# settings that must be above 0 when given, and those that must not be below it
+POSITIVE = (
+    "epochs", "batch_size", "learning_rate", "steps_per_execution", "train_examples",
+    "test_examples", "inference_batch", "inference_calls",
+)  # fmt: skip
+NOT_NEGATIVE = (
+    "threads", "warmup_steps", "latency_steps", "chunk_steps", "inference_rounds", "repeat",
+    "process",
+)  # fmt: skip
+
+
+def _check_names(cfg: RunConfig) -> None:
+    """Every named setting is one of its choices."""
     for field, allowed in CHOICES.items():
         if getattr(cfg, field) not in allowed:
             raise SuiteError(
@@ -162,17 +191,11 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError(
             f"unknown optimizer {cfg.optimizer!r}; choose from {', '.join(OPTIMIZERS)}"
         )
-    positive = [
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "steps_per_execution",
-        "train_examples",
-        "test_examples",
-        "inference_batch",
-        "inference_calls",
-    ]
-    for field in positive:
+
+
+def _check_numbers(cfg: RunConfig) -> None:
+    """Counts and rates in range: positive and finite, not negative, within MNIST."""
+    for field in POSITIVE:
         value = getattr(cfg, field)
         if value is not None and not value > 0:
             raise SuiteError(f"{flag(field)} must be positive, got {value}")
@@ -180,16 +203,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             raise SuiteError(f"{flag(field)} must be a finite number, got {value}")
     if not 0 <= cfg.seed < SEED_LIMIT:
         raise SuiteError(f"--seeds {cfg.seed}: a seed must be 0..{SEED_LIMIT - 1}")
-    numbers = (
-        "threads",
-        "warmup_steps",
-        "latency_steps",
-        "chunk_steps",
-        "inference_rounds",
-        "repeat",
-        "process",
-    )
-    for field in numbers:
+    for field in NOT_NEGATIVE:
         if getattr(cfg, field) < 0:
             raise SuiteError(f"{flag(field)} must not be negative, got {getattr(cfg, field)}")
     if cfg.dataset is None and (
@@ -198,6 +212,11 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
         raise SuiteError(
             f"MNIST has {TRAIN_IMAGES} training and {TEST_IMAGES} test images; lower the limit"
         )
+
+
+def _check_modes(cfg: RunConfig) -> None:
+    """The loop, the implementation, steps per execution and the data format fit the
+    backend and the model."""
     own = traits(cfg.backend)
     if cfg.loop == "torch-ddp" and (own.parallel_loop != "torch-ddp" or cfg.impl != "keras"):
         raise SuiteError("--loop torch-ddp trains the Keras model in torch's DDP loop: torch only")
@@ -212,8 +231,7 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             f"--chunk-steps {cfg.chunk_steps} is not a multiple of --steps-per-execution "
             f"{cfg.steps_per_execution}: a timed chunk must be whole executions"
         )
-    spec = get_model(cfg.model)
-    if cfg.impl == "native" and not spec.native:
+    if cfg.impl == "native" and not get_model(cfg.model).native:
         natives = ", ".join(m for m, s in MODELS.items() if s.native)
         raise SuiteError(
             f"--impl native: model {cfg.model} has no native implementation (those: {natives})"
@@ -223,17 +241,6 @@ def validate(cfg: RunConfig, check_install: bool = True) -> RunConfig:
             f"--data-format channels_first: model {cfg.model} is built channels_last only "
             f"(channels_first: {', '.join(CHANNELS_FIRST)})"
         )
-    check_dtype_policy(cfg)
-    if cfg.load_weights is not None and cfg.impl != "keras":
-        raise SuiteError("--load-weights reads Keras weights: it needs --impl keras")
-    r = cfg.resolved()
-    check_devices(r, len(visible_cpus()))
-    if r.batch_size > r.train_examples:
-        raise SuiteError(
-            f"--batch-size {r.batch_size} exceeds --train-examples "
-            f"{r.train_examples}: not one full batch per epoch"
-        )
-    return r
 
 
 def check_dtype_policy(cfg) -> None:

@@ -139,39 +139,11 @@ def run_hosts(
         signal.signal(signal.SIGTERM, _exit_on_term)
     try:
         for i, cmd in enumerate(cmds):
-            proc = subprocess.Popen(
-                cmd,
-                env=child_env() if envs is None else envs[i],
-                stdin=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                process_group=0,
-                preexec_fn=_die_with_parent(),
-            )
-            procs.append(proc)
-            t = threading.Thread(target=read, args=(i, proc), daemon=True)
+            procs.append(_start(cmd, child_env() if envs is None else envs[i]))
+            t = threading.Thread(target=read, args=(i, procs[-1]), daemon=True)
             t.start()
             readers.append(t)
-        leader_done = None
-        while True:
-            codes = [p.poll() for p in procs]
-            if codes[0] == 0 and leader_done is None:
-                leader_done = time.monotonic()
-            failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
-            if failed and leader_done is None:
-                i = failed[0]
-                readers[i].join(timeout=5)
-                raise SuiteError(f"{what}: host {i} of {len(cmds)} failed: {last[i]}")
-            if all(c is not None for c in codes):
-                break
-            if leader_done is not None and time.monotonic() - leader_done > grace_s:
-                break
-            time.sleep(0.05)
-        if leader_done is not None and log is not None:
-            for i, c in enumerate(codes[1:], start=1):
-                if c != 0:
-                    state = "still running, stopped" if c is None else f"exit {c}"
-                    log(f"{what}: host {i} after host 0 had finished: {state}: {last[i]}")
+        _wait(procs, readers, last, what, log, grace_s)
     finally:
         for p in procs:
             _stop(p)
@@ -179,6 +151,45 @@ def run_hosts(
             t.join(timeout=5)
         if on_main:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _start(cmd: list[str], env: dict) -> subprocess.Popen:
+    """One host: its stderr piped, stdin /dev/null, a process group of its own, and a
+    parent-death signal."""
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=0,
+        preexec_fn=_die_with_parent(),
+    )
+
+
+def _wait(procs, readers, last: list[str], what: str, log, grace_s: float) -> None:
+    """Until every host has ended, or host 0 has finished well and the others had
+    ``grace_s`` more; SuiteError at the first host to fail before host 0 finished."""
+    leader_done = None
+    while True:
+        codes = [p.poll() for p in procs]
+        if codes[0] == 0 and leader_done is None:
+            leader_done = time.monotonic()
+        failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
+        if failed and leader_done is None:
+            i = failed[0]
+            readers[i].join(timeout=5)
+            raise SuiteError(f"{what}: host {i} of {len(procs)} failed: {last[i]}")
+        if all(c is not None for c in codes):
+            break
+        if leader_done is not None and time.monotonic() - leader_done > grace_s:
+            break
+        time.sleep(0.05)
+    if leader_done is not None and log is not None:
+        for i, c in enumerate(codes[1:], start=1):
+            if c != 0:
+                state = "still running, stopped" if c is None else f"exit {c}"
+                log(f"{what}: host {i} after host 0 had finished: {state}: {last[i]}")
 
 
 def _die_with_parent():

@@ -110,11 +110,8 @@ def check_timing(
     block. ``passes`` over a block's steps per block; by default as many as make about
     ``BLOCK_SECONDS`` of work."""
     bk, b = frameworks.current(), cfg.batch_size
-    batches = epoch_batches(cfg.train_examples, b, cfg.seed, 0)
-    steps = min(steps, len(batches))  # one epoch at most: every block sees distinct batches
-    idx = batches[:steps].ravel()
-    x = preprocess(mnist.x_train[idx], cfg.data_format)
-    y = mnist.y_train[idx].astype(np.int32)
+    x, y = _block_data(cfg, mnist, steps)
+    steps = len(y) // b
     make = NativeTrainer if cfg.impl == "native" else KerasTrainer
     # one model on both sides, so the ratio compares the two ways of timing, not two
     # compiled copies whose memory placement alone can differ by several percent
@@ -141,44 +138,62 @@ def check_timing(
         return passes * steps * b / plain_run(plain.model, x, y, b, passes)
 
     suite_block(), plain_block()  # warm up both at the block's size, untimed
-    ours, theirs, lat_suite, lat_bare = [], [], [], []
-    for block in range(blocks):
-        for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
-            (ours if method == "suite" else theirs).append(
-                suite_block() if method == "suite" else plain_block()
-            )
-        if not native:  # the latency diagnostic against a bare loop, same order swap
-            for method in ("suite", "bare") if block % 2 == 0 else ("bare", "suite"):
-                if method == "suite":
-                    timed = time_train_function(suite.model)
-                    log = timed.log
-                    suite.model.fit(
-                        x,
-                        y,
-                        batch_size=b,
-                        epochs=1,
-                        shuffle=False,
-                        verbose=0,
-                        callbacks=synchronous_callbacks(),
-                    )
-                    timed.restore()
-                    lat_suite += log.seconds[2:]
-                else:
-                    lat_bare += bk.bare_steps(plain.model, x, y, b)[2:]
+    lat_suite, lat_bare = [], []
+
+    def latency(block: int) -> None:  # the diagnostic against a bare loop, after each block
+        if not native:
+            ours_s, bare_s = _latency_pair(suite.model, bk, x, y, b, block % 2 == 0)
+            lat_suite.extend(ours_s)
+            lat_bare.extend(bare_s)
+
+    ours, theirs = _abba(suite_block, plain_block, blocks, latency)
     return TimingCheck(
-        passes=passes,
-        backend=cfg.backend,
-        model=cfg.model,
-        impl=cfg.impl,
-        steps_per_block=steps,
-        blocks=blocks,
-        chunk_steps=chunk,
+        cfg.backend, cfg.model, cfg.impl, steps, blocks,
         suite_examples_per_s=float(np.median(ours)),
         plain_examples_per_s=float(np.median(theirs)),
         throughput_ratio=paired_ratio(ours, theirs),
         latency_suite=summarize(lat_suite) if len(lat_suite) > 1 else None,
         latency_bare=summarize(lat_bare) if len(lat_bare) > 1 else None,
-    )
+        chunk_steps=chunk, passes=passes,
+    )  # fmt: skip
+
+
+def _abba(suite_block, plain_block, blocks: int, after) -> tuple[list, list]:
+    """Throughput of ``blocks`` blocks each way, in ABBA order; ``after(block)`` runs
+    after each pair."""
+    ours, theirs = [], []
+    for block in range(blocks):
+        for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
+            (ours if method == "suite" else theirs).append(
+                suite_block() if method == "suite" else plain_block()
+            )
+        after(block)
+    return ours, theirs
+
+
+def _block_data(cfg: RunConfig, mnist: Mnist, steps: int):
+    """A block's batches: the first ``steps`` of epoch 0's order (one epoch at most, so
+    every block sees distinct batches), preprocessed."""
+    batches = epoch_batches(cfg.train_examples, cfg.batch_size, cfg.seed, 0)
+    idx = batches[: min(steps, len(batches))].ravel()
+    return preprocess(mnist.x_train[idx], cfg.data_format), mnist.y_train[idx].astype(np.int32)
+
+
+def _latency_pair(model, bk, x, y, b: int, suite_first: bool) -> tuple[list, list]:
+    """Per-step seconds of the suite's instrumented fit() and of the backend's bare loop
+    over the same batches (each without its first two steps), in the order given."""
+    ours, bare = [], []
+    for method in ("suite", "bare") if suite_first else ("bare", "suite"):
+        if method == "suite":
+            timed = time_train_function(model)
+            log = timed.log
+            model.fit(x, y, batch_size=b, epochs=1, shuffle=False, verbose=0,
+                      callbacks=synchronous_callbacks())  # fmt: skip
+            timed.restore()
+            ours = log.seconds[2:]
+        else:
+            bare = bk.bare_steps(model, x, y, b)[2:]
+    return ours, bare
 
 
 def _passes(pass_seconds: float) -> int:

@@ -43,75 +43,100 @@ def csv_rows(
         twin = r.config.get("process", 0) > 0  # an A/A twin: no ratio of its own
         q = None if twin or old else (ratios or {}).get(key)
         inf = {} if twin or old else (inference or {}).get(key) or {}
-        c, lat = r.config, r.latency_ms
-        env = r.environment
         rows.append(
-            {
-                "device": device_key(r),
-                "device_kind": env.get("device", {}).get("kind"),
-                "device_name": env.get("device", {}).get("name"),
-                "cpu_model": env.get("cpu"),
-                "cpu_cores": env.get("cpu_cores_logical"),
-                "hostname": env.get("hostname"),
-                "keras_version": env.get("keras"),
-                "framework_versions": " ".join(
-                    f"{k}=={v}" for k, v in (env.get("framework") or {}).items()
-                ),
-                "backend": c["backend"],
-                "model": c["model"],
-                "impl": c.get("impl", "keras"),
-                "variant": variant(c),
-                "seed": c["seed"],
-                "process": c.get("process", 0),
-                "superseded": int(old),
-                "status": r.status,
-                "epochs": c["epochs"],
-                "batch_size": c["batch_size"],
-                "optimizer": c.get("optimizer"),
-                "learning_rate": c.get("learning_rate"),
-                "train_examples": c.get("train_examples"),
-                "jit": c["jit"],
-                "data_format": c["data_format"],
-                "test_accuracy_fraction": r.final_test_accuracy,
-                "throughput_examples_per_s": r.throughput_examples_per_s,
-                "throughput_ms_per_step": r.ms_per_step,
-                "time_ratio_to_fastest": q["time_ratio_to_fastest"] if q else None,
-                "time_ratio_ci_low": q["time_ratio_ci_low"] if q else None,
-                "time_ratio_ci_high": q["time_ratio_ci_high"] if q else None,
-                "time_ratio_rerun_low": q["time_ratio_rerun_low"] if q else None,
-                "time_ratio_rerun_high": q["time_ratio_rerun_high"] if q else None,
-                "ci_method": q["ci_method"] if q else None,
-                "ci_units": q["ci_units"] if q else None,
-                "ci_n": q["ci_n"] if q else None,
-                "chunks": len(r.chunks),
-                "chunk_steps": r.chunk_steps,
-                "latency_median_ms": lat.median if lat else None,
-                "latency_p10_ms": lat.p10 if lat else None,
-                "latency_p90_ms": lat.p90 if lat else None,
-                "first_step_ms": r.first_step_ms,
-                "fit_setup_s": r.fit_setup_s,
-                "cpu_seconds_per_wall_s": r.cpu_per_wall,
-                "time_to_accuracy_s": time_to_target_of(r),
-                "train_time_s": r.total_train_seconds,
-                "peak_rss_bytes": r.peak_rss_bytes,
-                "peak_device_bytes": r.peak_device_bytes,
-                "dtype_policy": c.get("dtype_policy", "float32"),
-                "half_type_not_native": env.get("half_support"),
-                "predict_examples_per_s": r.predict_examples_per_s,
-                "predict_first_s": r.predict_first_s,
-                "single_example_median_ms": r.single_median_ms,
-                "single_example_p99_ms": r.single_p99_ms,
-                "single_example_first_ms": r.single_first_ms,
-                **_ci("predict_time_ratio_to_fastest", inf.get("predict_ratio")),
-                **_ci("single_example_latency_ratio_to_lowest", inf.get("single_ratio")),
-                "schedule": r.schedule,
-                "run_id": r.run_id,
-                "cell": r.cell,
-                "run_timestamp": env.get("timestamp"),
-                "git_commit": env.get("git_commit"),
-            }
-        )
+            {**_machine(r), **_cell(r, old), **_training(r, q), **_inference(r, inf),
+             **_provenance(r)}
+        )  # fmt: skip
     return rows
+
+
+def _machine(r) -> dict:
+    env = r.environment
+    return {
+        "device": device_key(r),
+        "device_kind": env.get("device", {}).get("kind"),
+        "device_name": env.get("device", {}).get("name"),
+        "cpu_model": env.get("cpu"),
+        "cpu_cores": env.get("cpu_cores_logical"),
+        "hostname": env.get("hostname"),
+        "keras_version": env.get("keras"),
+        "framework_versions": " ".join(
+            f"{k}=={v}" for k, v in (env.get("framework") or {}).items()
+        ),
+    }
+
+
+def _cell(r, old: bool) -> dict:
+    c = r.config
+    return {
+        "backend": c["backend"],
+        "model": c["model"],
+        "impl": c.get("impl", "keras"),
+        "variant": variant(c),
+        "seed": c["seed"],
+        "process": c.get("process", 0),
+        "superseded": int(old),
+        "status": r.status,
+        "epochs": c["epochs"],
+        "batch_size": c["batch_size"],
+        "optimizer": c.get("optimizer"),
+        "learning_rate": c.get("learning_rate"),
+        "train_examples": c.get("train_examples"),
+        "jit": c["jit"],
+        "data_format": c["data_format"],
+    }
+
+
+RATIO_COLUMNS = (
+    "time_ratio_to_fastest", "time_ratio_ci_low", "time_ratio_ci_high",
+    "time_ratio_rerun_low", "time_ratio_rerun_high", "ci_method", "ci_units", "ci_n",
+)  # fmt: skip
+
+
+def _training(r, q: dict | None) -> dict:
+    lat = r.latency_ms
+    return {
+        "test_accuracy_fraction": r.final_test_accuracy,
+        "throughput_examples_per_s": r.throughput_examples_per_s,
+        "throughput_ms_per_step": r.ms_per_step,
+        **{k: q[k] if q else None for k in RATIO_COLUMNS},
+        "chunks": len(r.chunks),
+        "chunk_steps": r.chunk_steps,
+        "latency_median_ms": lat.median if lat else None,
+        "latency_p10_ms": lat.p10 if lat else None,
+        "latency_p90_ms": lat.p90 if lat else None,
+        "first_step_ms": r.first_step_ms,
+        "fit_setup_s": r.fit_setup_s,
+        "cpu_seconds_per_wall_s": r.cpu_per_wall,
+        "time_to_accuracy_s": time_to_target_of(r),
+        "train_time_s": r.total_train_seconds,
+        "peak_rss_bytes": r.peak_rss_bytes,
+        "peak_device_bytes": r.peak_device_bytes,
+    }
+
+
+def _inference(r, inf: dict) -> dict:
+    return {
+        "dtype_policy": r.config.get("dtype_policy", "float32"),
+        "half_type_not_native": r.environment.get("half_support"),
+        "predict_examples_per_s": r.predict_examples_per_s,
+        "predict_first_s": r.predict_first_s,
+        "single_example_median_ms": r.single_median_ms,
+        "single_example_p99_ms": r.single_p99_ms,
+        "single_example_first_ms": r.single_first_ms,
+        **_ci("predict_time_ratio_to_fastest", inf.get("predict_ratio")),
+        **_ci("single_example_latency_ratio_to_lowest", inf.get("single_ratio")),
+    }
+
+
+def _provenance(r) -> dict:
+    return {
+        "schedule": r.schedule,
+        "run_id": r.run_id,
+        "cell": r.cell,
+        "run_timestamp": r.environment.get("timestamp"),
+        "git_commit": r.environment.get("git_commit"),
+    }
 
 
 def rounds_csv_rows(runs: list, superseded: frozenset = frozenset()) -> list[dict]:

@@ -221,14 +221,7 @@ def run_cell(
         t, history, predicted = _train(cfg, trainer, data, turns, progress)
         result = _summarise(cfg, base, env, t, history)
         if wants_inference(cfg) and not t.diverged:
-            ending = {
-                "kind": "eval",
-                "epoch": cfg.epochs,
-                "test_accuracy": history[-1].test_accuracy,
-            }
-            first, records = run_inference(cfg, model, data.x_test, turns, ending)
-            result = replace(result, **inference_fields(first, records))
-            progress.note(inference_line(result))
+            result = _inference(cfg, result, model, data, turns, history, progress)
         if predicted is not None:
             wrong = np.nonzero(predicted != data.y_test)[0]
             result = replace(result, misclassified=[[int(i), int(predicted[i])] for i in wrong])
@@ -245,6 +238,15 @@ def run_cell(
     if hasattr(trainer, "close"):  # torch DDP: the other ranks stop with this cell
         trainer.close()
     return result, model
+
+
+def _inference(cfg, result, model, data: CellData, turns, history, progress) -> RunResult:
+    """The trained model's inference timing, added to its result."""
+    ending = {"kind": "eval", "epoch": cfg.epochs, "test_accuracy": history[-1].test_accuracy}
+    first, records = run_inference(cfg, model, data.x_test, turns, ending)
+    result = replace(result, **inference_fields(first, records))
+    progress.note(inference_line(result))
+    return result
 
 
 def wants_inference(cfg: RunConfig) -> bool:
