@@ -20,6 +20,7 @@ from suite.report.export import (
 )
 from suite.report.groups import group, model_groups, model_order, ok_runs, round_throughputs
 from suite.report.inference import inference_rows
+from suite.report.merge import merge_grads, merge_portability
 from suite.report.noise import disturbed, flag_rows, noise_rows, phase_rows
 from suite.report.precision import policy_rows, policy_winners
 from suite.report.reruns import rerun_rows
@@ -141,11 +142,11 @@ def build_report(folders: list[Path]) -> dict:
     devices = [_device(key, cells, target) for key, cells in grouped.items()]
     kept = {(r.cell, r.run_id) for cells in grouped.values() for rs in cells.values() for r in rs}
     old = frozenset((r.cell, r.run_id) for r in c.runs) - kept
-    grads = max(c.grads, key=lambda g: g.get("settings", {}).get("seed", 0), default=None)
+    grads = merge_grads(c.grads)
     for d in devices:
         d["verdict"] = verdict_rows(d, grads)
         d["workloads"] = workload_rows(d)
-    portability = max(c.portability, key=lambda p: str(p.get("created")), default=None)
+    portability = merge_portability(c.portability)
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
     }
