@@ -1,8 +1,8 @@
 """``compare``, the main job: every backend x model x seed in rounds, the gradient
 check, weights across backends, then the report. The flags become one
-``CompareSettings``, checked once (``settings``); ``run_compare`` calls the matrix
-(``suite.measure``), the checks (``suite.checks``) and the report (``suite.report``) in
-turn, each a library call that takes the settings or their parts, never the flags."""
+``CompareSettings``, checked once (``settings``); ``suite.jobs.compare.run_compare``
+runs the matrix (``suite.measure``), the checks (``suite.checks``) and the report
+(``suite.report``) in turn from it, never from the flags."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from suite.commands import args as shared
-from suite.commands import grads
 from suite.commands.args import at_least, log
 from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
@@ -208,6 +207,7 @@ def _check(args) -> None:
 
 def handle(args) -> int:
     from suite.core.files import check_writable
+    from suite.jobs.compare import run_compare
     from suite.report.render import terminal_summary
 
     s = settings(args)
@@ -217,147 +217,10 @@ def handle(args) -> int:
     log(f"MNIST from {mnist.source}")
     if s.data:  # the checks' children read it from there too
         os.environ["SUITE_MNIST"] = s.data
-    reasons, report = run_compare(s, out)
+    reasons, report = run_compare(s, out, log)
     print(terminal_summary(report))
     minutes, seconds = divmod(int(time.perf_counter() - started), 60)
     log(f"compare done in {minutes}:{seconds:02d}; report: {out / 'report' / 'report.html'}")
     if reasons:  # exit code 1, and why, as the last line
         log(f"exit 1: {'; '.join(reasons)}")
     return 1 if reasons else 0
-
-
-def run_compare(s: CompareSettings, out: Path) -> tuple[list[str], dict]:
-    """The matrix, then grads and portability (with --quick: brought models only), each
-    skipped when an earlier result is in ``out``, then the report. Returns what failed (one
-    line each; empty: exit 0) and the report."""
-    from suite.core.platform import child_env, is_installed
-    from suite.measure.compare import plan_cells, run_matrix
-    from suite.measure.repeats import repeated, run_repeats
-    from suite.report.build import build_report
-    from suite.report.render import write_files
-    from suite.training import brought
-
-    backends = [b for b in s.backends if is_installed(b)]
-    for b in s.backends:
-        if b not in backends:
-            log(f"{b} is not installed: skipped (pip install '.[{b}]')")
-    if not backends:
-        raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
-    cells = plan_cells(s, backends)
-    # a brought model is built and checked once, its weights saved, before any worker
-    weights_seeds = sorted({*s.run_seeds, 0})  # 0: the gradient check's
-    prepared = brought.brought_models(
-        list(s.models), weights_seeds, backends[0], out, dataset=s.dataset, log=log
-    )
-    cells = brought.with_brought(cells, prepared)
-    env = child_env(SUITE_MNIST=s.data) if s.data else child_env()
-    if s.tuned is not None:
-        cells += _tuned(s, cells, out, env)
-
-    def train(r: int) -> list[str]:
-        return run_matrix(
-            backends, repeated(cells, r), out, s.force, s.data, env, log, processes=s.processes
-        )
-
-    def unmet() -> list[dict]:
-        from suite.report.reruns import unmet as wider
-
-        return wider([d["speed"] for d in build_report([out])["devices"]], s.repeats.precision)
-
-    bad = run_repeats(s.repeats, train, unmet, out, log)
-    reasons = [f"{len(bad)} cell(s) failed: {', '.join(bad)}"] if bad else []
-    if not s.dataset:  # the gradient check is on MNIST batches
-        reasons += _grads(backends, s, out, prepared)
-    else:
-        log(f"grads: checks MNIST batches, not --data {s.dataset}; skipped")
-    # --quick stays a few minutes: portability there covers only the models a user
-    # brings (their weights have to move between backends by structure, not by name)
-    moved = [m for m in s.models if m in prepared] if s.quick else list(s.models)
-    if moved and not s.dataset and _portability(backends, moved, out, s.data, prepared):
-        reasons.append("portability: weights moved across backends predict differently")
-    report = build_report([out])
-    paths = write_files(report, out / "report")
-    log(f"report: {', '.join(str(p) for p in paths)}")
-    return reasons, report
-
-
-def _tuned(s: CompareSettings, cells: list, out: Path, env: dict) -> list:
-    """The tuned cells: each backend's best Keras mode per model, from the sweeps of
-    --tuned FROM_DIR (copied into OUT/tuning, so the report is made from OUT alone), from
-    an earlier short sweep in OUT/tuning (resume), or from short sweeps run now."""
-    from suite.core.files import new_run_dir
-    from suite.measure.sweep import write_sweep
-    from suite.measure.tuned import best_modes, read_sweeps, short_sweeps, tuned_cells
-
-    tuning = out / "tuning"
-    if s.tuned:  # the newest sweep per backend and model
-        sweeps = list({(w["backend"], w["model"]): w for w in s.sweeps}.values())
-        run_dir = new_run_dir(tuning)
-        for w in sweeps:
-            write_sweep(run_dir, w)
-        log(f"tuned modes from {len(sweeps)} sweep(s) in {s.tuned}")
-    elif tuning.is_dir() and any(tuning.rglob("sweep-*.json")):
-        sweeps = read_sweeps(tuning)
-        log(f"tuned modes from the earlier short sweeps in {tuning}")
-    else:
-        log("short sweeps first: each backend's Keras modes, 1 epoch on a slice, in rounds")
-        sweeps = short_sweeps(cells, out, s.data, env, log)
-    best = best_modes(sweeps)
-    extra = tuned_cells(cells, best)
-    for (b, m), (label, _) in sorted(best.items()):
-        log(f"  {b} {m}: best mode {label}")
-    log(f"tuned: {len(extra)} cells beside the defaults")
-    return extra
-
-
-def _grads(backends, s: CompareSettings, out: Path, prepared: dict) -> list[str]:
-    """The gradient check into ``out/grads`` (also under the run's dtype policy when it is
-    a mixed one the check judges: mixed_bfloat16); what failed, one line each."""
-    from suite.checks.grads.run import check_gradients
-    from suite.core.schemas import grads_failures
-    from suite.measure.compare import QUICK
-    from suite.report.grads import format_report
-
-    folder = out / "grads"
-    if any(folder.glob("grads-*.json")):
-        log("grads: an earlier result is in this folder; skipped")
-        return []
-    steps = QUICK["grads_steps"] if s.quick else grads.STEPS
-    log(f"grads: {', '.join(backends)}, {steps} trajectory steps")
-    policy = s.dtype_policy
-    dtypes = [*grads.DTYPES, *([policy] if policy in grads.CHOICES[len(grads.DTYPES) :] else [])]
-    try:
-        report, path = check_gradients(
-            list(s.models), backends, dtypes, steps, 256, 0, 0, folder, prepared, log
-        )
-    except Exception as e:  # the check fails; the matrix's results still get their report
-        log(f"grads failed: {type(e).__name__}: {e}")
-        return [f"gradient check did not run: {type(e).__name__}: {e}"]
-    log(format_report(report))
-    log(f"wrote {path}")
-    return [f"gradients differ: {line}" for line in grads_failures(report)]
-
-
-def _portability(backends, models, out: Path, data: str | None, prepared: dict) -> bool:
-    """Weights across backends into ``out/portability``; True if it failed."""
-    from suite.checks.portability.run import check_portability
-    from suite.commands.portability import TRAIN_EXAMPLES
-    from suite.core.schemas import transfers_pass
-    from suite.report.tables import transfer_table
-    from suite.report.terminal import format_table
-
-    folder = out / "portability"
-    if any(folder.glob("portability-*.json")) or len(backends) < 2:
-        log("portability: an earlier result is in this folder, or one backend; skipped")
-        return False
-    log(f"portability: weights saved and loaded across {', '.join(backends)}")
-    try:
-        path, rows = check_portability(
-            models, backends, folder, data, TRAIN_EXAMPLES, prepared, log
-        )
-    except Exception as e:  # as for grads: recorded as a failure, the report still comes
-        log(f"portability failed: {type(e).__name__}: {e}")
-        return True
-    log(format_table(*transfer_table(rows)))
-    log(f"wrote {path}")
-    return not transfers_pass(rows)

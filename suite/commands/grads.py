@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from suite.checks.grads.run import CHOICES, DTYPES, STEPS
 from suite.commands import args as shared
 from suite.commands.args import log
 from suite.core.data import TRAIN_IMAGES
@@ -11,9 +12,6 @@ from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
 
 NAME = "grads"
-DTYPES = ("float32", "float64")  # the default check
-CHOICES = (*DTYPES, "mixed_bfloat16")  # also Keras' bfloat16 policy, on request
-STEPS = 100  # trajectory steps per optimizer (compare --quick: 10)
 
 
 def add_parser(sub) -> None:

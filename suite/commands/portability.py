@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from suite.checks.portability.run import TRAIN_EXAMPLES
 from suite.commands import args as shared
 from suite.commands.args import log
 from suite.core.platform import BACKENDS
 
 NAME = "portability"
-TRAIN_EXAMPLES = 6000  # the brief training before saving
 
 
 def add_parser(sub) -> None:

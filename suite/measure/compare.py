@@ -4,7 +4,7 @@ Each participant trains in its own worker (``suite.rounds``); for each (model, s
 the participants train side by side in rounds. Cells whose ok result already exists
 in the output folder are skipped (resume) unless ``force``; a failed cell is recorded
 and the rest go on; Ctrl-C stops cleanly with finished cells kept. The gradient and
-portability checks and the report come after, from ``suite.commands.compare``.
+portability checks and the report come after, from ``suite.jobs.compare``.
 """
 
 from __future__ import annotations

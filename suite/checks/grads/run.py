@@ -34,6 +34,10 @@ from suite.core.platform import is_installed
 from suite.core.schemas import COMPILED, GRADS, GRADS_VERSION, TOLERANCE
 from suite.core.weights import read_weights_npz
 
+DTYPES = ("float32", "float64")  # the default check
+CHOICES = (*DTYPES, "mixed_bfloat16")  # also Keras' bfloat16 policy, on request
+STEPS = 100  # trajectory steps per optimizer (compare --quick: 10)
+
 
 def _child_arrays(request: GradsRequest, backends: list[str], log) -> dict[str, dict]:
     """Every backend's arrays. The children run at once: nothing here is timed, and each

@@ -23,6 +23,8 @@ from suite.core.errors import SuiteError
 from suite.core.files import new_json_path, write_json
 from suite.core.schemas import PORTABILITY, PORTABILITY_VERSION, Transfer
 
+TRAIN_EXAMPLES = 6000  # the brief training before saving
+
 
 def _child(request: PortabilityRequest, backend: str, work: Path, log) -> None:
     path = write_request(work / f"request-{request.mode}-{backend}.json", request)
