@@ -115,7 +115,7 @@ def paired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     if a.shape != b.shape or a.size == 0:
         raise ValueError("paired_ratio needs two samples of the same, non-zero length")
     logs = np.log(a / b)
-    return _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
+    return t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
 
 
 def log_ratios(a: dict, b: dict) -> dict:
@@ -173,7 +173,7 @@ def with_processes(
     from the rounds, the contrasts' count from σ_p²). Without a ``process`` the rounds'
     interval alone, its method saying that the process is not in it."""
     logs = np.asarray(logs, np.float64)
-    rounds = _t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
+    rounds = t_interval(logs, confidence, "paired rounds, t-interval on log ratios")
     if process is None:
         return replace(rounds, method=f"{rounds.method}; {NO_PROCESS}")
     if logs.size < 2:
@@ -222,7 +222,7 @@ def clustered_rates(
     means = np.array([np.mean(v) for v in runs.values() if len(v) >= 2])
     if means.size < 3:
         return replace(rounds, method=f"{rounds.method}; {WITHIN_ONE_RUN}")
-    by_run = _t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
+    by_run = t_interval(means, confidence, f"runs as units ({means.size} runs), t-interval")
     wider = by_run if _log_width(by_run) > _log_width(rounds) else rounds
     low, high = rerun_interval(means, confidence)
     note = f"; {split.method.replace('; not pooled', '')}" if split is not None else ""
@@ -315,7 +315,7 @@ def unpaired_ratio(a, b, confidence: float = 0.95) -> Ratio:
     )
 
 
-def _t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
+def t_interval(logs: np.ndarray, confidence: float, method: str) -> Ratio:
     mean = float(logs.mean())
     if logs.size < 2:
         return Ratio(float(np.exp(mean)), None, None, int(logs.size), method)
