@@ -24,6 +24,7 @@ from suite.commands import (
     recipes,
     report,
     run,
+    startup,
     sweep,
     timing_check,
 )
@@ -38,6 +39,7 @@ COMMANDS = (
     timing_check,
     grads,
     sweep,
+    startup,
     recipes,
     portability,
     parallel_check,

@@ -31,6 +31,8 @@ RECIPE = "keras-backend-suite/recipe"
 RECIPE_VERSION = 1
 PRECISION = "keras-backend-suite/precision"  # compare --precision P --max-time T
 PRECISION_VERSION = 1
+STARTUP = "keras-backend-suite/startup"  # python -m suite startup
+STARTUP_VERSION = 1
 
 
 def finite(value) -> bool:
@@ -141,22 +143,47 @@ def precision_problem(data: dict) -> str | None:
     return None
 
 
+STARTUP_TIMES = ("import_s", "build_s", "first_step_s", "step_s", "total_s")
+
+
+def startup_problem(data: dict) -> str | None:
+    """What makes a start-up record unusable for the report, or None: every row names its
+    backend, model, cache (cold or warm) and repeat, and carries positive timings."""
+    rows = data.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return "rows must be a non-empty list"
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or row.get("cache") not in ("cold", "warm"):
+            return f"row {i}: cache must be cold or warm"
+        if not (_text(row.get("backend")) and _text(row.get("model"))):
+            return f"row {i}: backend and model must be named"
+        if not isinstance(row.get("repeat"), int):
+            return f"row {i}: repeat must be a count"
+        bad = [k for k in STARTUP_TIMES if not (finite(row.get(k)) and row[k] > 0)]
+        if bad:
+            return f"row {i}: {bad[0]} must be a positive number of seconds"
+    return None
+
+
 VERSIONS = {
     GRADS: GRADS_VERSION,
     SWEEP: SWEEP_VERSION,
     ROUNDS: ROUNDS_VERSION,
     PRECISION: PRECISION_VERSION,
+    STARTUP: STARTUP_VERSION,
 }
 SHAPES = {
     GRADS: grads_problem,
     SWEEP: sweep_problem,
     ROUNDS: rounds_problem,
     PRECISION: precision_problem,
+    STARTUP: startup_problem,
 }
 
 
 def check_shape(path, data: dict) -> dict:
-    """A grads, sweep, rounds or precision file's content, after its version and shape checks;
+    """A grads, sweep, rounds, precision or start-up file's content, after its version and
+    shape checks;
     SuiteError naming the file and the first problem."""
     schema = data.get("schema")
     if data.get("schema_version") != VERSIONS[schema]:

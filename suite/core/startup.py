@@ -92,3 +92,77 @@ def catch_up_interval(points: list[CatchUp], confidence: float = 0.95) -> CatchU
     q = t_interval(np.log(np.asarray(times, float)), confidence, "t over repeats")
     high = math.inf if never else q.high
     return CatchUpInterval(q.ratio, q.low, high, len(points), never)
+
+
+def _median(values) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def startup_table(blob: dict) -> list[dict]:
+    """Per model and backend (in the result's order): medians over the repeats of the
+    cold and warm time to the end of the first step, the cold attempt's parts (import,
+    build, first step) and the steady step."""
+    rows = []
+    for m in blob["models"]:
+        for b in blob["backends"]:
+            mine = [r for r in blob["rows"] if r["model"] == m and r["backend"] == b]
+            cold = [r for r in mine if r["cache"] == "cold"]
+            warm = [r for r in mine if r["cache"] == "warm"]
+            if not cold:
+                continue
+            rows.append(
+                {
+                    "model": m,
+                    "backend": b,
+                    "cold_s": _median(r["total_s"] for r in cold),
+                    "warm_s": _median(r["total_s"] for r in warm) if warm else None,
+                    "import_s": _median(r["import_s"] for r in cold),
+                    "build_s": _median(r["build_s"] for r in cold),
+                    "first_step_s": _median(r["first_step_s"] for r in cold),
+                    "step_ms": _median(r["step_s"] for r in mine) * 1e3,
+                    "repeats": len(cold),
+                }
+            )
+    return rows
+
+
+def startup_words(blob: dict, model: str) -> str:
+    """The start-up verdict of one workload: who finishes its first step first, by how
+    much against the runner-up, cold and warm (medians over the repeats), and when the
+    backend with the shortest step has caught up (paired by repeat, cold), with its
+    interval, or why never (within one epoch of the recipe)."""
+    table = [r for r in startup_table(blob) if r["model"] == model]
+    if len(table) < 2:
+        return "one backend: nothing to compare" if table else "not measured"
+    by_cold = sorted(table, key=lambda r: r["cold_s"])
+    first, runner = by_cold[0], by_cold[1]
+    words = f"{first['backend']} first by {runner['cold_s'] - first['cold_s']:.2g} s cold"
+    warm = sorted((r for r in table if r["warm_s"] is not None), key=lambda r: r["warm_s"])
+    if len(warm) >= 2:
+        gap = f"{warm[1]['warm_s'] - warm[0]['warm_s']:.2g} s"
+        same = warm[0]["backend"] == first["backend"]
+        words += f" ({gap} warm)" if same else f" (warm: {warm[0]['backend']} first by {gap})"
+    faster = min(table, key=lambda r: r["step_ms"])
+    if faster["backend"] == first["backend"]:
+        return f"{words}; its steps are the shortest too"
+    return f"{words}; {_catch_up_words(blob, model, faster['backend'], first['backend'])}"
+
+
+def _catch_up_words(blob: dict, model: str, faster: str, first: str) -> str:
+    cold = [r for r in blob["rows"] if r["model"] == model and r["cache"] == "cold"]
+    by = {(r["backend"], r["repeat"]): r for r in cold}
+    horizon = next((r.get("steps_per_epoch") for r in cold if r.get("steps_per_epoch")), None)
+    points = [
+        catch_up(faster, a["total_s"], a["step_s"], first, b["total_s"], b["step_s"], horizon)
+        for (who, rep), a in by.items()
+        if who == faster and (b := by.get((first, rep))) is not None
+    ]
+    q = catch_up_interval(points)
+    if q.seconds is None:
+        return points[0].never if points else "catch-up not measured"
+    if q.low is None:
+        return f"{faster} catches up after {q.seconds:.3g} s (one repeat)"
+    high = "never" if q.high == math.inf else f"{q.high:.3g}"
+    return f"{faster} catches up after {q.seconds:.3g} s [{q.low:.3g}, {high}]"

@@ -50,6 +50,9 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "make_loss_and_grads": ("model",),  # -> (x, y) -> (loss, logits, grads)
     "make_train_step": ("model", "x", "y"),  # -> one Keras train step, waited for
     "matmul_gflops": ("n", "repeats"),
+    # the framework's persistent compilation cache in ``path``, before anything compiles
+    # (start-up, warm); -> what it set, or why there is none
+    "compilation_cache": ("path",),
 }
 
 # The same for suite/frameworks/<backend>/native.py: module functions, and the methods of the

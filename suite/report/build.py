@@ -147,6 +147,7 @@ def build_report(folders: list[Path]) -> dict:
         d["verdict"] = verdict_rows(d, grads)
         d["workloads"] = workload_rows(d)
     portability = merge_portability(c.portability)
+    startup = max(c.startup, key=lambda b: str(b.get("created")), default=None)
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
     }
@@ -172,6 +173,7 @@ def build_report(folders: list[Path]) -> dict:
         "portability_csv": portability_csv_rows(portability),
         "recipes": c.recipes,
         "portability": portability,
+        "startup": startup,
         "precision": precision,
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }

@@ -18,6 +18,7 @@ from suite.core.schemas import (
     RECIPE,
     ROUNDS,
     RUN,
+    STARTUP,
     SWEEP,
     check_shape,
     newest_recipes,
@@ -30,6 +31,7 @@ from suite.core.schemas import (
 class Collected:
     runs: list[dict] = field(default_factory=list)
     grads: list[dict] = field(default_factory=list)
+    startup: list[dict] = field(default_factory=list)
     sweeps: list[dict] = field(default_factory=list)
     rounds: list[dict] = field(default_factory=list)  # compare's turn logs
     recipes: list = field(default_factory=list)  # RecipeResult, newest per key
@@ -48,9 +50,10 @@ def _read(path: Path, out: Collected) -> None:
         out.recipes.append(_named(path, recipe_result_from_dict, data))
     elif schema == PORTABILITY:
         out.portability.append(_named(path, portability_from_dict, data))
-    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION):
+    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION, STARTUP):
         data = check_shape(path, data)
-        kinds = {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds, PRECISION: out.precision}
+        kinds = {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds,
+                 PRECISION: out.precision, STARTUP: out.startup}  # fmt: skip
         kinds[schema].append(data)
     else:
         raise SuiteError(f"{path}: unknown schema {schema!r}")
@@ -81,7 +84,7 @@ def collect(folders: list[Path]) -> Collected:
         except SuiteError as e:
             out.skipped.append(str(e))
     out.recipes = newest_recipes(out.recipes)
-    if not (out.runs or out.grads or out.sweeps or out.recipes or out.portability):
+    if not (out.runs or out.grads or out.sweeps or out.recipes or out.portability or out.startup):
         where = ", ".join(map(str, folders))
         if not out.skipped:
             raise SuiteError(

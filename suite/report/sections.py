@@ -8,6 +8,7 @@ from suite.report.appendix import (
     portability_section,
     recipes_section,
     scaling_section,
+    startup_section,
     sweeps_section,
 )
 from suite.report.layout import (
@@ -63,6 +64,8 @@ def sections(report: dict) -> list[Section]:
         out.append(grads_section(report["grads"]))
     if report.get("portability"):
         out.append(portability_section(report["portability"]))
+    if report.get("startup"):
+        out.append(startup_section(report["startup"]))
     if report["sweeps"]:
         out.append(sweeps_section(report["sweeps"]))
     if report.get("recipes"):

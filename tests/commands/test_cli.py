@@ -23,7 +23,7 @@ def test_models_table():
 
 
 COMMAND_NAMES = [
-    "compare", "models", "data", "run", "timing-check", "grads", "sweep", "recipes",
+    "compare", "models", "data", "run", "timing-check", "grads", "sweep", "startup", "recipes",
     "portability", "parallel-check", "report", "diff",
 ]  # fmt: skip
 

@@ -40,3 +40,30 @@ def test_the_interval_is_over_repeats_and_open_when_one_never_catches_up():
     assert open_above.high == math.inf and open_above.never == 1
     none = catch_up_interval([CatchUp("jax", "jax", None, None, "jax ahead from the first step")])
     assert none.seconds is None and none.never == 1
+
+
+def blob(jax_start=(11.0, 11.5, 10.5), torch_start=(1.0, 1.2, 0.9), warm_jax=3.0):
+    rows = []
+    for r, (sj, st) in enumerate(zip(jax_start, torch_start, strict=True)):
+        for b, total, step in (("jax", sj, 0.03), ("torch", st, 0.06)):
+            for cache, t in (("cold", total), ("warm", warm_jax if b == "jax" else total)):
+                rows.append({"backend": b, "model": "cnn", "cache": cache, "repeat": r,
+                             "import_s": 0.5, "build_s": 0.2, "first_step_s": t - 0.7,
+                             "step_s": step, "total_s": t, "steps_per_epoch": 468})  # fmt: skip
+    return {"backends": ["jax", "torch"], "models": ["cnn"], "rows": rows}
+
+
+def test_startup_words_name_who_starts_first_cold_and_warm_and_the_catch_up():
+    from suite.core.startup import startup_table, startup_words
+
+    (jax, torch) = startup_table(blob())
+    assert jax["cold_s"] == 11.0 and jax["warm_s"] == 3.0 and torch["cold_s"] == 1.0
+    words = startup_words(blob(), "cnn")
+    assert words.startswith("torch first by 10 s cold (2 s warm)"), words
+    assert "jax catches up after 21 s [" in words, words
+    # warm, jax starts first: said so
+    assert "(warm: jax first by" in startup_words(blob(warm_jax=0.5), "cnn")
+    # a start-up so slow that one epoch is over before it catches up
+    late = startup_words(blob(jax_start=(30.0, 31.0, 32.0)), "cnn")
+    assert late.endswith("never within 468 steps"), late
+    assert startup_words(blob(), "mlp") == "not measured"

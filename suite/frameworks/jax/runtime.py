@@ -211,3 +211,13 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
 
     run()  # compile and warm up
     return 2 * n**3 / best_seconds(run, repeats) / 1e9
+
+
+def compilation_cache(path: str) -> str:
+    """JAX's persistent compilation cache in ``path`` (every compiled program kept, however
+    quick its compile), before anything compiles: a second process reads XLA's programs
+    from it instead of compiling them."""
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return f"jax_compilation_cache_dir={path}"

@@ -168,3 +168,10 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
 
     run()  # trace and warm up
     return 2 * n**3 / best_seconds(run, repeats) / 1e9
+
+
+def compilation_cache(path: str) -> str:
+    """None to fill: TensorFlow traces every tf.function again in each process (its graphs
+    are not cached across processes; XLA, off by default on a CPU, has no persistent
+    cache through Keras), so a warm start is a cold one."""
+    return "none (tf.function traces in every process)"

@@ -171,3 +171,13 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
 
     run()  # warm-up
     return 2 * n**3 / best_seconds(run, repeats) / 1e9
+
+
+def compilation_cache(path: str) -> str:
+    """TorchInductor's caches in ``path`` (what ``torch.compile``, i.e. jit=on, reuses in a
+    later process); Keras' default torch mode is eager and compiles nothing."""
+    import os
+
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
+    os.environ["TORCHINDUCTOR_FX_GRAPH_CACHE"] = "1"
+    return f"TORCHINDUCTOR_CACHE_DIR={path} (jit=on only; eager compiles nothing)"
