@@ -83,7 +83,7 @@ NEUTRAL_MODULES = {
     "tests/core/test_fingerprint.py", "tests/core/test_hosts.py", "tests/core/test_noise.py",
     "tests/core/test_rounding.py", "tests/core/test_schemas.py", "tests/core/test_stats.py",
     "tests/core/test_tasks.py", "tests/measure/test_compare.py", "tests/core/test_startup.py",
-    "tests/measure/test_startup.py",
+    "tests/measure/test_startup_command.py", "tests/report/test_startup_section.py",
     "tests/report/test_collect.py", "tests/report/test_compat.py", "tests/report/test_diff.py",
     "tests/report/test_export.py", "tests/report/test_figures.py", "tests/report/test_layout.py",
     "tests/report/test_machine.py", "tests/report/test_render.py", "tests/report/test_serving.py",

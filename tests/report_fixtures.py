@@ -138,3 +138,15 @@ def write_results_dir(tmp_path):
 
 def cells_of(folder):
     return next(iter(group(collect([folder]).runs).values()))
+
+
+def startup_blob(jax_start=(11.0, 11.5, 10.5), torch_start=(1.0, 1.2, 0.9), warm_jax=3.0):
+    """A start-up result's rows: jax starts later and steps faster than torch."""
+    rows = []
+    for r, (sj, st) in enumerate(zip(jax_start, torch_start, strict=True)):
+        for b, total, step in (("jax", sj, 0.03), ("torch", st, 0.06)):
+            for cache, t in (("cold", total), ("warm", warm_jax if b == "jax" else total)):
+                rows.append({"backend": b, "model": "cnn", "cache": cache, "repeat": r,
+                             "import_s": 0.5, "build_s": 0.2, "first_step_s": t - 0.7,
+                             "step_s": step, "total_s": t, "steps_per_epoch": 468})  # fmt: skip
+    return {"backends": ["jax", "torch"], "models": ["cnn"], "rows": rows}

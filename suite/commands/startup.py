@@ -6,7 +6,7 @@ from __future__ import annotations
 from suite.commands import args as shared
 from suite.commands.args import at_least, log
 from suite.core.platform import BACKENDS
-from suite.measure.startup import STEADY_STEPS
+from suite.measure.startup import STEADY_STEPS, WHATS
 
 NAME = "startup"
 REPEATS = 3
@@ -41,6 +41,14 @@ def add_parser(sub) -> None:
         metavar="K",
         help=f"steps after the first, each timed, for the steady step (default: {STEADY_STEPS})",
     )
+    p.add_argument(
+        "--what",
+        nargs="+",
+        default=list(WHATS),
+        metavar="W",
+        help="train (the first training step) and/or predict (the first predict() of "
+        f"1,024 test images) (default: {' '.join(WHATS)})",
+    )
     shared.add_out(p, "results/startup")
     p.set_defaults(func=handle)
 
@@ -55,15 +63,18 @@ def handle(args) -> int:
 
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_names("model", args.models, MODELS)
+    shared.check_names("call", args.what, WHATS)
     out = check_writable(args.out)
     backends = [b for b in args.backends if b in installed_backends()]
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
     shared.load_data(None)  # once here: the attempts read the cache
-    n = len(backends) * len(args.models) * (2 * args.repeats + 1)
+    n = len(backends) * len(args.models) * len(args.what) * (2 * args.repeats + 1)
     log(f"startup: {n} fresh processes, one at a time")
     try:
-        path = measure_startup(backends, args.models, args.repeats, out, log, args.steps)
+        path = measure_startup(
+            backends, args.models, args.repeats, out, log, args.steps, tuple(args.what)
+        )
     except SuiteError as e:  # an attempt failed: not bad input
         log(f"exit 1: {e}")
         return 1
@@ -71,8 +82,8 @@ def handle(args) -> int:
     from suite.report.appendix import startup_section
 
     section = startup_section(read_json(path))
-    (table,) = section.tables
-    print(format_table(table.headers, table.rows))
+    for table in section.tables:
+        print(f"{table.title}:\n{format_table(table.headers, table.rows)}")
     print("\n".join(section.bullets))
     log(f"wrote {path}")
     return 0

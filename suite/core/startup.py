@@ -100,14 +100,19 @@ def _median(values) -> float:
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
-def startup_table(blob: dict) -> list[dict]:
+def _rows(blob: dict, what: str) -> list[dict]:
+    return [r for r in blob["rows"] if r.get("what", "train") == what]
+
+
+def startup_table(blob: dict, what: str = "train") -> list[dict]:
     """Per model and backend (in the result's order): medians over the repeats of the
-    cold and warm time to the end of the first step, the cold attempt's parts (import,
-    build, first step) and the steady step."""
+    cold and warm time to the end of the first step (``what``: the first train step or
+    the first predict() call), the cold attempt's parts (import, build, first step) and
+    the steady step."""
     rows = []
     for m in blob["models"]:
         for b in blob["backends"]:
-            mine = [r for r in blob["rows"] if r["model"] == m and r["backend"] == b]
+            mine = [r for r in _rows(blob, what) if r["model"] == m and r["backend"] == b]
             cold = [r for r in mine if r["cache"] == "cold"]
             warm = [r for r in mine if r["cache"] == "warm"]
             if not cold:
@@ -128,12 +133,12 @@ def startup_table(blob: dict) -> list[dict]:
     return rows
 
 
-def startup_words(blob: dict, model: str) -> str:
+def startup_words(blob: dict, model: str, what: str = "train") -> str:
     """The start-up verdict of one workload: who finishes its first step first, by how
     much against the runner-up, cold and warm (medians over the repeats), and when the
     backend with the shortest step has caught up (paired by repeat, cold), with its
     interval, or why never (within one epoch of the recipe)."""
-    table = [r for r in startup_table(blob) if r["model"] == model]
+    table = [r for r in startup_table(blob, what) if r["model"] == model]
     if len(table) < 2:
         return "one backend: nothing to compare" if table else "not measured"
     by_cold = sorted(table, key=lambda r: r["cold_s"])
@@ -147,11 +152,12 @@ def startup_words(blob: dict, model: str) -> str:
     faster = min(table, key=lambda r: r["step_ms"])
     if faster["backend"] == first["backend"]:
         return f"{words}; its steps are the shortest too"
-    return f"{words}; {_catch_up_words(blob, model, faster['backend'], first['backend'])}"
+    catch = _catch_up_words(blob, model, faster["backend"], first["backend"], what)
+    return f"{words}; {catch}"
 
 
-def _catch_up_words(blob: dict, model: str, faster: str, first: str) -> str:
-    cold = [r for r in blob["rows"] if r["model"] == model and r["cache"] == "cold"]
+def _catch_up_words(blob: dict, model: str, faster: str, first: str, what: str) -> str:
+    cold = [r for r in _rows(blob, what) if r["model"] == model and r["cache"] == "cold"]
     by = {(r["backend"], r["repeat"]): r for r in cold}
     horizon = next((r.get("steps_per_epoch") for r in cold if r.get("steps_per_epoch")), None)
     points = [

@@ -38,37 +38,35 @@ class StartupRequest:
     cache_dir: str  # the persistent compilation cache: empty (cold) or filled (warm)
     out: str  # the attempt's JSON goes there
     steps: int = STEADY_STEPS  # steps after the first, each timed, for the steady step
+    what: str = "train"  # "train": the first train step; "predict": the first predict()
 
 
-def measure_startup(backends, models, repeats: int, out: Path, log, steps=STEADY_STEPS) -> Path:
-    """Every backend x model, cold and warm, ``repeats`` times each in fresh processes;
-    writes one startup result into ``out`` and returns its path."""
+WHATS = ("train", "predict")
+
+
+def measure_startup(
+    backends, models, repeats: int, out: Path, log, steps=STEADY_STEPS, whats=WHATS
+) -> Path:
+    """Every backend x model x what (the first train step, the first predict() call),
+    cold and warm, ``repeats`` times each in fresh processes; writes one startup result
+    into ``out`` and returns its path."""
     rows, caches = [], {}
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="suite-startup-") as tmp:
         work = Path(tmp)
         for m in models:  # fill each warm cache once, untimed
             for b in backends:
-                caches[b, m] = work / f"warm-{b}-{m}"
-                caches[b, m].mkdir()
-                _attempt(StartupRequest(b, m, str(caches[b, m]), str(work / "fill.json"), 1),
-                         log)  # fmt: skip
+                for what in whats:
+                    caches[b, m, what] = work / f"warm-{b}-{m}-{what}"
+                    caches[b, m, what].mkdir()
+                    fill = work / "fill.json"
+                    _attempt(StartupRequest(b, m, str(caches[b, m, what]), str(fill), 1, what), log)
         for r in range(repeats):
             for m in models:
                 order = list(backends) if r % 2 == 0 else list(backends)[::-1]
                 for b in order:
-                    for cache in ("cold", "warm") if r % 2 == 0 else ("warm", "cold"):
-                        folder = caches[b, m] if cache == "warm" else work / f"cold-{b}-{m}-{r}"
-                        folder.mkdir(exist_ok=True)
-                        req = StartupRequest(b, m, str(folder), str(work / "attempt.json"), steps)
-                        row = {"repeat": r, "cache": cache, **_attempt(req, log)}
-                        rows.append(row)
-                        log(
-                            f"  {m} {b} {cache} #{r + 1}: first step done "
-                            f"{row['total_s']:.2f} s after the process started"
-                        )
-                        if cache == "cold":
-                            shutil.rmtree(folder, ignore_errors=True)
+                    for what in whats:
+                        rows += _pair(b, m, what, r, caches[b, m, what], work, steps, log)
     blob = {
         "schema": STARTUP,
         "schema_version": STARTUP_VERSION,
@@ -81,6 +79,21 @@ def measure_startup(backends, models, repeats: int, out: Path, log, steps=STEADY
         "rows": rows,
     }
     return write_json(new_json_path(out, "startup"), blob)
+
+
+def _pair(b, m, what, r: int, warm: Path, work: Path, steps: int, log) -> list[dict]:
+    """One cold and one warm attempt, in the order the repeat's parity gives."""
+    rows = []
+    for cache in ("cold", "warm") if r % 2 == 0 else ("warm", "cold"):
+        folder = warm if cache == "warm" else work / f"cold-{b}-{m}-{what}-{r}"
+        folder.mkdir(exist_ok=True)
+        req = StartupRequest(b, m, str(folder), str(work / "attempt.json"), steps, what)
+        row = {"repeat": r, "cache": cache, "what": what, **_attempt(req, log)}
+        rows.append(row)
+        log(f"  {m} {b} {what} {cache} #{r + 1}: done {row['total_s']:.2f} s after the start")
+        if cache == "cold":
+            shutil.rmtree(folder, ignore_errors=True)
+    return rows
 
 
 def _attempt(req: StartupRequest, log) -> dict:
@@ -113,8 +126,14 @@ def main(argv=None) -> int:
     cfg = validate(RunConfig(r.backend, r.model))
     model = build_compiled_model(cfg)
     built = time.time()
-    x, y = _batch(cfg)
-    step = bk.make_train_step(model, x, y)
+    x, y = _batch(cfg, r.what)
+    if r.what == "predict":  # a user's predict() on one batch of test images
+
+        def step():
+            model.predict(x, batch_size=len(x), verbose=0)
+
+    else:
+        step = bk.make_train_step(model, x, y)
     begin = time.time()
     step()  # traces and compiles, then trains
     first = time.time() - begin
@@ -134,19 +153,28 @@ def main(argv=None) -> int:
         "total_s": imported - born + built - imported + first,
         "cache_setting": cache,
         "batch_size": cfg.batch_size,
-        "steps_per_epoch": cfg.train_examples // cfg.batch_size,
+        # the horizon of the catch-up: one epoch of training, or the test set's batches
+        "steps_per_epoch": (
+            cfg.test_examples // cfg.inference_batch
+            if r.what == "predict"
+            else cfg.train_examples // cfg.batch_size
+        ),
     }
     Path(r.out).write_text(json.dumps(row))
     return 0
 
 
-def _batch(cfg):
-    """One batch of MNIST in the cell's layout (read from the cache, outside the clock)."""
+def _batch(cfg, what: str):
+    """One batch of MNIST in the cell's layout (read from the cache, outside the clock):
+    training images at the recipe's batch, or test images at the inference batch."""
     import numpy as np
 
     from suite.core.data import load_mnist, preprocess
 
     mnist = load_mnist(online=False)
+    if what == "predict":
+        b = cfg.inference_batch
+        return preprocess(mnist.x_test[:b], cfg.data_format), mnist.y_test[:b].astype(np.int32)
     b = cfg.batch_size
     return preprocess(mnist.x_train[:b], cfg.data_format), mnist.y_train[:b].astype(np.int32)
 

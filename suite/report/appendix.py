@@ -217,41 +217,59 @@ def recipes_section(results: list) -> Section:
 
 
 STARTUP_NOTE = (
-    "From a fresh process to the end of the first training step ({repeats} fresh processes "
-    "per backend, workload and cache, one at a time, alternating): importing Keras and the "
-    "framework, building and compiling the model, and the first step (where tracing and "
-    "compiling happen); MNIST is read outside it. Cold: an empty compilation cache; warm: "
+    "From a fresh process to the end of the first training step, and to the end of the "
+    "first predict() of 1,024 test images ({repeats} fresh processes per backend, workload, "
+    "call and cache, one at a time, alternating): importing Keras and the framework, "
+    "building and compiling the model, and the first call (where tracing and compiling "
+    "happen); MNIST is read outside it. Cold: an empty compilation cache; warm: "
     "each framework's persistent cache filled by an earlier process (JAX's "
     "jax_compilation_cache_dir; torch's inductor cache, used with jit=on only; TensorFlow "
     "has none for tf.function, so its warm start is a cold one). The steady step is the "
-    "median of {steps} more steps, each waited for (the latency diagnostic's way, not "
+    "median of {steps} more calls, each waited for (the latency diagnostic's way, not "
     "fit()'s throughput). Catch-up: when the backend with the shortest step has done as "
     "many steps as the one that finished its first step first, cold, paired by repeat, "
     "geometric mean with a t-interval over repeats (open above where a repeat never "
-    "caught up within one epoch). Medians over repeats."
+    "caught up within one epoch, or, for predict(), within one pass over the test set). "
+    "Medians over repeats."
 )
 
 
-def startup_section(blob: dict) -> Section:
-    """Start-up, cold and warm, per workload and backend, and each workload's verdict."""
-    from suite.core.startup import startup_table, startup_words
+WHAT_WORDS = {"train": "first train step", "predict": "first predict()"}
+
+
+def startup_rows(blob: dict, what: str) -> list[list[str]]:
+    """The start-up table's rows for ``what`` (train or predict)."""
+    from suite.core.startup import startup_table
     from suite.report.layout import num
 
-    headers = ["workload", "backend", "cold, s", "warm, s", "import, s", "build, s",
-               "first step, s", "steady step, ms"]  # fmt: skip
-    rows = [
+    return [
         [r["model"], r["backend"], num(r["cold_s"]),
          "-" if r["warm_s"] is None else num(r["warm_s"]), num(r["import_s"]),
          num(r["build_s"]), num(r["first_step_s"]), num(r["step_ms"])]
-        for r in startup_table(blob)
+        for r in startup_table(blob, what)
     ]  # fmt: skip
-    words = [f"{m}: {startup_words(blob, m)}" for m in blob["models"]]
+
+
+STARTUP_HEADERS = ["workload", "backend", "cold, s", "warm, s", "import, s", "build, s",
+                   "first call, s", "steady call, ms"]  # fmt: skip
+
+
+def startup_section(blob: dict) -> Section:
+    """Start-up, cold and warm, per workload and backend, for the first train step and the
+    first predict() call, and each workload's verdict."""
+    from suite.core.startup import startup_words
+
+    whats = [w for w in WHAT_WORDS if any(r.get("what", "train") == w for r in blob["rows"])]
+    tables = [Table(STARTUP_HEADERS, startup_rows(blob, w), WHAT_WORDS[w]) for w in whats]
+    words = [
+        f"{m}, {WHAT_WORDS[w]}: {startup_words(blob, m, w)}" for w in whats for m in blob["models"]
+    ]
     note = STARTUP_NOTE.format(repeats=blob["repeats"], steps=blob["steady_steps"])
     return Section(
-        "Start-up: the first training step from a fresh process",
+        "Start-up: from a fresh process to the first step and the first predict()",
         2,
         [note],
         bullets=words,
-        tables=[Table(headers, rows)],
-        summary="; ".join(words),
+        tables=tables,
+        summary="; ".join(w for w in words if WHAT_WORDS["train"] in w),
     )

@@ -42,18 +42,9 @@ def test_the_interval_is_over_repeats_and_open_when_one_never_catches_up():
     assert none.seconds is None and none.never == 1
 
 
-def blob(jax_start=(11.0, 11.5, 10.5), torch_start=(1.0, 1.2, 0.9), warm_jax=3.0):
-    rows = []
-    for r, (sj, st) in enumerate(zip(jax_start, torch_start, strict=True)):
-        for b, total, step in (("jax", sj, 0.03), ("torch", st, 0.06)):
-            for cache, t in (("cold", total), ("warm", warm_jax if b == "jax" else total)):
-                rows.append({"backend": b, "model": "cnn", "cache": cache, "repeat": r,
-                             "import_s": 0.5, "build_s": 0.2, "first_step_s": t - 0.7,
-                             "step_s": step, "total_s": t, "steps_per_epoch": 468})  # fmt: skip
-    return {"backends": ["jax", "torch"], "models": ["cnn"], "rows": rows}
-
-
 def test_startup_words_name_who_starts_first_cold_and_warm_and_the_catch_up():
+    from report_fixtures import startup_blob as blob
+
     from suite.core.startup import startup_table, startup_words
 
     (jax, torch) = startup_table(blob())

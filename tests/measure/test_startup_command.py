@@ -28,11 +28,12 @@ def test_startup_cold_and_warm_in_fresh_processes_and_its_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     (path,) = out.glob("startup-*.json")
     blob = json.loads(path.read_text())
-    assert len(blob["rows"]) == 2 * 2 * 2  # backends x repeats x (cold, warm)
+    assert len(blob["rows"]) == 2 * 2 * 2 * 2  # backends x repeats x (train, predict) x caches
     for row in blob["rows"]:
         parts = row["import_s"] + row["build_s"] + row["first_step_s"]
         assert row["total_s"] == pytest.approx(parts) and row["step_s"] < row["first_step_s"]
-    assert "softmax: " in proc.stdout and " first by " in proc.stdout
+    assert "softmax, first train step: " in proc.stdout and " first by " in proc.stdout
+    assert "softmax, first predict(): " in proc.stdout
     report = tmp_path / "rep"
     done = subprocess.run(
         [sys.executable, "-m", "suite", "report", str(out), "--out", str(report)],
@@ -40,7 +41,7 @@ def test_startup_cold_and_warm_in_fresh_processes_and_its_report(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     md = (report / "report.md").read_text()
-    assert "Start-up: the first training step from a fresh process" in md
+    assert "Start-up: from a fresh process to the first step and the first predict()" in md
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,7 @@ def test_startup_cold_and_warm_in_fresh_processes_and_its_report(tmp_path):
         (["--backends", "mxnet"], "unknown backend 'mxnet'"),
         (["--repeats", "0"], "--repeats 0: give at least 1 repeat"),
         (["--steps", "x"], "--steps x: not a whole number"),
+        (["--what", "serve"], "unknown call 'serve'"),
     ],
 )
 def test_bad_startup_input_is_one_line_and_creates_nothing(tmp_path, args, words):
