@@ -89,7 +89,7 @@ def settings(args):
     configs = tuple(shared.configs(args))
     out = None if args.evaluate_only else check_writable(args.out)
     return RunSettings(configs, args.model, out, args.data, args.save_weights,
-                       args.evaluate_only, args.port)  # fmt: skip
+                       args.evaluate_only, args.port, args.threads)  # fmt: skip
 
 
 # run flags that hosts over loopback do not take: one line each, exit 2
@@ -126,7 +126,7 @@ def _over_hosts(s) -> int:
     shared.load_data(s.data, datasets=True)  # once here: the hosts read the cache
     run_dir = new_run_dir(s.out)
     try:
-        run_over_hosts(s.configs, run_dir, s.data, s.save_weights, s.port, log)
+        run_over_hosts(s.configs, run_dir, s.data, s.save_weights, s.port, s.host_threads, log)
     except SuiteError as e:  # a host failed while training: not bad input
         log(f"error: {e}")
         if not any(run_dir.iterdir()):

@@ -29,9 +29,12 @@ class HostRequest:
     data: str | None  # --data as given
     save_weights: bool
     ports: list[int]  # one per process; [0]: the coordinator or the rendezvous
+    threads: int = 0  # per process (--threads); 0: the cores shared evenly
 
 
-def run_over_hosts(configs, run_dir: Path, data, save_weights: bool, port, log) -> None:
+def run_over_hosts(
+    configs, run_dir: Path, data, save_weights: bool, port, threads: int, log
+) -> None:
     """Train ``configs`` (one backend, ``cfg.hosts`` hosts) in one process per host (per
     rank where the backend runs one per device); SuiteError when a host fails."""
     first = configs[0]
@@ -43,14 +46,14 @@ def run_over_hosts(configs, run_dir: Path, data, save_weights: bool, port, log) 
         "host 0 times, evaluates and writes"
     )
     request = HostRequest([asdict(cfg) for cfg in configs], str(run_dir), data, save_weights,
-                          list(c.ports))  # fmt: skip
+                          list(c.ports), threads)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="suite-hosts-") as tmp:
         path = write_request(Path(tmp) / "hosts.json", request)
         cmds = [python_module("suite.training.hosts", path, i) for i in range(n)]
         run_hosts(cmds, f"run --hosts {first.hosts}", log=log)
 
 
-def _start(cfg: RunConfig, place: Place) -> dict:
+def _start(cfg: RunConfig, place: Place, threads: int) -> dict:
     """This process on its share of the cores, joined to the others; the settings in
     effect. The cells keep the machine's threads, which the hosts share (as torch's ranks
     do on one host): their variant matches one process's, and the scaling section pairs
@@ -61,7 +64,7 @@ def _start(cfg: RunConfig, place: Place) -> dict:
     from suite.training.probes import prepare
 
     n = place.cluster.processes
-    threads = cfg.threads or max(1, len(visible_cpus()) // n)
+    threads = threads or max(1, len(visible_cpus()) // n)
     local = 1 if traits(cfg.backend).process_per_device else cfg.devices
     first_cpu = place.index * threads % len(visible_cpus())
     select_backend(cfg.backend, "cpu", threads, False, local, first_cpu=first_cpu)
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
     r = read_request(HostRequest, path)
     configs = [RunConfig(**c) for c in r.configs]
     place = Place(int(index), Cluster(len(r.ports), tuple(r.ports)))
-    applied = _start(configs[0], place)
+    applied = _start(configs[0], place, r.threads)
     mnist = load_mnist(None if is_dataset(r.data) else r.data, online=False)
 
     def log(msg: str) -> None:

@@ -27,6 +27,10 @@ class RunSettings:
     save_weights: bool = False
     evaluate_only: bool = False
     port: int | None = None  # --hosts: the first loopback port (None: free ones)
+    # --hosts: threads each host's process is pinned to, from the ``--threads`` flag as
+    # given (0: the cores shared evenly); the cells keep the machine's count, as one
+    # process's would, so that their variant matches
+    host_threads: int = 0
 
     @property
     def first(self) -> RunConfig:
