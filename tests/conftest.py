@@ -88,7 +88,7 @@ NEUTRAL_MODULES = {
     "tests/report/test_export.py", "tests/report/test_figures.py", "tests/report/test_layout.py",
     "tests/report/test_machine.py", "tests/report/test_render.py", "tests/report/test_serving.py",
     "tests/report/test_tables.py", "tests/report/test_verdict.py", "tests/report/test_aa.py",
-    "tests/report/test_sample.py", "tests/report/test_merge.py",
+    "tests/report/test_sample.py", "tests/report/test_merge.py", "tests/report/test_batches.py",
     "tests/rounds/test_coordinator.py", "tests/test_shape.py",
 }  # fmt: skip
 BACKEND_FIXTURES = {"backend", "small_config"}

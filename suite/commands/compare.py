@@ -17,7 +17,7 @@ from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
 from suite.core.platform import BACKENDS
-from suite.measure.compare import PROCESSES, CompareSettings
+from suite.measure.compare import BATCH_STEPS, PROCESSES, CompareSettings
 from suite.measure.repeats import MAX_TIME_S, MIN_RUNS, RUN_GAP_S, repeats
 
 NAME = "compare"
@@ -111,6 +111,18 @@ def add_parser(sub) -> None:
         f"training time and measures neither (default: {PROCESSES})",
     )
     p.add_argument(
+        "--batch-sizes",
+        nargs="+",
+        type=at_least(1, "--batch-sizes", "example per batch"),
+        default=None,
+        metavar="B",
+        help="speed across batch sizes instead of the recipes: each batch size a "
+        f"participant of its own per backend in the same rounds, {BATCH_STEPS} optimizer "
+        "steps each (or a little more), float32 on one device; the report shows the "
+        "winner per batch size and where it flips; accuracy is not judged across batch "
+        "sizes (default: off, each recipe's batch)",
+    )
+    p.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -167,6 +179,7 @@ def settings(args) -> CompareSettings:
         inference_rounds=args.inference_rounds, dtype_policy=args.dtype_policy,
         tuned=args.tuned, sweeps=sweeps, processes=args.processes,
         repeats=repeats(args.repeat, args.gap, args.precision, args.max_time),
+        batch_sizes=tuple(args.batch_sizes or ()),
     )  # fmt: skip
 
 
@@ -198,11 +211,33 @@ def _check(args) -> None:
         raise SuiteError(f"--inference-rounds must not be negative, got {args.inference_rounds}")
     if args.epochs is not None and not 1 <= args.epochs <= 1000:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
+    if args.batch_sizes:
+        _check_batch_sizes(args)
     if args.hosts != 1:
         raise SuiteError(
             f"--hosts {args.hosts}: compare's backends take turns and another host would "
             "train outside them; use `run --backend B --hosts H` per backend, then `report`"
         )
+
+
+def _check_batch_sizes(args) -> None:
+    """A batch sweep compares one thing: the batch size, in float32 on one device."""
+    sizes = " ".join(map(str, args.batch_sizes))
+    if len(set(args.batch_sizes)) != len(args.batch_sizes):
+        raise SuiteError(f"--batch-sizes {sizes}: give each batch size once")
+    if len(args.batch_sizes) < 2:
+        raise SuiteError(f"--batch-sizes {sizes}: give at least 2 batch sizes to compare")
+    big = max(args.batch_sizes)
+    if big > args.train_examples:
+        raise SuiteError(
+            f"--batch-sizes {sizes}: {big} exceeds --train-examples {args.train_examples}"
+        )
+    for flag, on in (("--native", args.native), ("--tuned", args.tuned is not None),
+                     (f"--dtype-policy {args.dtype_policy}", args.dtype_policy != "float32"),
+                     (f"--devices {args.devices}", args.devices > 1)):  # fmt: skip
+        if on:
+            raise SuiteError(f"--batch-sizes with {flag}: a batch sweep compares batch sizes "
+                             "alone (float32, Keras' fit(), one device)")  # fmt: skip
 
 
 def handle(args) -> int:

@@ -357,9 +357,9 @@ def _check_torch_loop(cfg) -> None:
 
 def participant_name(config: dict) -> str:
     """The participant a cell trains as, from its settings (a result's ``config`` too):
-    the backend, with its implementation, hosts, device count or loop, dtype policy and
-    tuned mode, e.g. "torch", "jax-native", "torch-x2", "torch-torch-ddp",
-    "jax-mixed_bfloat16", "tensorflow-tuned"."""
+    the backend, with its implementation, hosts, device count or loop, dtype policy, a
+    batch size other than the recipe's and tuned mode, e.g. "torch", "jax-native",
+    "torch-x2", "torch-torch-ddp", "jax-mixed_bfloat16", "jax-b512", "tensorflow-tuned"."""
     name = config["backend"]
     if config.get("impl", "keras") != "keras":
         name += f"-{config['impl']}"
@@ -371,9 +371,18 @@ def participant_name(config: dict) -> str:
         name += f"-{config['loop']}"
     if config.get("dtype_policy", "float32") != "float32":
         name += f"-{config['dtype_policy']}"
+    if config.get("batch_size") not in (None, _recipe_batch(config["model"])):
+        name += f"-b{config['batch_size']}"  # compare --batch-sizes: a worker per size
     if config.get("tuned"):
         name += "-tuned"
     return name
+
+
+def _recipe_batch(model: str) -> int | None:
+    try:
+        return get_model(model).recipe.batch_size
+    except (KeyError, ValueError):  # a model no longer known: no suffix
+        return None
 
 
 # Run settings outside the variant text, the cell key and the report's grouping, per

@@ -53,13 +53,16 @@ def run_compare(s: CompareSettings, out: Path, log) -> tuple[list[str], dict]:
 
     bad = run_repeats(s.repeats, train, unmet, out, log)
     reasons = [f"{len(bad)} cell(s) failed: {', '.join(bad)}"] if bad else []
-    if not s.dataset:  # the gradient check is on MNIST batches
+    if s.batch_sizes:  # speed only: the checks are about the backends, not the batch
+        log("grads and portability: not part of a batch sweep; skipped")
+    elif not s.dataset:  # the gradient check is on MNIST batches
         reasons += _grads(backends, s, out, prepared, log)
     else:
         log(f"grads: checks MNIST batches, not --data {s.dataset}; skipped")
     # --quick stays a few minutes: portability there covers only the models a user
     # brings (their weights have to move between backends by structure, not by name)
     moved = [m for m in s.models if m in prepared] if s.quick else list(s.models)
+    moved = [] if s.batch_sizes else moved
     if moved and not s.dataset and _portability(backends, moved, out, s.data, prepared, log):
         reasons.append("portability: weights moved across backends predict differently")
     report = build_report([out])

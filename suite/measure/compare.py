@@ -55,6 +55,8 @@ class CompareSettings:
     sweeps: tuple = ()  # the sweeps read from that folder
     processes: int = PROCESSES
     repeats: Repeats = Repeats()
+    # compare --batch-sizes: each a participant of its own per backend, speed only
+    batch_sizes: tuple[int, ...] = ()
 
     @property
     def run_seeds(self) -> list[int]:
@@ -80,6 +82,8 @@ def plan_cells(
     training examples. Each of ``s.policies`` (Keras dtype policies) is a participant of
     its own per backend."""
     backends = s.backends if backends is None else backends
+    if s.batch_sizes:
+        return _batch_cells(s, backends)
     quick, devices, train_examples = s.quick, s.devices, s.train_examples
     epochs = s.epochs or (QUICK["epochs"] if quick else None)
 
@@ -119,6 +123,33 @@ def plan_cells(
         if impl == "keras" or get_model(m).native
         for seed in s.run_seeds
     ]
+
+
+# compare --batch-sizes trains each batch size this many optimizer steps (at least), on
+# the first steps x batch images, over as many epochs as that takes: the same work in
+# steps for every batch size, speed only (accuracy is not judged across batch sizes)
+BATCH_STEPS = 96
+
+
+def _batch_cells(s: CompareSettings, backends) -> list[RunConfig]:
+    """Every backend x model x batch size x seed of a batch sweep (one device, float32,
+    Keras' fit()): each batch size ``BATCH_STEPS`` steps or a little more."""
+    cells = []
+    for b in backends:
+        for m in s.models:
+            for batch in s.batch_sizes:
+                examples = min(s.train_examples, BATCH_STEPS * batch)
+                per_epoch = max(examples // batch, 1)
+                epochs = s.epochs or -(-BATCH_STEPS // per_epoch)
+                for seed in s.run_seeds:
+                    cfg = RunConfig(
+                        backend=b, model=m, seed=seed, device=s.device, epochs=epochs,
+                        batch_size=batch, train_examples=examples,
+                        test_examples=s.test_examples, dataset=s.dataset,
+                        chunk_steps=s.chunk_steps, inference_rounds=0,
+                    )  # fmt: skip
+                    cells.append(validate(cfg, check_install=False))
+    return cells
 
 
 def finished_cells(runs_dir: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from suite.core.schemas import NA, TOLERANCE
+from suite.report.batches import batch_curves, batch_groups
 from suite.report.layout import label
 
 # Okabe & Ito's colour-blind-safe palette: one colour, marker and line style per backend
@@ -56,6 +57,8 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
             if d["rounds"].get(k):
                 add(f"throughput_{i}.{_key(d, k)}", _throughput(plt, d, k))
         for m in d["models"]:
+            if batch_groups(d, m):
+                add(f"batches_{i}.{m}", _batches(plt, d, m))
             # one evaluation per cell draws no curve: nothing to show against time
             if any(mm == m and len(pts) > 1 for (_, mm), pts in d["histories"].items()):
                 add(f"accuracy_time_{i}.{m}", _accuracy(plt, d, m))
@@ -102,6 +105,24 @@ def _throughput(plt, d: dict, k: tuple):
     title = f"{name}{chr(10) if long else ': '}throughput per round"
     ax.set_title(title, fontsize=8 if long else 10)
     ax.set_ylabel("examples/s (plain fit)")
+    return fig
+
+
+def _batches(plt, d: dict, m: str):
+    """Throughput against batch size, one line per backend, log axes, each point's band
+    its time ratio's CI against that batch size's fastest."""
+    fig, ax = _panel(plt)
+    for b, pts in batch_curves(d, m).items():
+        st = style(b)
+        xs, ys, lo, hi = zip(*pts, strict=True)
+        ax.plot(xs, ys, marker=st["marker"], ls=st["ls"], color=st["color"], label=plain(b))
+        ax.fill_between(xs, lo, hi, color=st["color"], alpha=0.15, lw=0)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("examples/s (plain fit)")
+    ax.set_title(f"{plain(m)}: throughput by batch size", fontsize=10)
+    ax.legend(fontsize=7)
     return fig
 
 

@@ -54,6 +54,11 @@ def merge_grads(results: list[dict]) -> dict | None:
     return base
 
 
+def _model(transfer) -> str:
+    """A transfer's model (a ``suite.core.schemas.Transfer``, or its dict)."""
+    return transfer["model"] if isinstance(transfer, dict) else transfer.model
+
+
 def merge_portability(results: list[dict]) -> dict | None:
     """One portability result from several (see the module's note)."""
     if not results:
@@ -61,16 +66,20 @@ def merge_portability(results: list[dict]) -> dict | None:
     ordered = sorted(results, key=lambda p: str(p.get("created")), reverse=True)
     base = {**ordered[0], "models": list(ordered[0]["models"])}
     base["transfers"] = list(ordered[0]["transfers"])
+    merged = False
     for other in ordered[1:]:
         same = all(other.get(k) == base.get(k) for k in ("train_examples", "logit_rtol"))
         new = [m for m in other["models"] if m not in base["models"]]
         if same and new:
-            base["transfers"] += [t for t in other["transfers"] if t["model"] in new]
+            base["transfers"] += [t for t in other["transfers"] if _model(t) in new]
             base["models"] += new
+            merged = True
+    if not merged:  # one result: as it was written
+        return base
     # in the order the models were checked, oldest result first (the registry's, for a
     # compare of softmax and mlp and a later one of the workloads)
     first_seen = [m for r in reversed(ordered) for m in r["models"] if m in base["models"]]
     order = list(dict.fromkeys(first_seen))
     base["models"] = order
-    base["transfers"] = sorted(base["transfers"], key=lambda t: order.index(t["model"]))
+    base["transfers"] = sorted(base["transfers"], key=lambda t: order.index(_model(t)))
     return base

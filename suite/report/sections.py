@@ -11,6 +11,7 @@ from suite.report.appendix import (
     startup_section,
     sweeps_section,
 )
+from suite.report.batches import BATCH_HEADERS, batch_groups, batch_table_rows, batch_words
 from suite.report.layout import (
     Section,
     Table,
@@ -129,6 +130,9 @@ def _verdict(report: dict) -> Section:
         table, lines = workload_table(d["workloads"], d["title"])
         tables.append(table)
         paragraphs += lines
+        swept = [f"{m}: {w}" for m in d["models"] if (w := batch_words(d, m))]
+        if swept:
+            paragraphs.append(f"{BATCH_LEAD}: {'; '.join(swept)}.")
         paragraphs.append(conditions_text(d["conditions"], report["sweeps"]))
         failed += [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
     if not report["devices"]:
@@ -229,6 +233,9 @@ def _device(d: dict, i: int) -> list[Section]:
         parts.append(policy_section(d))
     if d.get("scaling"):
         parts.append(scaling_section(d["scaling"], d["key"]))
+    swept = [m for m in d["models"] if batch_groups(d, m)]
+    if swept:
+        parts.append(_batches(d, i, swept))
     if d.get("aa"):
         parts.append(aa_section(d))
     if d.get("noise"):
@@ -255,6 +262,31 @@ GLANCE_CAPTION = (
     "cell's peak memory: resident (RSS) and, on a GPU, the framework's device memory ('?' "
     "where JAX's running peak, which cannot be reset, did not rise during the cell)."
 )
+
+
+BATCH_LEAD = "Batch size (speed only; accuracy is not judged across batch sizes)"
+BATCH_NOTE = (
+    "compare --batch-sizes: each batch size a participant of its own per backend, in the "
+    "same rounds, each trained the same number of optimizer steps from the same initial "
+    "weights (float32, Keras' fit(), one device). Examples/s is the geometric mean over "
+    "runs; the time ratio is to the fastest backend at that batch size, paired by round "
+    "(with the worker process inside its interval); peak RSS is the cell's resident "
+    "memory. The figure's bands are those intervals, around the fastest's throughput."
+)
+
+
+def _batches(d: dict, i: int, models: list[str]) -> Section:
+    tables = [Table(BATCH_HEADERS, batch_table_rows(d, m), m) for m in models]
+    words = [f"{m}: {batch_words(d, m)}" for m in models]
+    return Section(
+        "Batch sizes: throughput, step time and memory",
+        3,
+        [BATCH_NOTE],
+        bullets=words,
+        tables=tables,
+        figures=[f"batches_{i}"],
+        summary="; ".join(words),
+    )
 
 
 def _glance(d: dict) -> Section:

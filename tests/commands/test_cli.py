@@ -147,6 +147,26 @@ def test_version_and_program_name():
 @pytest.mark.parametrize(
     "args, words",
     [
+        (["--batch-sizes", "32"], ["--batch-sizes 32: give at least 2 batch sizes"]),
+        (["--batch-sizes", "32", "32"], ["--batch-sizes 32 32: give each batch size once"]),
+        (["--batch-sizes", "0", "32"], ["--batch-sizes 0: give at least 1"]),
+        (["--batch-sizes", "32", "4096", "--train-examples", "1000"], ["4096 exceeds"]),
+        (["--batch-sizes", "32", "64", "--native"], ["--batch-sizes with --native"]),
+        (["--batch-sizes", "32", "64", "--dtype-policy", "mixed_bfloat16"],
+         ["--batch-sizes with --dtype-policy mixed_bfloat16"]),
+    ],
+)  # fmt: skip
+def test_compare_refuses_impossible_batch_sweeps(tmp_path, args, words):
+    proc = run("compare", *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
         (["--repeat", "0"], ["--repeat 0: give at least 1 run"]),
         (["--gap", "-5"], ["--gap -5.0: must be 0 or more seconds"]),
         (["--precision", "1.5"], ["--precision 1.5: a half-width such as 0.05"]),

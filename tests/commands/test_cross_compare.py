@@ -155,3 +155,24 @@ def test_compare_repeat_makes_runs_the_units_and_records_the_noise(mnist, tmp_pa
     assert chunks and all(c["steal_s"] != "" and c["probe_ms"] != "" for c in chunks)
     md = (report / "report.md").read_text()
     assert "Machine noise during the runs" in md and "Reruns: runs as units" in md
+
+
+@pytest.mark.cross
+def test_compare_batch_sweep_of_two_sizes(mnist, tmp_path):
+    """compare --batch-sizes: each size a worker of its own per backend in the same
+    rounds; the report's verdict names the winner per size, with a table and a figure."""
+    out = tmp_path / "bs"
+    cmd = [sys.executable, "-m", "suite", "compare", "--models", "softmax", "--backends",
+           "jax", "torch", "--batch-sizes", "32", "256", "--seeds", "0",
+           "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "jax-b32" in proc.stderr and "torch-b256" in proc.stderr  # a worker per size
+    assert "not part of a batch sweep; skipped" in proc.stderr
+    runs = [json.loads(p.read_text()) for p in (out / "runs").rglob("*.json")
+            if p.name != "rounds.json"]  # fmt: skip
+    assert sorted({r["config"]["batch_size"] for r in runs}) == [32, 256]
+    md = (out / "report" / "report.md").read_text()
+    assert "Batch size (speed only; accuracy is not judged across batch sizes): softmax: " in md
+    assert "Batch sizes: throughput, step time and memory" in md
+    assert (out / "report" / "report-batches-0-softmax.png").is_file()

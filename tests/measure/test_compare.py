@@ -49,3 +49,16 @@ def test_native_baselines_only_for_models_that_have_one():
         ("vit", "keras"),
         ("mlp", "native"),
     ]
+
+
+def test_a_batch_sweep_trains_every_size_the_same_steps_each_its_own_worker():
+    from suite.measure.compare import BATCH_STEPS, worker_name
+
+    cells = plan(["jax"], ["mlp"], batch_sizes=(32, 64, 2048))
+    assert [c.batch_size for c in cells] == [32, 64, 2048]
+    for c in cells:
+        steps = c.epochs * (c.train_examples // c.batch_size)
+        assert BATCH_STEPS <= steps < BATCH_STEPS + c.train_examples // c.batch_size
+        assert c.inference_rounds == 0  # speed of training only
+    # mlp's recipe batch is 64: that worker keeps the backend's name
+    assert [worker_name(c) for c in cells] == ["jax-b32", "jax", "jax-b2048"]
