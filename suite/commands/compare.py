@@ -16,6 +16,7 @@ from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
 from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
+from suite.core.memory import parse_size
 from suite.core.platform import BACKENDS
 from suite.measure.compare import BATCH_STEPS, PROCESSES, CompareSettings
 from suite.measure.repeats import MAX_TIME_S, MIN_RUNS, RUN_GAP_S, repeats
@@ -123,6 +124,14 @@ def add_parser(sub) -> None:
         "sizes (default: off, each recipe's batch)",
     )
     p.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="with --batch-sizes: also the largest batch that fits in SIZE (e.g. 8GiB), "
+        "per backend and model, doubling from the largest size given, each attempt a "
+        "fresh process; an out-of-memory is a recorded result (default: on a GPU its "
+        "own memory, on a CPU off)",
+    )
+    p.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -180,6 +189,7 @@ def settings(args) -> CompareSettings:
         tuned=args.tuned, sweeps=sweeps, processes=args.processes,
         repeats=repeats(args.repeat, args.gap, args.precision, args.max_time),
         batch_sizes=tuple(args.batch_sizes or ()),
+        memory_limit=parse_size(args.memory_limit) if args.memory_limit else None,
     )  # fmt: skip
 
 
@@ -213,6 +223,8 @@ def _check(args) -> None:
         raise SuiteError(f"--epochs {args.epochs}: must be 1..1000")
     if args.batch_sizes:
         _check_batch_sizes(args)
+    elif args.memory_limit:
+        raise SuiteError(f"--memory-limit {args.memory_limit}: give --batch-sizes too")
     if args.hosts != 1:
         raise SuiteError(
             f"--hosts {args.hosts}: compare's backends take turns and another host would "

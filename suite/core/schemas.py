@@ -33,6 +33,8 @@ PRECISION = "keras-backend-suite/precision"  # compare --precision P --max-time 
 PRECISION_VERSION = 1
 STARTUP = "keras-backend-suite/startup"  # python -m suite startup
 STARTUP_VERSION = 1
+FITS = "keras-backend-suite/fits"  # compare --batch-sizes ... --memory-limit SIZE
+FITS_VERSION = 1
 
 
 def finite(value) -> bool:
@@ -165,12 +167,30 @@ def startup_problem(data: dict) -> str | None:
     return None
 
 
+def fits_problem(data: dict) -> str | None:
+    """What makes a largest-batch record unusable for the report, or None."""
+    rows = data.get("rows")
+    if not isinstance(rows, list) or not rows:
+        return "rows must be a non-empty list"
+    if not (isinstance(data.get("steps"), int) and data["steps"] > 0):
+        return "steps must be a positive count"
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("attempts"), list):
+            return f"row {i}: attempts must be a list"
+        if not (_text(row.get("backend")) and _text(row.get("model"))):
+            return f"row {i}: backend and model must be named"
+        if row.get("largest") is not None and not isinstance(row["largest"], int):
+            return f"row {i}: largest must be a batch size or null"
+    return None
+
+
 VERSIONS = {
     GRADS: GRADS_VERSION,
     SWEEP: SWEEP_VERSION,
     ROUNDS: ROUNDS_VERSION,
     PRECISION: PRECISION_VERSION,
     STARTUP: STARTUP_VERSION,
+    FITS: FITS_VERSION,
 }
 SHAPES = {
     GRADS: grads_problem,
@@ -178,6 +198,7 @@ SHAPES = {
     ROUNDS: rounds_problem,
     PRECISION: precision_problem,
     STARTUP: startup_problem,
+    FITS: fits_problem,
 }
 
 

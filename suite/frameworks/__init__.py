@@ -53,6 +53,10 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     # the framework's persistent compilation cache in ``path``, before anything compiles
     # (start-up, warm); -> what it set, or why there is none
     "compilation_cache": ("path",),
+    # the framework's own out-of-memory error (planted by the must-fail test), and
+    # whether an error is one: the largest batch that fits records it, never crashes
+    "out_of_memory": ("message",),
+    "is_out_of_memory": ("error",),
 }
 
 # The same for suite/frameworks/<backend>/native.py: module functions, and the methods of the

@@ -53,6 +53,8 @@ def run_compare(s: CompareSettings, out: Path, log) -> tuple[list[str], dict]:
 
     bad = run_repeats(s.repeats, train, unmet, out, log)
     reasons = [f"{len(bad)} cell(s) failed: {', '.join(bad)}"] if bad else []
+    if s.batch_sizes and (s.memory_limit or s.device == "gpu"):
+        reasons += _largest_batches(backends, s, out, log)
     if s.batch_sizes:  # speed only: the checks are about the backends, not the batch
         log("grads and portability: not part of a batch sweep; skipped")
     elif not s.dataset:  # the gradient check is on MNIST batches
@@ -69,6 +71,36 @@ def run_compare(s: CompareSettings, out: Path, log) -> tuple[list[str], dict]:
     paths = write_files(report, out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
     return reasons, report
+
+
+def _largest_batches(backends, s: CompareSettings, out: Path, log) -> list[str]:
+    """The largest batch that fits per backend and model, doubling from the largest
+    swept size, into ``out/fits``; what failed other than by running out of memory."""
+    from suite.core.files import new_json_path, utc_stamp, write_json
+    from suite.core.memory import fits_words
+    from suite.core.schemas import FITS, FITS_VERSION
+    from suite.measure.fits import STEPS, largest_batch
+
+    folder = out / "fits"
+    if any(folder.glob("fits-*.json")):
+        log("largest batch: an earlier result is in this folder; skipped")
+        return []
+    limit = s.memory_limit or 2**62  # a GPU without --memory-limit: its own memory
+    rows, failed = [], []
+    for m in s.models:
+        for b in backends:
+            try:
+                row = largest_batch(b, m, s.device, max(s.batch_sizes), limit, log)
+            except SuiteError as e:  # not an out-of-memory: said, the others go on
+                failed.append(str(e))
+                continue
+            rows.append(row)
+            log(f"  largest batch that fits: {m} on {b}: {fits_words(row)}")
+    if rows:
+        blob = {"schema": FITS, "schema_version": FITS_VERSION, "created": utc_stamp(),
+                "limit_bytes": s.memory_limit, "steps": STEPS, "rows": rows}  # fmt: skip
+        log(f"wrote {write_json(new_json_path(folder, 'fits'), blob)}")
+    return [f"largest batch: {f}" for f in failed]
 
 
 def _tuned(s: CompareSettings, cells: list, out: Path, env: dict, log) -> list:

@@ -57,6 +57,9 @@ class CompareSettings:
     repeats: Repeats = Repeats()
     # compare --batch-sizes: each a participant of its own per backend, speed only
     batch_sizes: tuple[int, ...] = ()
+    # --memory-limit: then the largest batch that fits, per backend and model, in bytes
+    # (on a GPU without it: no limit but the framework's own out-of-memory error)
+    memory_limit: int | None = None
 
     @property
     def run_seeds(self) -> list[int]:

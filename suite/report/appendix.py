@@ -273,3 +273,40 @@ def startup_section(blob: dict) -> Section:
         tables=tables,
         summary="; ".join(w for w in words if WHAT_WORDS["train"] in w),
     )
+
+
+FITS_NOTE = (
+    "compare --batch-sizes ... --memory-limit SIZE: per backend and workload, batch sizes "
+    "doubling from the largest swept one, each attempt a fresh process that builds the "
+    "model and trains {steps} steps at that batch. It fits when it trains and its peak "
+    "memory (the GPU's on a GPU, else the process's resident peak) stays within {limit}; "
+    "it does not when the framework raises its own out-of-memory error, the kernel stops "
+    "the process, or the peak passes the limit."
+)
+
+
+def fits_section(blob: dict) -> Section:
+    """The largest batch that fits, per workload and backend."""
+    from suite.core.memory import fits_words
+
+    limit = blob.get("limit_bytes")
+    where = f"{limit / 2**30:.3g} GiB" if limit else "the GPU's memory"
+    rows = [
+        [r["model"], r["backend"], fits_words(r),
+         _mib(max((a["peak_bytes"] or 0 for a in r["attempts"] if a["status"] == "fits"),
+                  default=0))]
+        for r in blob["rows"]
+    ]  # fmt: skip
+    return Section(
+        f"Largest batch that fits in {where}",
+        2,
+        [FITS_NOTE.format(steps=blob["steps"], limit=where)],
+        tables=[
+            Table(["workload", "backend", "largest batch that fits", "peak at it, MiB"], rows)
+        ],  # fmt: skip
+        summary="; ".join(f"{r[0]} on {r[1]}: {r[2]}" for r in rows),
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.0f}" if n else "-"

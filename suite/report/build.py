@@ -148,6 +148,7 @@ def build_report(folders: list[Path]) -> dict:
         d["workloads"] = workload_rows(d)
     portability = merge_portability(c.portability)
     startup = max(c.startup, key=lambda b: str(b.get("created")), default=None)
+    fits = max(c.fits, key=lambda b: str(b.get("created")), default=None)
     ratios = {
         (d["key"], q["backend"], q["model"], q["variant"]): q for d in devices for q in d["ratios"]
     }
@@ -174,6 +175,7 @@ def build_report(folders: list[Path]) -> dict:
         "recipes": c.recipes,
         "portability": portability,
         "startup": startup,
+        "fits": fits,
         "precision": precision,
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }

@@ -12,6 +12,7 @@ from suite.core.errors import SuiteError
 from suite.core.files import read_json
 from suite.core.results import load_result
 from suite.core.schemas import (
+    FITS,
     GRADS,
     PORTABILITY,
     PRECISION,
@@ -32,6 +33,7 @@ class Collected:
     runs: list[dict] = field(default_factory=list)
     grads: list[dict] = field(default_factory=list)
     startup: list[dict] = field(default_factory=list)
+    fits: list[dict] = field(default_factory=list)
     sweeps: list[dict] = field(default_factory=list)
     rounds: list[dict] = field(default_factory=list)  # compare's turn logs
     recipes: list = field(default_factory=list)  # RecipeResult, newest per key
@@ -50,10 +52,10 @@ def _read(path: Path, out: Collected) -> None:
         out.recipes.append(_named(path, recipe_result_from_dict, data))
     elif schema == PORTABILITY:
         out.portability.append(_named(path, portability_from_dict, data))
-    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION, STARTUP):
+    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION, STARTUP, FITS):
         data = check_shape(path, data)
         kinds = {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds,
-                 PRECISION: out.precision, STARTUP: out.startup}  # fmt: skip
+                 PRECISION: out.precision, STARTUP: out.startup, FITS: out.fits}  # fmt: skip
         kinds[schema].append(data)
     else:
         raise SuiteError(f"{path}: unknown schema {schema!r}")

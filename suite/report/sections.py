@@ -4,6 +4,7 @@ out what ``build_report`` computed; ``render`` writes them as Markdown and HTML.
 from __future__ import annotations
 
 from suite.report.appendix import (
+    fits_section,
     grads_section,
     portability_section,
     recipes_section,
@@ -67,6 +68,8 @@ def sections(report: dict) -> list[Section]:
         out.append(portability_section(report["portability"]))
     if report.get("startup"):
         out.append(startup_section(report["startup"]))
+    if report.get("fits"):
+        out.append(fits_section(report["fits"]))
     if report["sweeps"]:
         out.append(sweeps_section(report["sweeps"]))
     if report.get("recipes"):

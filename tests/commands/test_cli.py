@@ -154,6 +154,8 @@ def test_version_and_program_name():
         (["--batch-sizes", "32", "64", "--native"], ["--batch-sizes with --native"]),
         (["--batch-sizes", "32", "64", "--dtype-policy", "mixed_bfloat16"],
          ["--batch-sizes with --dtype-policy mixed_bfloat16"]),
+        (["--memory-limit", "8GiB"], ["--memory-limit 8GiB: give --batch-sizes too"]),
+        (["--batch-sizes", "32", "64", "--memory-limit", "lots"], ["--memory-limit 'lots'"]),
     ],
 )  # fmt: skip
 def test_compare_refuses_impossible_batch_sweeps(tmp_path, args, words):

@@ -221,3 +221,20 @@ def compilation_cache(path: str) -> str:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return f"jax_compilation_cache_dir={path}"
+
+
+def out_of_memory(message: str) -> Exception:
+    """XLA's own out-of-memory error: a runtime error whose status is RESOURCE_EXHAUSTED."""
+    from jax.errors import JaxRuntimeError
+
+    return JaxRuntimeError(f"RESOURCE_EXHAUSTED: {message}")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Did this error say the memory ran out (XLA's RESOURCE_EXHAUSTED, or a host
+    allocation that failed)?"""
+    from jax.errors import JaxRuntimeError
+
+    if isinstance(error, MemoryError):
+        return True
+    return isinstance(error, JaxRuntimeError) and "RESOURCE_EXHAUSTED" in str(error)

@@ -175,3 +175,14 @@ def compilation_cache(path: str) -> str:
     are not cached across processes; XLA, off by default on a CPU, has no persistent
     cache through Keras), so a warm start is a cold one."""
     return "none (tf.function traces in every process)"
+
+
+def out_of_memory(message: str) -> Exception:
+    """TensorFlow's own out-of-memory error (ResourceExhaustedError, an OOM status)."""
+    return tf.errors.ResourceExhaustedError(None, None, message)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Did this error say the memory ran out (ResourceExhaustedError, or a host
+    allocation that failed)?"""
+    return isinstance(error, (tf.errors.ResourceExhaustedError, MemoryError))

@@ -181,3 +181,14 @@ def compilation_cache(path: str) -> str:
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
     os.environ["TORCHINDUCTOR_FX_GRAPH_CACHE"] = "1"
     return f"TORCHINDUCTOR_CACHE_DIR={path} (jit=on only; eager compiles nothing)"
+
+
+def out_of_memory(message: str) -> Exception:
+    """torch's own out-of-memory error (what a CUDA allocation that does not fit raises)."""
+    return torch.OutOfMemoryError(message)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Did this error say the memory ran out (torch's OutOfMemoryError, or a host
+    allocation that failed)?"""
+    return isinstance(error, (torch.OutOfMemoryError, MemoryError))
