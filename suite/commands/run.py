@@ -99,6 +99,7 @@ HOSTS_REFUSE = ("evaluate_only", "load_weights", "save_weights")
 def _check_hosts_flags(args) -> None:
     """``--hosts``/``--port`` settings refused before anything starts."""
     from models import MODELS
+    from suite.core.platform import traits
 
     shared.check_hosts(args.hosts, args.port)
     for name in HOSTS_REFUSE:
@@ -109,6 +110,9 @@ def _check_hosts_flags(args) -> None:
         raise SuiteError(
             f"--hosts {args.hosts} with --model {args.model}: hosts train the registry's models"
         )
+    one = traits(args.backend).one_device_per_host  # before the install check: as said
+    if one and args.devices > 1:
+        raise SuiteError(f"--hosts {args.hosts} --devices {args.devices} on {args.backend}: {one}")
     if args.port is not None:  # every port the hosts will listen on, free now
         from suite.core.hosts import check_port_free, processes
 

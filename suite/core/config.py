@@ -312,9 +312,6 @@ def _check_hosts(cfg) -> None:
         raise SuiteError(f"{where}: hosts over loopback run on the CPU only (--device cpu)")
     if cfg.dtype_policy != "float32":
         raise SuiteError(f"{where} with --dtype-policy {cfg.dtype_policy}: hosts train in float32")
-    one = traits(cfg.backend).one_device_per_host
-    if one and cfg.devices > 1:
-        raise SuiteError(f"{where} --devices {cfg.devices} on {cfg.backend}: {one}")
     loop = traits(cfg.backend).hosts_loop
     if loop and cfg.steps_per_execution != 1:
         raise SuiteError(
