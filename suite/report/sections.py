@@ -121,7 +121,9 @@ def workload_table(rows: list, title: str) -> tuple[Table, list[str]]:
         elif values and values[0]:
             same.append(f"{header}: {values[0]}")
     table = Table(
-        [h for h, _ in columns], [[getattr(v, f) for _, f in columns] for v in rows], title
+        [h for h, _ in columns],
+        [[getattr(v, f) or "–" for _, f in columns] for v in rows],  # a blank cell: "–"
+        title,
     )
     lines = [f"The same on every workload: {'; '.join(same)}."] if same else []
     return table, lines
