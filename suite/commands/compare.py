@@ -167,8 +167,10 @@ def add_parser(sub) -> None:
 
 
 def settings(args) -> CompareSettings:
-    """The one ``CompareSettings`` of these flags, each checked: SuiteError names the
-    first bad one; nothing is created or started."""
+    """The one ``CompareSettings`` of these flags, each checked (--out as typed: an empty
+    one is refused): SuiteError names the first bad one; nothing is created or started."""
+    from suite.core.files import check_writable
+
     _check(args)
     sweeps = ()
     if args.tuned:  # a folder: its sweeps are read now, so a bad one stops before anything
@@ -180,7 +182,7 @@ def settings(args) -> CompareSettings:
     return CompareSettings(
         backends=tuple(args.backends), models=tuple(args.models), seeds=tuple(args.seeds),
         device=args.device, quick=args.quick, epochs=args.epochs, native=args.native,
-        out=Path(args.out), force=args.force,
+        out=check_writable(args.out), force=args.force,
         train_examples=sizes.get("train_examples", args.train_examples),
         test_examples=sizes.get("test_examples", TEST_IMAGES),
         chunk_steps=args.chunk_steps, devices=args.devices,
@@ -253,12 +255,11 @@ def _check_batch_sizes(args) -> None:
 
 
 def handle(args) -> int:
-    from suite.core.files import check_writable
     from suite.jobs.compare import run_compare
     from suite.report.render import terminal_summary
 
     s = settings(args)
-    out = check_writable(s.out)
+    out = s.out
     started = time.perf_counter()
     mnist = shared.load_data(args.data, datasets=True)  # once here; the workers read the cache
     log(f"MNIST from {mnist.source}")
