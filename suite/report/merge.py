@@ -59,17 +59,24 @@ def _model(transfer) -> str:
     return transfer["model"] if isinstance(transfer, dict) else transfer.model
 
 
+def _models_of(result: dict) -> list[str]:
+    """A portability result's models: as recorded, else in the order of its transfers."""
+    return list(result.get("models") or dict.fromkeys(_model(t) for t in result["transfers"]))
+
+
 def merge_portability(results: list[dict]) -> dict | None:
     """One portability result from several (see the module's note)."""
     if not results:
         return None
     ordered = sorted(results, key=lambda p: str(p.get("created")), reverse=True)
-    base = {**ordered[0], "models": list(ordered[0]["models"])}
+    if len(ordered) == 1:  # one result: as it was written
+        return ordered[0]
+    base = {**ordered[0], "models": _models_of(ordered[0])}
     base["transfers"] = list(ordered[0]["transfers"])
     merged = False
     for other in ordered[1:]:
         same = all(other.get(k) == base.get(k) for k in ("train_examples", "logit_rtol"))
-        new = [m for m in other["models"] if m not in base["models"]]
+        new = [m for m in _models_of(other) if m not in base["models"]]
         if same and new:
             base["transfers"] += [t for t in other["transfers"] if _model(t) in new]
             base["models"] += new
@@ -78,7 +85,7 @@ def merge_portability(results: list[dict]) -> dict | None:
         return base
     # in the order the models were checked, oldest result first (the registry's, for a
     # compare of softmax and mlp and a later one of the workloads)
-    first_seen = [m for r in reversed(ordered) for m in r["models"] if m in base["models"]]
+    first_seen = [m for r in reversed(ordered) for m in _models_of(r) if m in base["models"]]
     order = list(dict.fromkeys(first_seen))
     base["models"] = order
     base["transfers"] = sorted(base["transfers"], key=lambda t: order.index(_model(t)))
