@@ -169,6 +169,7 @@ def _catch_up_words(blob: dict, model: str, faster: str, first: str, what: str) 
     if q.seconds is None:
         return points[0].never if points else "catch-up not measured"
     if q.low is None:
-        return f"{faster} catches up after {q.seconds:.3g} s (one repeat)"
+        rest = f"; not in the other {q.never}" if q.never else ""
+        return f"{faster} catches up after {q.seconds:.3g} s (one repeat{rest})"
     high = "never" if q.high == math.inf else f"{q.high:.3g}"
     return f"{faster} catches up after {q.seconds:.3g} s [{q.low:.3g}, {high}]"
