@@ -368,14 +368,15 @@ def participant_name(config: dict) -> str:
         name += f"-{config['loop']}"
     if config.get("dtype_policy", "float32") != "float32":
         name += f"-{config['dtype_policy']}"
-    if config.get("batch_size") not in (None, _recipe_batch(config["model"])):
+    if config.get("batch_size") not in (None, recipe_batch(config["model"])):
         name += f"-b{config['batch_size']}"  # compare --batch-sizes: a worker per size
     if config.get("tuned"):
         name += "-tuned"
     return name
 
 
-def _recipe_batch(model: str) -> int | None:
+def recipe_batch(model: str) -> int | None:
+    """``model``'s recipe batch size, or None for a model no longer known."""
     try:
         return get_model(model).recipe.batch_size
     except (KeyError, ValueError):  # a model no longer known: no suffix

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import median
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,6 @@ def catch_up_interval(points: list[CatchUp], confidence: float = 0.95) -> CatchU
     return CatchUpInterval(q.ratio, q.low, high, len(points), never)
 
 
-def _median(values) -> float:
-    v = sorted(values)
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
 def _rows(blob: dict, what: str) -> list[dict]:
     return [r for r in blob["rows"] if r.get("what", "train") == what]
 
@@ -121,12 +116,12 @@ def startup_table(blob: dict, what: str = "train") -> list[dict]:
                 {
                     "model": m,
                     "backend": b,
-                    "cold_s": _median(r["total_s"] for r in cold),
-                    "warm_s": _median(r["total_s"] for r in warm) if warm else None,
-                    "import_s": _median(r["import_s"] for r in cold),
-                    "build_s": _median(r["build_s"] for r in cold),
-                    "first_step_s": _median(r["first_step_s"] for r in cold),
-                    "step_ms": _median(r["step_s"] for r in mine) * 1e3,
+                    "cold_s": median(r["total_s"] for r in cold),
+                    "warm_s": median(r["total_s"] for r in warm) if warm else None,
+                    "import_s": median(r["import_s"] for r in cold),
+                    "build_s": median(r["build_s"] for r in cold),
+                    "first_step_s": median(r["first_step_s"] for r in cold),
+                    "step_ms": median(r["step_s"] for r in mine) * 1e3,
                     "repeats": len(cold),
                 }
             )

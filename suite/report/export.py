@@ -66,7 +66,9 @@ def _machine(r) -> dict:
     }
 
 
-def _cell(r, old: bool) -> dict:
+def _identity(r, old: bool) -> dict:
+    """The columns that name a cell's run, in every CSV's order: which backend, model,
+    implementation, variant, seed and process, and whether a newer run superseded it."""
     c = r.config
     return {
         "backend": c["backend"],
@@ -76,6 +78,13 @@ def _cell(r, old: bool) -> dict:
         "seed": c["seed"],
         "process": c.get("process", 0),
         "superseded": int(old),
+    }
+
+
+def _cell(r, old: bool) -> dict:
+    c = r.config
+    return {
+        **_identity(r, old),
         "status": r.status,
         "epochs": c["epochs"],
         "batch_size": c["batch_size"],
@@ -154,13 +163,7 @@ def rounds_csv_rows(runs: list, superseded: frozenset = frozenset()) -> list[dic
             rows.append(
                 {
                     "device": device_key(r),
-                    "backend": c["backend"],
-                    "model": c["model"],
-                    "impl": c.get("impl", "keras"),
-                    "variant": variant(c),
-                    "seed": c["seed"],
-                    "process": c.get("process", 0),
-                    "superseded": int((r.cell, r.run_id) in superseded),
+                    **_identity(r, (r.cell, r.run_id) in superseded),
                     "run": r.schedule,
                     "round": chunk.round,
                     "steps": chunk.steps,

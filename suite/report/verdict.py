@@ -365,14 +365,11 @@ class WorkloadVerdict:
 def _base(d: dict, model: str) -> str | None:
     """The model's float32 (default) variant that is not a tuned twin, if any; of a
     batch sweep's, the one at the recipe's batch size where there is one."""
-    from models import get_model
+    from suite.core.config import recipe_batch
 
     variants = [v for m, v in d["groups"] if m == model and "tuned" not in variant_parts(v)]
     plain = [v for v in variants if variant_parts(v).get("dtype_policy", "float32") == "float32"]
-    try:
-        recipe = str(get_model(model).recipe.batch_size)
-    except (KeyError, ValueError):
-        recipe = None
+    recipe = str(recipe_batch(model))
     at_recipe = [v for v in plain if variant_parts(v).get("batch_size") == recipe]
     return (at_recipe or plain or variants or [None])[0]
 
