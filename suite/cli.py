@@ -27,6 +27,7 @@ from suite.commands import (
     startup,
     sweep,
     timing_check,
+    versions,
 )
 from suite.core.errors import SuiteError
 
@@ -45,6 +46,7 @@ COMMANDS = (
     parallel_check,
     report,
     diff,
+    versions,
 )
 
 

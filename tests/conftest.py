@@ -89,7 +89,9 @@ NEUTRAL_MODULES = {
     "tests/report/test_machine.py", "tests/report/test_render.py", "tests/report/test_serving.py",
     "tests/report/test_tables.py", "tests/report/test_verdict.py", "tests/report/test_aa.py",
     "tests/report/test_sample.py", "tests/report/test_merge.py", "tests/report/test_batches.py",
-    "tests/rounds/test_coordinator.py", "tests/test_shape.py",
+    "tests/rounds/test_coordinator.py", "tests/test_shape.py", "tests/core/test_environments.py",
+    "tests/report/test_versions.py", "tests/measure/test_versions_command.py",
+    "tests/measure/test_versions_envs.py",
 }  # fmt: skip
 BACKEND_FIXTURES = {"backend", "small_config"}
 

@@ -407,10 +407,15 @@ def check_seeds(seeds: list[int]) -> None:
         raise SuiteError(f"--seeds {' '.join(map(str, seeds))}: give each seed once")
 
 
-def check_names(kind: str, given: list[str], allowed) -> None:
+def check_names(kind: str, given: list[str], allowed, flag: str | None = None) -> None:
+    """Every name one of ``allowed``; SuiteError naming the flag (default: ``--{kind}s``)
+    and the first that is not."""
+    flag = flag or f"--{kind}s"
     for name in given:
         if name not in allowed:
-            raise SuiteError(f"unknown {kind} {name!r}; choose from {', '.join(allowed)}")
+            raise SuiteError(
+                f"{flag} {name}: unknown {kind} {name!r}; choose from {', '.join(allowed)}"
+            )
 
 
 def check_models(given: list[str], flag: str = "--models") -> None:

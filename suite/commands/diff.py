@@ -13,10 +13,13 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         NAME,
         help="compare two result sets and flag real changes",
-        description="Compares the cells present in both result sets: training-throughput "
-        "changes beyond 10% whose 95% Welch interval over runs (seeds) excludes no change "
-        "(with one run a side, only changes beyond the 30% drift seen between identical "
-        "runs), and accuracy changes beyond seed noise. Exit code 1 if anything changed.",
+        description="Compares the cells present in both result sets on every metric they "
+        "record: training throughput, predict() throughput, single-example latency, the "
+        "first step (compilation) and peak memory each flagged beyond 10% where its 95% "
+        "Welch interval over runs (seeds, processes) excludes no change (with one run a "
+        "side, only beyond the 30% drift seen between identical runs); accuracy beyond "
+        "seed noise; and every verdict that changed (the backend to use per workload, "
+        "gradient and portability checks). Exit code 1 if anything changed.",
     )
     p.add_argument("old", metavar="OLD", help="results folder before")
     p.add_argument("new", metavar="NEW", help="results folder after")
@@ -24,8 +27,9 @@ def add_parser(sub) -> None:
 
 
 def handle(args) -> int:
+    from suite.report.build import build_report
     from suite.report.collect import collect
-    from suite.report.diff import diff_rows
+    from suite.report.diff import diff_rows, verdict_changes
     from suite.report.terminal import format_diff
 
     old, new = collect([Path(args.old)]), collect([Path(args.new)])
@@ -35,5 +39,7 @@ def handle(args) -> int:
             f"no cell is in both {args.old} and {args.new} (same backend, device, "
             "model, impl and settings); nothing to compare"
         )
-    print(format_diff(rows))
-    return 1 if any(r["step_flag"] or r["acc_flag"] for r in rows) else 0
+    verdicts = verdict_changes(build_report([Path(args.old)]), build_report([Path(args.new)]))
+    print(format_diff(rows, verdicts))
+    changed = any(r["step_flag"] or r["acc_flag"] for r in rows)
+    return 1 if changed or verdicts or any(o["flag"] for r in rows for o in r["others"]) else 0

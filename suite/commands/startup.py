@@ -63,7 +63,7 @@ def handle(args) -> int:
 
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_names("model", args.models, MODELS)
-    shared.check_names("call", args.what, WHATS)
+    shared.check_names("call", args.what, WHATS, "--what")
     out = check_writable(args.out)
     backends = [b for b in args.backends if b in installed_backends()]
     if not backends:

@@ -100,6 +100,10 @@ class RunConfig:
     # first; 1 its A/A twin, the identical program in a second fresh process in the same
     # rounds, whose ratio to the first puts the process inside every interval
     process: int = 0
+    # the version set the cell's worker runs (``versions``): one pinned release, e.g.
+    # "keras==3.14.1" ("~2" for the same pin again), the rest the calling environment's
+    # (``suite.core.environments``); None: this environment as it is
+    versions: str | None = None
 
     def resolved(self) -> RunConfig:
         """Fill recipe defaults and the thread count so the result records real values."""
@@ -266,8 +270,8 @@ def check_model(name: str, flag: str = "--model") -> None:
         return
     if not brought.is_reference(name):
         raise SuiteError(
-            f"unknown model {name!r}; choose from {', '.join(MODELS)} or all, or bring one "
-            "as MODULE:FUNCTION or path/to/file.py:FUNCTION"
+            f"{flag} {name}: unknown model {name!r}; choose from {', '.join(MODELS)} or all, "
+            "or bring one as MODULE:FUNCTION or path/to/file.py:FUNCTION"
         )
     try:
         brought.check_source(brought.parse(name))
@@ -372,6 +376,8 @@ def participant_name(config: dict) -> str:
         name += f"-b{config['batch_size']}"  # compare --batch-sizes: a worker per size
     if config.get("tuned"):
         name += "-tuned"
+    if config.get("versions"):
+        name += f"@{config['versions']}"  # versions: a worker per version set
     return name
 
 
@@ -388,6 +394,7 @@ def recipe_batch(model: str) -> int | None:
 NEW_FIELDS = (
     "load_weights", "devices", "hosts", "loop", "init_dir", "dataset", "dtype_policy",
     "inference_rounds", "inference_batch", "inference_calls", "tuned", "repeat", "process",
+    "versions",
 )  # fmt: skip
 VARIANT_NEW = {f.name: f.default for f in fields(RunConfig) if f.name in NEW_FIELDS}
 # Fields outside the variant: those naming the cell itself, and the latency diagnostic's

@@ -35,6 +35,8 @@ STARTUP = "keras-backend-suite/startup"  # python -m suite startup
 STARTUP_VERSION = 1
 FITS = "keras-backend-suite/fits"  # compare --batch-sizes ... --memory-limit SIZE
 FITS_VERSION = 1
+VERSION_SETS = "keras-backend-suite/versions"  # python -m suite versions: its environments
+VERSION_SETS_VERSION = 1
 
 
 def finite(value) -> bool:
@@ -184,7 +186,22 @@ def fits_problem(data: dict) -> str | None:
     return None
 
 
+def version_sets_problem(data: dict) -> str | None:
+    """What makes a versions record unusable for the report, or None: every set has its
+    label, and either an interpreter or the reason it has none."""
+    sets = data.get("sets")
+    if not isinstance(sets, list) or not sets:
+        return "sets must be a non-empty list"
+    for i, row in enumerate(sets):
+        if not isinstance(row, dict) or not _text(row.get("label")):
+            return f"set {i}: label must be named"
+        if not (_text(row.get("python")) or _text(row.get("error"))):
+            return f"set {i}: needs an interpreter or an error"
+    return None
+
+
 VERSIONS = {
+    VERSION_SETS: VERSION_SETS_VERSION,
     GRADS: GRADS_VERSION,
     SWEEP: SWEEP_VERSION,
     ROUNDS: ROUNDS_VERSION,
@@ -193,6 +210,7 @@ VERSIONS = {
     FITS: FITS_VERSION,
 }
 SHAPES = {
+    VERSION_SETS: version_sets_problem,
     GRADS: grads_problem,
     SWEEP: sweep_problem,
     ROUNDS: rounds_problem,

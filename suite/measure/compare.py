@@ -204,9 +204,16 @@ def _groups(todo: list[RunConfig], processes: int = 1) -> dict[tuple, dict[str, 
 
 
 def train_matrix(
-    groups: dict, runs_dir: Path, data: str | None, env: dict, log, gap_s: float = TURN_GAP_S
+    groups: dict,
+    runs_dir: Path,
+    data: str | None,
+    env: dict,
+    log,
+    gap_s: float = TURN_GAP_S,
+    pythons: dict | None = None,
 ) -> None:
-    """Every group in rounds, in one new run folder, with its rounds log."""
+    """Every group in rounds, in one new run folder, with its rounds log; ``pythons``:
+    the interpreter per version set (``started_workers``)."""
     run_dir = new_run_dir(runs_dir)
     who: dict = {}  # every participant, with one of its cells
     for group in groups.values():
@@ -214,7 +221,7 @@ def train_matrix(
             who.setdefault(b, c)
     schedule_log, started = [], time.time()
     try:
-        with started_workers(who, run_dir, data, env, log) as workers:
+        with started_workers(who, run_dir, data, env, log, pythons) as workers:
             for i, ((model, seed), group) in enumerate(groups.items()):
                 live = {b: c for b, c in group.items() if workers.get(b) is not None}
                 elapsed = time.time() - started
@@ -244,6 +251,7 @@ def run_matrix(
     log,
     gap_s: float = TURN_GAP_S,
     processes: int = PROCESSES,
+    pythons: dict | None = None,
 ) -> list[str]:
     """Train what is missing of ``cells`` under ``out/runs``, each participant in
     ``processes`` worker processes (A/A twins); returns the names of the cells without
@@ -258,7 +266,7 @@ def run_matrix(
     started = time.time()
     groups = _groups(todo, processes)
     if groups:
-        train_matrix(groups, runs_dir, data, env, log, gap_s)
+        train_matrix(groups, runs_dir, data, env, log, gap_s, pythons)
     after = finished_cells(runs_dir)
     bad = [c.cell_name() for c in cells if after.get(c.cell_name()) != "ok"]
     log(

@@ -35,6 +35,7 @@ from suite.report.tables import (
 from suite.report.text import speed_sentence
 from suite.report.tuned import tuned_rows
 from suite.report.verdict import verdict_rows, workload_rows
+from suite.report.versions import chains, set_failures, step_rows, version_curves
 
 
 def _device(key: str, cells: dict, target: float | None = None) -> dict:
@@ -64,6 +65,7 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
         "environment": _environment(cells),
         "histories": _histories(cells),
         "scaling": scaling_rows(cells),
+        "versions": _versions(cells, aa, process),
         "noise": noise_rows(runs := [r for rs in cells.values() for r in rs]),
         "noise_flags": flag_rows(cells, speed),
         "disturbed": busy,
@@ -75,6 +77,13 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
         "title": device_title(next(iter(cells.values()))[0].environment),
         "conditions": {**conditions(cells), "disturbed": [m for m, _ in busy]},
     }
+
+
+def _versions(cells: dict, aa: list, process) -> dict:
+    """``versions``: every step between neighbouring version sets and the trend data."""
+    if not chains(cells):
+        return {}
+    return {"steps": step_rows(cells, aa, process), "curves": version_curves(cells, process)}
 
 
 def device_title(env: dict) -> str:
@@ -125,7 +134,8 @@ def conditions(cells: dict) -> dict:
         "memory_bytes": env.get("memory_bytes"),
         "vector_flags": env.get("cpu_vector_flags"),
         "gpu": dev.get("name") if dev.get("kind") == "gpu" else None,
-        "keras": env.get("keras"),
+        # every Keras release the runs used (several in a versions run), oldest first
+        "keras": _releases(r.environment.get("keras") for r in runs),
         "backends": backends,
         "recipes": dict(sorted(recipes.items(), key=lambda kv: model_order(kv[0]))),
         "dates": (stamps[0], stamps[-1]),
@@ -176,16 +186,25 @@ def build_report(folders: list[Path]) -> dict:
         "portability": portability,
         "startup": startup,
         "fits": fits,
+        "version_failures": set_failures(c.version_sets),
         "precision": precision,
         "waiting_cpu_share": waiting_cpu_share(c.rounds),
     }
+
+
+def _releases(versions) -> str:
+    """The distinct releases, oldest first, joined: "3.14.1, 3.15.1"."""
+    from suite.core.environments import version_key
+
+    found = {v for v in versions if v}
+    return ", ".join(sorted(found, key=lambda v: version_key(f"x=={v}"))) or "?"
 
 
 def _environment(cells) -> list[list[str]]:
     r = next(iter(cells.values()))[0].environment
     rows = [
         ["python", r.get("python")],
-        ["keras", r.get("keras")],
+        ["keras", _releases(rs[0].environment.get("keras") for rs in cells.values())],
         ["cpu", r.get("cpu")],
         ["cores (logical)", r.get("cpu_cores_logical")],
         ["os", r.get("os")],

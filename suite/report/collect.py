@@ -21,6 +21,7 @@ from suite.core.schemas import (
     RUN,
     STARTUP,
     SWEEP,
+    VERSION_SETS,
     check_shape,
     newest_recipes,
     portability_from_dict,
@@ -34,6 +35,7 @@ class Collected:
     grads: list[dict] = field(default_factory=list)
     startup: list[dict] = field(default_factory=list)
     fits: list[dict] = field(default_factory=list)
+    version_sets: list[dict] = field(default_factory=list)  # versions: the environments
     sweeps: list[dict] = field(default_factory=list)
     rounds: list[dict] = field(default_factory=list)  # compare's turn logs
     recipes: list = field(default_factory=list)  # RecipeResult, newest per key
@@ -52,10 +54,11 @@ def _read(path: Path, out: Collected) -> None:
         out.recipes.append(_named(path, recipe_result_from_dict, data))
     elif schema == PORTABILITY:
         out.portability.append(_named(path, portability_from_dict, data))
-    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION, STARTUP, FITS):
+    elif schema in (GRADS, SWEEP, ROUNDS, PRECISION, STARTUP, FITS, VERSION_SETS):
         data = check_shape(path, data)
         kinds = {GRADS: out.grads, SWEEP: out.sweeps, ROUNDS: out.rounds,
-                 PRECISION: out.precision, STARTUP: out.startup, FITS: out.fits}  # fmt: skip
+                 PRECISION: out.precision, STARTUP: out.startup, FITS: out.fits,
+                 VERSION_SETS: out.version_sets}  # fmt: skip
         kinds[schema].append(data)
     else:
         raise SuiteError(f"{path}: unknown schema {schema!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from suite.core.schemas import NA
 from suite.core.stats import unpaired_ratio
 from suite.report.groups import geomean, variant
 
@@ -12,6 +13,39 @@ STEP_CHANGE = 0.10  # diff flags throughput changes larger than this, CI excludi
 UNPAIRED_DRIFT = 0.30  # ... or, with one run a side (no CI), larger than the VM drift seen
 
 ACC_FLOOR = 0.003  # with fewer than 2 seeds, accuracy changes beyond 0.3 points are flagged
+
+# the other metrics a result records, each a quantity where larger is worse (a time or a
+# size): name -> how to read it from a run (None: the run has none)
+OTHER_METRICS = {
+    "predict time": lambda r: 1 / r.predict_examples_per_s if r.predict_examples_per_s else None,
+    "single-example latency": lambda r: r.single_median_ms,
+    "first step": lambda r: r.first_step_ms,
+    "peak memory": lambda r: r.peak_rss_bytes,
+}
+
+
+def change_flag(q) -> str:
+    """The ``diff`` rule for a ratio new ÷ old of a time or a size: "slower" (larger) or
+    "faster" (smaller) beyond ``STEP_CHANGE`` with a 95% interval over runs excluding 1,
+    or, with one run a side (no interval), beyond ``UNPAIRED_DRIFT``; else ""."""
+    if q.low is not None:
+        changed = (q.low > 1 or q.high < 1) and abs(q.ratio - 1) > STEP_CHANGE
+    else:
+        changed = abs(q.ratio - 1) > UNPAIRED_DRIFT
+    return ("slower" if q.ratio > 1 else "faster") if changed else ""
+
+
+def other_changes(a: list, b: list) -> list[dict]:
+    """Every other metric both sides recorded: its ratio new ÷ old (Welch over runs) and
+    whether it changed (``change_flag``)."""
+    out = []
+    for metric, read in OTHER_METRICS.items():
+        old = [v for r in a if (v := read(r))]
+        new = [v for r in b if (v := read(r))]
+        if old and new:
+            q = unpaired_ratio(new, old)
+            out.append({"metric": metric, "ratio": q, "flag": change_flag(q)})
+    return out
 
 
 def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
@@ -35,10 +69,6 @@ def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
         ta = [r.throughput_examples_per_s for r in a[key]]
         tb = [r.throughput_examples_per_s for r in b[key]]
         q = unpaired_ratio(ta, tb)  # old/new throughput = new/old time
-        if q.low is not None:
-            changed = (q.low > 1 or q.high < 1) and abs(q.ratio - 1) > STEP_CHANGE
-        else:
-            changed = abs(q.ratio - 1) > UNPAIRED_DRIFT
         acc_a = [r.final_test_accuracy for r in a[key]]
         acc_b = [r.final_test_accuracy for r in b[key]]
         delta = float(np.mean(acc_b) - np.mean(acc_a))
@@ -53,11 +83,55 @@ def diff_rows(old: list[dict], new: list[dict]) -> list[dict]:
                 "old_examples_per_s": geomean(ta),
                 "new_examples_per_s": geomean(tb),
                 "time_ratio": q,
-                "step_flag": ("slower" if q.ratio > 1 else "faster") if changed else "",
+                "step_flag": change_flag(q),
                 "old_acc": float(np.mean(acc_a)),
                 "new_acc": float(np.mean(acc_b)),
                 "acc_delta": delta,
                 "acc_flag": acc_flag,
+                "others": other_changes(a[key], b[key]),
             }
         )
     return rows
+
+
+def verdict_changes(old: dict, new: dict) -> list[str]:
+    """Every verdict that differs between two built reports (``build_report``), one line
+    each: a workload's backend to use (per device group in both), a gradient
+    comparison's pass, a transfer's portability verdict."""
+    out = []
+    new_devices = {d["key"]: d for d in new["devices"]}
+    for d in old["devices"]:
+        if d["key"] not in new_devices:
+            continue
+        after = {v.workload: v.use for v in new_devices[d["key"]]["workloads"]}
+        for v in d["workloads"]:
+            if v.workload in after and after[v.workload] != v.use:
+                out.append(f"use for {v.workload}: {v.use} -> {after[v.workload]}")
+    out += _changed("gradients", _grads(old.get("grads")), _grads(new.get("grads")))
+    out += _changed(
+        "portability", _transfers(old.get("portability")), _transfers(new.get("portability"))
+    )
+    return out
+
+
+def _grads(g: dict | None) -> dict[str, str]:
+    if not g:
+        return {}
+    out = {}
+    for r in g.get("pairs", []) + g.get("reference", []):
+        if r.get("status") == NA:
+            continue
+        sides = f"{r['a']} vs {r['b']}" if "a" in r else f"{r.get('backend')} vs float64"
+        out[f"{r.get('model')} {r.get('dtype')} {sides}"] = "pass" if r.get("pass") else "FAIL"
+    return out
+
+
+def _transfers(p: dict | None) -> dict[str, str]:
+    if not p:
+        return {}
+    return {f"{t.model} {t.source} -> {t.target}": t.verdict for t in p["transfers"]}
+
+
+def _changed(what: str, old: dict, new: dict) -> list[str]:
+    return [f"{what}, {k}: {old[k]} -> {new[k]}" for k in sorted(set(old) & set(new))
+            if old[k] != new[k]]  # fmt: skip

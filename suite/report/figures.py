@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from suite.core.environments import parse_label
 from suite.core.schemas import NA, TOLERANCE
 from suite.report.batches import batch_curves, batch_groups
 from suite.report.layout import label
@@ -62,6 +63,9 @@ def figures(report: dict, problems: list[str] | None = None) -> dict[str, bytes]
             # one evaluation per cell draws no curve: nothing to show against time
             if any(mm == m and len(pts) > 1 for (_, mm), pts in d["histories"].items()):
                 add(f"accuracy_time_{i}.{m}", _accuracy(plt, d, m))
+        for (b, m, dist), pts in (d.get("versions") or {}).get("curves", {}).items():
+            steps = [r for r in d["versions"]["steps"] if (r["backend"], r["model"]) == (b, m)]
+            add(f"versions_{i}.{b}-{m}-{dist}", _versions(plt, b, m, pts, steps))
     g = report["grads"]
     if g and g["pairs"]:
         add("grads_heatmap", _heatmap(plt, g["pairs"]))
@@ -108,9 +112,37 @@ def _throughput(plt, d: dict, k: tuple):
     return fig
 
 
+def _versions(plt, backend: str, model: str, pts: list, steps: list):
+    """Training throughput against release, the band each set's interval against the
+    first, a flagged step's newer release marked with a red ring."""
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = _panel(plt)
+    st = style(backend)
+    labels, ys, lo, hi = zip(*pts, strict=True)
+    xs = range(len(labels))
+    ax.plot(xs, ys, marker=st["marker"], ls=st["ls"], color=st["color"], label=plain(backend))
+    ax.fill_between(xs, lo, hi, color=st["color"], alpha=0.15, lw=0)
+    flagged = {r["new"] for r in steps if r["flag"] and r["metric"] == "training time"}
+    for x, name, y in zip(xs, labels, ys, strict=True):
+        if name in flagged:
+            ax.plot([x], [y], "o", ms=12, mfc="none", mec="#c0392b", mew=1.5)
+    parsed = [parse_label(name) for name in labels]
+    ticks = [v + (f" ({copy})" if copy > 1 else "") for _, v, copy in parsed]
+    ax.set_xticks(list(xs), ticks, rotation=20 if len(ticks) > 4 else 0, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel(f"{parsed[0][0]} release")
+    ax.set_ylabel("examples/s (plain fit)")
+    ax.set_title(f"{plain(model)} on {plain(backend)}: throughput by release", fontsize=10)
+    return fig
+
+
 def _batches(plt, d: dict, m: str):
     """Throughput against batch size, one line per backend, log axes, each point's band
     its time ratio's CI against that batch size's fastest."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     fig, ax = _panel(plt)
     for b, pts in batch_curves(d, m).items():
         st = style(b)
@@ -122,6 +154,9 @@ def _batches(plt, d: dict, m: str):
     sizes = sorted({x for pts in batch_curves(d, m).values() for x, *_ in pts})
     ax.set_xticks(sizes, [str(x) for x in sizes])
     ax.minorticks_off()
+    # 1, 2 and 5 of every decade, written out: a short log axis otherwise has one label
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_xlabel("batch size")
     ax.set_ylabel("examples/s (plain fit)")
     ax.set_title(f"{plain(m)}: throughput by batch size", fontsize=10)

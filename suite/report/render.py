@@ -187,6 +187,11 @@ CAPTIONS = {
     "by, log10 (below 0 passes; same weights, same batch)",
     "trajectory": "How far the weights drift apart over training steps (same batches): max "
     "relative difference, log scale",
+    "versions": "Training throughput of plain fit() by release, examples/s: the band each "
+    "release's 95% interval against the first (paired by round, the worker process "
+    "inside); a red ring marks a release whose step from its neighbour is flagged",
+    "batches": "Training throughput of plain fit() by batch size, examples/s, log axes: "
+    "the band each point's 95% interval against that batch size's fastest",
     "misclassified": "Test images each backend's model gets wrong: predicted (true) label",
 }
 

@@ -28,6 +28,7 @@ from suite.report.serving import inference_section, policy_section, tuned_sectio
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
 from suite.report.verdict import conditions_text
+from suite.report.versions import STEP_HEADERS, step_table_rows, step_words
 
 THROUGHPUT_NOTE = (
     "Examples per second of Keras' own `fit()` with no per-step instrumentation, timed in "
@@ -62,6 +63,17 @@ def sections(report: dict) -> list[Section]:
         out += _device(d, i)
         if d.get("reruns") and (report.get("precision") or any(r["rerun"] for r in d["reruns"])):
             out.append(rerun_section(d, report.get("precision")))
+    if report.get("version_failures"):
+        out.append(
+            Section(
+                "Versions that did not run",
+                3,
+                ["Each line is a version set whose release did not install or import, or "
+                 "was skipped; its cells were not trained. The other sets went on."],
+                bullets=report["version_failures"],
+                summary=f"{len(report['version_failures'])} version set(s) did not run",
+            )
+        )  # fmt: skip
     if report["grads"]:
         out.append(grads_section(report["grads"]))
     if report.get("portability"):
@@ -241,6 +253,8 @@ def _device(d: dict, i: int) -> list[Section]:
     swept = [m for m in d["models"] if batch_groups(d, m)]
     if swept:
         parts.append(_batches(d, i, swept))
+    if d.get("versions"):
+        parts.append(_versions(d, i))
     if d.get("aa"):
         parts.append(aa_section(d))
     if d.get("noise"):
@@ -291,6 +305,34 @@ def _batches(d: dict, i: int, models: list[str]) -> Section:
         tables=tables,
         figures=[f"batches_{i}"],
         summary="; ".join(words),
+    )
+
+
+VERSIONS_NOTE = (
+    "python -m suite versions: each version set (one pinned release, everything else as "
+    "installed) a participant of its own per backend, in two worker processes, all in "
+    "the same rounds; each step is the newer release against its neighbour below. A "
+    "step is flagged only where its 95% interval lies wholly beyond what the same "
+    "program differed by between its own two processes (the A/A control) and beyond "
+    "5%: training time paired by round, the worker process inside; predict() paired "
+    "by inference turn; the first step and peak memory over the processes (Welch), "
+    "beyond 10%; test accuracy paired by seed, beyond ±0.2 points. The figure's bands "
+    "are each set's interval against the first."
+)
+
+
+def _versions(d: dict, i: int) -> Section:
+    steps = d["versions"]["steps"]
+    flagged = [step_words(r) for r in steps if r["flag"]]
+    summary = "; ".join(flagged) if flagged else "no step flagged"
+    return Section(
+        "Versions: steps between releases",
+        3,
+        [VERSIONS_NOTE],
+        bullets=flagged or ["No step between neighbouring releases is flagged."],
+        tables=[Table(STEP_HEADERS, step_table_rows(steps), "every step, flagged first")],
+        figures=[f"versions_{i}"],
+        summary=summary,
     )
 
 

@@ -160,9 +160,10 @@ def format_timing_checks(checks) -> str:
     )
 
 
-def format_diff(rows: list[dict]) -> str:
-    """``diff``'s table: training throughput old and new, the time ratio with its CI over
-    runs, and the accuracy change; then how many cells changed beyond noise."""
+def format_diff(rows: list[dict], verdicts: list[str] = ()) -> str:
+    """``diff``'s tables: training throughput old and new, the time ratio with its CI
+    over runs, and the accuracy change; then every other metric recorded on both sides;
+    then the verdicts that changed, and how many cells changed beyond noise."""
 
     def ratio(q) -> str:
         if q.low is None:
@@ -186,10 +187,20 @@ def format_diff(rows: list[dict]) -> str:
     ]
     headers = ["backend", "device", "model", "impl", "old examples/s", "new examples/s",
                "new/old time [95% CI]", "speed", "accuracy", "acc"]  # fmt: skip
-    flagged = sum(1 for r in rows if r["step_flag"] or r["acc_flag"])
-    return (
-        format_table(headers, table)
-        + f"\n{flagged} of {len(rows)} cells changed beyond noise (training throughput: > 10% "
+    others = [[r["backend"], r["device"], r["model"], o["metric"], ratio(o["ratio"]),
+               {"slower": "larger", "faster": "smaller"}.get(o["flag"], "")]
+              for r in rows for o in r["others"]]  # fmt: skip
+    other_headers = ["backend", "device", "model", "metric", "new/old [95% CI]", "changed"]
+    flagged = sum(
+        1 for r in rows if r["step_flag"] or r["acc_flag"] or any(o["flag"] for o in r["others"])
+    )
+    parts = [format_table(headers, table)]
+    if others:
+        parts.append(format_table(other_headers, others))
+    parts.append("verdicts changed: " + ("; ".join(verdicts) if verdicts else "none"))
+    parts.append(
+        f"{flagged} of {len(rows)} cells changed beyond noise (a time or size: > 10% "
         "with a 95% CI over runs excluding no change, or > 30% with one run a side; "
         "accuracy beyond seed noise)"
     )
+    return "\n".join(parts)

@@ -58,16 +58,20 @@ class Worker:
         env,
         devices: int = 1,
         threads: int = 0,
+        python: str | None = None,
     ):
         import psutil
 
         args = [backend, device, threads, run_dir, devices] + ([data] if data else [])
+        command = python_module("suite.rounds.worker", *args)
+        if python:  # a version set's environment (``versions``)
+            command[0] = python
         self.backend = backend
         # its own session: a Ctrl-C at the terminal reaches the coordinator alone, which
         # then closes every worker between two units of work (no traceback, no partial
         # file); a worker whose coordinator is gone sees its input end and leaves
         self.proc = subprocess.Popen(
-            python_module("suite.rounds.worker", *args),
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -126,14 +130,22 @@ class Worker:
 
 
 @contextlib.contextmanager
-def started_workers(cells: dict[str, RunConfig], run_dir: Path, data: str | None, env, log):
+def started_workers(
+    cells: dict[str, RunConfig], run_dir: Path, data: str | None, env, log, pythons=None
+):
     """One worker per participant (name -> one of its cells), all started at once so
     the frameworks load side by side before any clock, then each awaited; one that
-    fails to start is None. Every worker is closed on the way out."""
+    fails to start is None. ``pythons`` maps a cell's version set to the interpreter of
+    its environment (``versions``; others run this one). Every worker is closed on the
+    way out."""
     workers: dict = {}
+    pythons = pythons or {}
     try:
         for name, c in cells.items():
-            workers[name] = Worker(c.backend, c.device, run_dir, data, env, c.devices, c.threads)
+            python = pythons.get(c.versions)
+            workers[name] = Worker(
+                c.backend, c.device, run_dir, data, env, c.devices, c.threads, python
+            )
         for name in cells:
             _await_ready(workers, name, log)
         yield workers

@@ -24,7 +24,7 @@ def test_models_table():
 
 COMMAND_NAMES = [
     "compare", "models", "data", "run", "timing-check", "grads", "sweep", "startup", "recipes",
-    "portability", "parallel-check", "report", "diff",
+    "portability", "parallel-check", "report", "diff", "versions",
 ]  # fmt: skip
 
 

@@ -44,3 +44,38 @@ def test_diff_command_prints_the_table(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "new/old time [95% CI]" in proc.stdout and "slower" in proc.stdout
     assert "1 of 1 cells changed beyond noise" in proc.stdout
+
+
+def test_diff_flags_every_other_metric_it_records():
+    from dataclasses import replace
+
+    old = [make_run("jax", "mlp", s, 1.0, 0.97, spread=0.01) for s in range(3)]
+    new = [
+        replace(r, first_step_ms=1000.0 + s, peak_rss_bytes=r.peak_rss_bytes + 10 * s)
+        for s, r in enumerate(make_run("jax", "mlp", s, 1.0, 0.97, spread=0.01) for s in range(3))
+    ]
+    old = [replace(r, first_step_ms=500.0 + s, peak_rss_bytes=r.peak_rss_bytes + 10 * s)
+           for s, r in enumerate(old)]  # fmt: skip
+    (row,) = diff_rows(old, new)
+    flags = {o["metric"]: o["flag"] for o in row["others"]}
+    # must fail: the first step twice as long; must pass: the same memory
+    assert flags == {"first step": "slower", "peak memory": ""}
+    assert row["step_flag"] == "" and not row["acc_flag"]
+
+
+def test_diff_names_every_verdict_that_changed(tmp_path):
+    from suite.report.build import build_report
+    from suite.report.diff import verdict_changes
+
+    for name, (jax_ms, torch_ms) in (("old", (1.0, 1.5)), ("new", (1.5, 1.0))):
+        for seed in range(3):
+            for backend, ms in (("jax", jax_ms), ("torch", torch_ms)):
+                r = make_run(backend, "mlp", seed, ms, 0.97, spread=0.01)
+                write_result(tmp_path / name / f"{r.cell}.json", r)
+    old, new = build_report([tmp_path / "old"]), build_report([tmp_path / "new"])
+    assert verdict_changes(old, new) == ["use for mlp: jax -> torch"]
+    assert verdict_changes(old, old) == []
+    row = {"model": "mlp", "dtype": "float32", "a": "jax", "b": "torch", "status": "ok"}
+    failed = {**new, "grads": {"pairs": [{**row, "pass": False}], "reference": []}}
+    passed = {**new, "grads": {"pairs": [{**row, "pass": True}], "reference": []}}
+    assert verdict_changes(passed, failed) == ["gradients, mlp float32 jax vs torch: pass -> FAIL"]

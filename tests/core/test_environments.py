@@ -1,0 +1,51 @@
+"""Version sets: labels, copies, ordering, which need an environment of their own."""
+
+import sys
+from pathlib import Path
+
+from suite.core.environments import (
+    env_dir,
+    installed,
+    interpreter,
+    is_here,
+    parse_label,
+    skip_reason,
+    version_key,
+    version_sets,
+)
+
+
+def test_the_same_release_twice_is_a_copy_of_its_own():
+    sets = version_sets({"keras": ["3.15.1", "3.14.1", "3.15.1"], "jax": ["0.10.2"]})
+    assert [s.label for s in sets] == [
+        "keras==3.15.1", "keras==3.14.1", "keras==3.15.1~2", "jax==0.10.2"
+    ]  # fmt: skip
+    assert parse_label("keras==3.15.1~2") == ("keras", "3.15.1", 2)
+    assert version_sets({"tensorflow": ["2.20.0"]})[0].pin == "tensorflow-cpu==2.20.0"
+
+
+def test_releases_sort_as_releases_not_as_text():
+    labels = ["keras==3.10.0", "keras==3.9.2", "keras==3.15.1~2", "keras==3.15.1"]
+    assert sorted(labels, key=version_key) == [
+        "keras==3.9.2", "keras==3.10.0", "keras==3.15.1", "keras==3.15.1~2"
+    ]  # fmt: skip
+
+
+def test_an_installed_release_runs_on_this_interpreter(tmp_path):
+    here = installed("numpy")
+    assert is_here(f"numpy=={here}") and interpreter(f"numpy=={here}", tmp_path) == sys.executable
+    assert interpreter(None, tmp_path) == sys.executable
+    other = interpreter("numpy==0.0.1", tmp_path)
+    assert other != sys.executable and Path(other).parent.parent == env_dir(
+        tmp_path, "numpy==0.0.1"
+    )
+    # one environment per release: a copy of a pin shares it, another release does not
+    assert env_dir(tmp_path, "keras==3.14.1~2") == env_dir(tmp_path, "keras==3.14.1")
+    assert env_dir(tmp_path, "keras==3.14.1") != env_dir(tmp_path, "keras==3.14.0")
+
+
+def test_torch_releases_without_a_cpu_wheel_are_skipped_with_the_reason():
+    other, cpu = version_sets({"torch": ["2.12.0", "2.13.0"]})
+    assert "only torch 2.13.0 resolves to a CPU wheel" in skip_reason(other)
+    assert skip_reason(cpu) is None
+    assert skip_reason(version_sets({"keras": ["3.12.0"]})[0]) is None
