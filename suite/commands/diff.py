@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
         "Welch interval over runs (seeds, processes) excludes no change (with one run a "
         "side, only beyond the 30% drift seen between identical runs); accuracy beyond "
         "seed noise; and every verdict that changed (the backend to use per workload, "
-        "gradient and portability checks). Exit code 1 if anything changed.",
+        "gradient and portability checks); where both have `startup` records, the time from a "
+        "fresh process to the first call, the same way. Exit code 1 if anything changed.",
     )
     p.add_argument("old", metavar="OLD", help="results folder before")
     p.add_argument("new", metavar="NEW", help="results folder after")
@@ -29,11 +30,15 @@ def add_parser(sub) -> None:
 def handle(args) -> int:
     from suite.report.build import build_report
     from suite.report.collect import collect
-    from suite.report.diff import diff_rows, verdict_changes
-    from suite.report.terminal import format_diff
+    from suite.report.diff import diff_rows, startup_changes, verdict_changes
+    from suite.report.terminal import format_diff, format_startup_diff
 
     old, new = collect([Path(args.old)]), collect([Path(args.new)])
     rows = diff_rows(old.runs, new.runs)
+    starts = startup_changes(_newest(old.startup), _newest(new.startup))
+    if not rows and starts:  # start-up records alone
+        print(format_startup_diff(starts))
+        return 1 if any(r["flag"] for r in starts) else 0
     if not rows:
         raise SuiteError(
             f"no cell is in both {args.old} and {args.new} (same backend, device, "
@@ -41,5 +46,12 @@ def handle(args) -> int:
         )
     verdicts = verdict_changes(build_report([Path(args.old)]), build_report([Path(args.new)]))
     print(format_diff(rows, verdicts))
-    changed = any(r["step_flag"] or r["acc_flag"] for r in rows)
-    return 1 if changed or verdicts or any(o["flag"] for r in rows for o in r["others"]) else 0
+    if starts:
+        print(format_startup_diff(starts))
+    changed = any(r["step_flag"] or r["acc_flag"] for r in rows) or verdicts
+    changed = changed or any(o["flag"] for r in rows for o in r["others"])
+    return 1 if changed or any(r["flag"] for r in starts) else 0
+
+
+def _newest(blobs: list[dict]) -> dict | None:
+    return max(blobs, key=lambda b: str(b.get("created")), default=None)

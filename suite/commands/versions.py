@@ -71,6 +71,13 @@ def add_parser(sub) -> None:
         "folder, ~/.cache/keras-backend-suite or $SUITE_CACHE_DIR)",
     )
     p.add_argument(
+        "--bisect",
+        action="store_true",
+        help="then, for each step whose training got slower, try the index's releases "
+        "between its two in halves (each try the three side by side on that backend and "
+        "workload, into OUT/bisect) and name the first release with the step (default: off)",
+    )
+    p.add_argument(
         "--force",
         action="store_true",
         help="train every cell again even if its result exists (default: off)",
@@ -93,7 +100,7 @@ def settings(args):
         force=args.force, train_examples=args.train_examples,
     )  # fmt: skip
     envs = Path(args.envs) if args.envs else cache_dir()
-    return VersionsSettings(matrix, tuple(version_sets(axes)), envs)
+    return VersionsSettings(matrix, tuple(version_sets(axes)), envs, args.bisect)
 
 
 def _check(args, axes: dict) -> None:

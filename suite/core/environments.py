@@ -122,3 +122,49 @@ def version_key(label: str):
         return (dist, 0, Version(version), copy)
     except InvalidVersion:
         return (dist, 1, version, copy)
+
+
+def index_versions(text: str) -> list[str]:
+    """The releases ``pip index versions DIST`` lists ("Available versions: 3.15.1,
+    3.15.0, ..."), pre-releases left out, oldest first."""
+    from packaging.version import InvalidVersion, Version
+
+    line = next((ln for ln in text.splitlines() if ln.startswith("Available versions:")), "")
+    found = []
+    for v in line.partition(":")[2].split(","):
+        try:
+            parsed = Version(v.strip())
+        except InvalidVersion:
+            continue
+        if not parsed.is_prerelease:
+            found.append(parsed)
+    return [str(v) for v in sorted(found)]
+
+
+def between(releases: list[str], low: str, high: str) -> list[str]:
+    """The releases strictly between ``low`` and ``high``, oldest first."""
+    from packaging.version import Version
+
+    lo, hi = Version(low), Version(high)
+    return [r for r in releases if lo < Version(r) < hi]
+
+
+def bisect_releases(low: str, high: str, inside: list[str], judge) -> tuple[str | None, list]:
+    """The first release with a step that lies between ``low`` (without it) and ``high``
+    (with it), trying the releases ``inside`` (oldest first) in halves: ``judge(lo, mid,
+    hi)`` trains the three side by side and answers where the step is now, "low" (between
+    lo and mid), "high" (between mid and hi) or None (nowhere: it did not reproduce).
+    Returns (the first release with it, or None when it did not reproduce; every (lo,
+    mid, hi, answer) tried)."""
+    tried = []
+    while inside:
+        mid = inside[len(inside) // 2]
+        answer = judge(low, mid, high)
+        tried.append((low, mid, high, answer))
+        if answer == "low":
+            high, inside = mid, inside[: len(inside) // 2]
+        elif answer == "high":
+            low, inside = mid, inside[len(inside) // 2 + 1 :]
+        else:
+            return None, tried
+    return high, tried

@@ -252,6 +252,7 @@ def run_matrix(
     gap_s: float = TURN_GAP_S,
     processes: int = PROCESSES,
     pythons: dict | None = None,
+    job: str = "compare",
 ) -> list[str]:
     """Train what is missing of ``cells`` under ``out/runs``, each participant in
     ``processes`` worker processes (A/A twins); returns the names of the cells without
@@ -259,7 +260,7 @@ def run_matrix(
     runs_dir = out / "runs"
     todo = pending(cells, finished_cells(runs_dir), force)
     log(
-        f"compare: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
+        f"{job}: {len(cells)} cells ({len(cells) - len(todo)} already done) on "
         f"{', '.join(backends)}, each in {processes} worker process"
         f"{'es' if processes > 1 else ''}; workers take turns in rounds; results in {out}"
     )

@@ -29,6 +29,7 @@ from suite.core.environments import (
     VersionSet,
     env_dir,
     env_python,
+    index_versions,
     installed,
     is_here,
     parse_label,
@@ -175,6 +176,19 @@ class VersionsSettings:
     matrix: CompareSettings
     sets: tuple[VersionSet, ...]
     envs: Path  # where the environments live (a folder per set, by a hash of its pin)
+    bisect: bool = False  # then the releases inside each step that got slower, in halves
+
+
+def registry_releases(dist: str) -> list[str]:
+    """Every release of ``dist`` the package index has, oldest first (``pip index
+    versions``); RuntimeError with pip's last line if it cannot say."""
+    cmd = [sys.executable, "-m", "pip", "index", "versions", dist, "--disable-pip-version-check"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    found = index_versions(out.stdout)
+    if out.returncode != 0 or not found:
+        lines = [ln for ln in (out.stderr + out.stdout).splitlines() if ln.strip()]
+        raise RuntimeError(f"pip index versions {dist}: {lines[-1] if lines else 'no answer'}")
+    return found
 
 
 def set_cells(cells: list[RunConfig], sets: list[VersionSet]) -> list[RunConfig]:

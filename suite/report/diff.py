@@ -135,3 +135,26 @@ def _transfers(p: dict | None) -> dict[str, str]:
 def _changed(what: str, old: dict, new: dict) -> list[str]:
     return [f"{what}, {k}: {old[k]} -> {new[k]}" for k in sorted(set(old) & set(new))
             if old[k] != new[k]]  # fmt: skip
+
+
+def startup_changes(old: dict | None, new: dict | None) -> list[dict]:
+    """Start-up (``startup``) in both sets: per backend, workload, call and cache, the
+    time from a fresh process to the end of the first call, new ÷ old, Welch over
+    repeats, flagged by ``change_flag``."""
+    if not old or not new:
+        return []
+
+    def totals(blob) -> dict[tuple, list[float]]:
+        out: dict[tuple, list[float]] = {}
+        for r in blob["rows"]:
+            key = (r["backend"], r["model"], r.get("what", "train"), r["cache"])
+            out.setdefault(key, []).append(r["total_s"])
+        return out
+
+    a, b = totals(old), totals(new)
+    rows = []
+    for key in sorted(set(a) & set(b)):
+        q = unpaired_ratio(b[key], a[key])
+        rows.append({"backend": key[0], "model": key[1], "what": key[2], "cache": key[3],
+                     "ratio": q, "flag": change_flag(q)})  # fmt: skip
+    return rows

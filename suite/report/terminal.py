@@ -204,3 +204,17 @@ def format_diff(rows: list[dict], verdicts: list[str] = ()) -> str:
         "accuracy beyond seed noise)"
     )
     return "\n".join(parts)
+
+
+def format_startup_diff(rows: list[dict]) -> str:
+    """``diff``'s start-up table: from a fresh process to the end of the first call,
+    new ÷ old per backend, workload, call and cache."""
+    table = [
+        [r["backend"], r["model"], r["what"], r["cache"],
+         f"{r['ratio'].ratio:.2f}" + ("" if r["ratio"].low is None
+                                      else f" [{r['ratio'].low:.2f}, {r['ratio'].high:.2f}]"),
+         {"slower": "slower", "faster": "faster"}.get(r["flag"], "")]
+        for r in rows
+    ]  # fmt: skip
+    headers = ["backend", "model", "call", "cache", "start-up new/old [95% CI]", "changed"]
+    return format_table(headers, table)

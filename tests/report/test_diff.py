@@ -79,3 +79,17 @@ def test_diff_names_every_verdict_that_changed(tmp_path):
     failed = {**new, "grads": {"pairs": [{**row, "pass": False}], "reference": []}}
     passed = {**new, "grads": {"pairs": [{**row, "pass": True}], "reference": []}}
     assert verdict_changes(passed, failed) == ["gradients, mlp float32 jax vs torch: pass -> FAIL"]
+
+
+def test_diff_flags_a_slower_start_up_not_the_same_one():
+    from report_fixtures import startup_blob
+
+    from suite.report.diff import startup_changes
+
+    old = startup_blob()
+    rows = startup_changes(old, startup_blob(torch_start=(2.0, 2.3, 1.9)))
+    flags = {(r["backend"], r["cache"]): r["flag"] for r in rows}
+    assert flags == {("jax", "cold"): "", ("jax", "warm"): "", ("torch", "cold"): "slower",
+                     ("torch", "warm"): "slower"}  # fmt: skip
+    assert not any(r["flag"] for r in startup_changes(old, startup_blob()))
+    assert startup_changes(old, None) == []
