@@ -150,6 +150,13 @@ def _verdict(report: dict) -> Section:
         swept = [f"{m}: {w}" for m in d["models"] if (w := batch_words(d, m))]
         if swept:
             paragraphs.append(f"{BATCH_LEAD}: {'; '.join(swept)}.")
+        if d.get("versions"):
+            steps = [step_words(r) for r in d["versions"]["steps"] if r["flag"]]
+            paragraphs.append(
+                "Across releases (the table above ranks the backends within each release): "
+                + ("; ".join(steps) if steps else "no step between neighbouring releases "
+                   "is flagged") + "."
+            )  # fmt: skip
         paragraphs.append(conditions_text(d["conditions"], report["sweeps"]))
         failed += [f"{b} could not run {m}: {why}" for b, m, why in d.get("failures", [])]
     if not report["devices"]:

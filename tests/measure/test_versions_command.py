@@ -90,6 +90,9 @@ def test_a_planted_regression_is_flagged_and_the_same_release_twice_is_not(mnist
     assert seen == {(f"keras=={here}", here), (f"keras=={here}~2", here), ("keras==9.9.9", "9.9.9")}
     md = (out / "report" / "report.md").read_text()
     assert "Versions: steps between releases" in md
+    # and said where the answer is, under the verdict
+    (across,) = [ln for ln in md.splitlines() if ln.startswith("Across releases (")]
+    assert "→ 9.9.9: torch mlp training time" in across and f"→ {here} (copy 2)" not in across
     steps = [ln for ln in md.splitlines() if ln.startswith("| torch | mlp |")]
     twice = [ln for ln in steps if f"{here} → {here} (copy 2)" in ln]
     planted = [ln for ln in steps if "(copy 2) → 9.9.9 | training time" in ln]
