@@ -31,7 +31,11 @@ def test_startup_cold_and_warm_in_fresh_processes_and_its_report(tmp_path):
     assert len(blob["rows"]) == 2 * 2 * 2 * 2  # backends x repeats x (train, predict) x caches
     for row in blob["rows"]:
         parts = row["import_s"] + row["build_s"] + row["first_step_s"]
-        assert row["total_s"] == pytest.approx(parts) and row["step_s"] < row["first_step_s"]
+        assert row["total_s"] == pytest.approx(parts) and row["step_s"] > 0
+    # JAX compiles in its first call, cold: that call is slower than its steady one (torch's
+    # eager first call does the same work as the later ones: either may be the longer)
+    cold_jax = [r for r in blob["rows"] if r["backend"] == "jax" and r["cache"] == "cold"]
+    assert cold_jax and all(r["step_s"] < r["first_step_s"] for r in cold_jax)
     assert "softmax, first train step: " in proc.stdout and " first by " in proc.stdout
     assert "softmax, first predict(): " in proc.stdout
     report = tmp_path / "rep"
