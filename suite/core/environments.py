@@ -95,14 +95,6 @@ def env_python(env: Path) -> Path:
     return env / "bin" / "python"
 
 
-def interpreter(label: str | None, cache: Path) -> str:
-    """The Python a worker for ``label`` runs: this one where it has the release (or no
-    label), else the version set's environment's."""
-    if not label or is_here(label):
-        return sys.executable
-    return str(env_python(env_dir(cache, label)))
-
-
 def skip_reason(vs: VersionSet) -> str | None:
     """Why a version set is not tried at all, or None."""
     if vs.axis == "torch" and vs.version.split("+")[0] != TORCH_CPU:
@@ -113,15 +105,21 @@ def skip_reason(vs: VersionSet) -> str | None:
     return None
 
 
-def version_key(label: str):
-    """Sort key of a label within its axis: by release, then copy."""
+def release_key(version: str) -> tuple:
+    """Sort key of a release number: as a release (3.9.2 before 3.10.0), anything that
+    is not one after them, as text."""
     from packaging.version import InvalidVersion, Version
 
-    dist, version, copy = parse_label(label)
     try:
-        return (dist, 0, Version(version), copy)
+        return (0, Version(version))
     except InvalidVersion:
-        return (dist, 1, version, copy)
+        return (1, version)
+
+
+def version_key(label: str):
+    """Sort key of a label within its axis: by release, then copy."""
+    dist, version, copy = parse_label(label)
+    return (dist, *release_key(version), copy)
 
 
 def index_versions(text: str) -> list[str]:

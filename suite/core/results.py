@@ -114,25 +114,6 @@ class RunResult:
     schema_version: int = SCHEMA_VERSION
 
 
-def result_base(cfg: RunConfig, run_id: str, schedule: str | None = None) -> dict:
-    """The fields every result of a cell has, whatever becomes of it."""
-    from models import get_model
-
-    spec = get_model(cfg.model)
-    return dict(
-        run_id=run_id,
-        cell=cfg.cell_name(),
-        config=asdict(cfg),
-        model={
-            "params": spec.params,
-            "flops_per_example": spec.flops_per_example,
-            "train_flops_per_example": spec.train_flops_per_example,
-            "target_accuracy": spec.target_accuracy,
-        },
-        schedule=schedule,
-    )
-
-
 def result_to_json(result: RunResult) -> str:
     return json_text(asdict(result))
 

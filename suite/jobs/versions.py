@@ -8,6 +8,7 @@ import sys
 
 from suite.core.errors import SuiteError
 from suite.measure.versions import VersionsSettings
+from suite.report.versions import report_steps, step_words
 
 
 def run_versions(s: VersionsSettings, log) -> tuple[list[str], dict]:
@@ -25,6 +26,7 @@ def run_versions(s: VersionsSettings, log) -> tuple[list[str], dict]:
     backends = [b for b in m.backends if is_installed(b)]
     if not backends:
         raise SuiteError("none of the requested backends is installed; pip install '.[cpu]'")
+    cells = plan_cells(m, backends)  # every setting checked before anything is made
     here = ", ".join(f"{k} {v}" for k, v in here_versions().items() if v)
     log(f"versions: this environment has {here}; environments in {s.envs / 'envs'}")
     envs = environments(list(s.sets), s.envs, log)
@@ -37,7 +39,7 @@ def run_versions(s: VersionsSettings, log) -> tuple[list[str], dict]:
         return reasons or ["nothing to compare"], {}
     pythons = {vs.label: envs[vs.label].python for vs in ready}
     pythons = {k: v for k, v in pythons.items() if v != sys.executable}
-    cells = set_cells(plan_cells(m, backends), ready)
+    cells = set_cells(cells, ready)
     env = child_env(SUITE_MNIST=m.data) if m.data else child_env()
     bad = run_matrix(backends, cells, m.out, m.force, m.data, env, log, processes=m.processes,
                      pythons=pythons, job="versions")  # fmt: skip
@@ -46,26 +48,16 @@ def run_versions(s: VersionsSettings, log) -> tuple[list[str], dict]:
     report = build_report([m.out])
     paths = write_files(report, m.out / "report")
     log(f"report: {', '.join(str(p) for p in paths)}")
-    from suite.report.versions import step_words
-
-    slower = [
-        step_words(r)
-        for d in report["devices"]
-        for r in (d.get("versions") or {}).get("steps", [])
-        if r["flag"] in ("slower", "lower")
-    ]
-    reasons += [f"flagged: {w}" for w in slower]
+    worse = [r for r in report_steps(report) if r["flag"] in ("slower", "lower")]
+    reasons += [f"flagged: {step_words(r)}" for r in worse]
     if s.bisect:
-        reasons += [bisect_step(s, row, log) for row in _slower_steps(report)]
+        reasons += [bisect_step(s, row, log) for row in _slower_training(report)]
     return reasons, report
 
 
-def _slower_steps(report: dict) -> list[dict]:
+def _slower_training(report: dict) -> list[dict]:
     return [
-        r
-        for d in report.get("devices", [])
-        for r in (d.get("versions") or {}).get("steps", [])
-        if r["flag"] == "slower" and r["metric"] == "training time"
+        r for r in report_steps(report) if r["flag"] == "slower" and r["metric"] == "training time"
     ]
 
 
@@ -95,7 +87,7 @@ def bisect_step(s: VersionsSettings, row: dict, log) -> str:
         sub = replace(s, matrix=matrix, sets=tuple(version_sets({axis: [lo, mid, hi]})),
                       bisect=False)  # fmt: skip
         _, report = run_versions(sub, log)
-        where = {parse_label(r["new"])[1] for r in _slower_steps(report)}
+        where = {parse_label(r["new"])[1] for r in _slower_training(report)}
         answer = "low" if mid in where else "high" if hi in where else None
         log(f"bisect {what}: {lo} / {mid} / {hi}: the step is "
             + {"low": f"by {mid}", "high": f"after {mid}", None: "gone"}[answer])  # fmt: skip

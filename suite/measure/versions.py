@@ -71,8 +71,9 @@ def disk_use(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _run(cmd: list, what: str, timeout: float = INSTALL_TIMEOUT_S) -> None:
-    """Run ``cmd``; RuntimeError with its last line of output if it fails."""
+def _run(cmd: list, what: str, timeout: float = INSTALL_TIMEOUT_S) -> str:
+    """Run ``cmd``, returning its output; RuntimeError with its last line of output (its
+    last ERROR line where there is one) if it fails."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -81,6 +82,7 @@ def _run(cmd: list, what: str, timeout: float = INSTALL_TIMEOUT_S) -> None:
         lines = [ln for ln in (out.stderr + out.stdout).splitlines() if ln.strip()]
         last = next((ln for ln in reversed(lines) if "ERROR" in ln), lines[-1] if lines else "")
         raise RuntimeError(f"{what}: {last.strip()}")
+    return out.stdout
 
 
 def extending_venv(folder: Path) -> Path:
@@ -92,10 +94,13 @@ def extending_venv(folder: Path) -> Path:
     return purelib
 
 
-def mark_ready(folder: Path, label: str, seconds: float) -> None:
-    """The last step of making an environment: its record, with what it took."""
+def mark_ready(folder: Path, label: str, seconds: float) -> int:
+    """The last step of making an environment: its record, with what it took; returns
+    its disk use."""
+    size = disk_use(folder)
     write_json(folder / READY, {"label": label, "created": utc_stamp(), "seconds": seconds,
-                                "bytes": disk_use(folder), "base": sys.executable})  # fmt: skip
+                                "bytes": size, "base": sys.executable})  # fmt: skip
+    return size
 
 
 def _build(label: str, tmp: Path) -> None:
@@ -133,12 +138,11 @@ def make_env(label: str, envs: Path, log) -> Environment:
     try:
         _build(label, tmp)
         seconds = time.perf_counter() - started
-        mark_ready(tmp, label, seconds)
+        size = mark_ready(tmp, label, seconds)
         tmp.rename(folder)
     except (RuntimeError, OSError, ValueError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         return Environment(label, None, time.perf_counter() - started, error=str(e))
-    size = read_json(ready)["bytes"]
     return Environment(label, str(env_python(folder)), seconds, seconds, size)
 
 
@@ -183,11 +187,9 @@ def registry_releases(dist: str) -> list[str]:
     """Every release of ``dist`` the package index has, oldest first (``pip index
     versions``); RuntimeError with pip's last line if it cannot say."""
     cmd = [sys.executable, "-m", "pip", "index", "versions", dist, "--disable-pip-version-check"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    found = index_versions(out.stdout)
-    if out.returncode != 0 or not found:
-        lines = [ln for ln in (out.stderr + out.stdout).splitlines() if ln.strip()]
-        raise RuntimeError(f"pip index versions {dist}: {lines[-1] if lines else 'no answer'}")
+    found = index_versions(_run(cmd, f"pip index versions {dist}", 300))
+    if not found:
+        raise RuntimeError(f"pip index versions {dist}: no release listed")
     return found
 
 

@@ -81,9 +81,10 @@ def _device(key: str, cells: dict, target: float | None = None) -> dict:
 
 def _versions(cells: dict, aa: list, process) -> dict:
     """``versions``: every step between neighbouring version sets and the trend data."""
-    if not chains(cells):
+    found = chains(cells)
+    if not found:
         return {}
-    return {"steps": step_rows(cells, aa, process), "curves": version_curves(cells, process)}
+    return {"steps": step_rows(found, aa, process), "curves": version_curves(found, process)}
 
 
 def device_title(env: dict) -> str:
@@ -194,10 +195,10 @@ def build_report(folders: list[Path]) -> dict:
 
 def _releases(versions) -> str:
     """The distinct releases, oldest first, joined: "3.14.1, 3.15.1"."""
-    from suite.core.environments import version_key
+    from suite.core.environments import release_key
 
     found = {v for v in versions if v}
-    return ", ".join(sorted(found, key=lambda v: version_key(f"x=={v}"))) or "?"
+    return ", ".join(sorted(found, key=release_key)) or "?"
 
 
 def _environment(cells) -> list[list[str]]:

@@ -28,7 +28,7 @@ from suite.report.serving import inference_section, policy_section, tuned_sectio
 from suite.report.tables import ACCURACY_MARGIN, SPEED_THRESHOLD
 from suite.report.text import accuracy_sentence
 from suite.report.verdict import conditions_text
-from suite.report.versions import STEP_HEADERS, step_table_rows, step_words
+from suite.report.versions import STEP_HEADERS, flagged_words, step_table_rows
 
 THROUGHPUT_NOTE = (
     "Examples per second of Keras' own `fit()` with no per-step instrumentation, timed in "
@@ -151,7 +151,7 @@ def _verdict(report: dict) -> Section:
         if swept:
             paragraphs.append(f"{BATCH_LEAD}: {'; '.join(swept)}.")
         if d.get("versions"):
-            steps = [step_words(r) for r in d["versions"]["steps"] if r["flag"]]
+            steps = flagged_words(d["versions"]["steps"])
             paragraphs.append(
                 "Across releases (the table above ranks the backends within each release): "
                 + ("; ".join(steps) if steps else "no step between neighbouring releases "
@@ -330,7 +330,7 @@ VERSIONS_NOTE = (
 
 def _versions(d: dict, i: int) -> Section:
     steps = d["versions"]["steps"]
-    flagged = [step_words(r) for r in steps if r["flag"]]
+    flagged = flagged_words(steps)
     summary = "; ".join(flagged) if flagged else "no step flagged"
     return Section(
         "Versions: steps between releases",

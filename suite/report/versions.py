@@ -100,12 +100,12 @@ def _metrics(old: list, new: list, factor: float, process) -> list[tuple]:
     return out
 
 
-def step_rows(cells: dict, aa: list[dict], process=None) -> list[dict]:
-    """Every step between neighbouring version sets, per backend, workload and metric;
-    the flagged ones first."""
+def step_rows(found: dict, aa: list[dict], process=None) -> list[dict]:
+    """Every step between neighbouring version sets of ``found`` (``chains``), per
+    backend, workload and metric; the flagged ones first."""
     aa_by = {(r["backend"], r["model"], r["impl"], r["variant"]): r["ratio"] for r in aa}
     rows = []
-    for (b, m, dist), chain in chains(cells).items():
+    for (b, m, dist), chain in found.items():
         for (la, ra, ka), (lb, rb, kb) in pairwise(chain):
             factor = max(aa_factor(aa_by.get(ka)), aa_factor(aa_by.get(kb)))
             for metric, value, flag, bound in _metrics(ra, rb, factor, process):
@@ -113,6 +113,18 @@ def step_rows(cells: dict, aa: list[dict], process=None) -> list[dict]:
                              "new": lb, "metric": metric, "value": value, "flag": flag,
                              "bound": bound})  # fmt: skip
     return sorted(rows, key=lambda r: not r["flag"])
+
+
+def report_steps(report: dict) -> list[dict]:
+    """Every step of every device group of a built report."""
+    return [
+        r for d in report.get("devices", []) for r in (d.get("versions") or {}).get("steps", [])
+    ]
+
+
+def flagged_words(steps: list[dict]) -> list[str]:
+    """``step_words`` of the flagged steps."""
+    return [step_words(r) for r in steps if r["flag"]]
 
 
 def _release(label: str) -> str:
@@ -163,12 +175,13 @@ def step_table_rows(rows: list[dict]) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def version_curves(cells: dict, process=None) -> dict[tuple, list[tuple[str, float, float, float]]]:
-    """The trend figure's data: per (backend, model, distribution), (label, examples/s,
-    low, high) in release order, the band from each set's time ratio to the first set's
-    (paired by round, the process inside), around the first's throughput."""
+def version_curves(found: dict, process=None) -> dict[tuple, list[tuple[str, float, float, float]]]:
+    """The trend figure's data: per (backend, model, distribution) of ``found``
+    (``chains``), (label, examples/s, low, high) in release order, the band from each
+    set's time ratio to the first set's (paired by round, the process inside), around the
+    first's throughput."""
     out = {}
-    for key, chain in chains(cells).items():
+    for key, chain in found.items():
         first = chain[0][1]
         top = geomean([r.throughput_examples_per_s for r in first])
         pts = [(chain[0][0], top, top, top)]

@@ -21,7 +21,7 @@ from suite.core.data import Mnist, epoch_batches, preprocess
 from suite.core.datasets import load_dataset
 from suite.core.fingerprint import fingerprint, native_half_support
 from suite.core.hosts import Place
-from suite.core.results import ChunkRecord, EpochRecord, RunResult, result_base
+from suite.core.results import ChunkRecord, EpochRecord, RunResult
 from suite.core.stats import summarize, time_to_target
 from suite.training.build import as_input, evaluate
 from suite.training.clock import Baton, ChunkClock, StepLog, Turns
@@ -52,6 +52,23 @@ def cell_data(cfg: RunConfig, mnist: Mnist) -> CellData:
         mnist.y_train[: cfg.train_examples].astype(np.int32),
         preprocess(mnist.x_test[: cfg.test_examples], cfg.data_format),
         mnist.y_test[: cfg.test_examples].astype(np.int64),
+    )
+
+
+def _base(cfg: RunConfig, run_id: str, schedule: str | None) -> dict:
+    """The fields every result of this cell has, whatever becomes of it."""
+    spec = get_model(cfg.model)
+    return dict(
+        run_id=run_id,
+        cell=cfg.cell_name(),
+        config=asdict(cfg),
+        model={
+            "params": spec.params,
+            "flops_per_example": spec.flops_per_example,
+            "train_flops_per_example": spec.train_flops_per_example,
+            "target_accuracy": spec.target_accuracy,
+        },
+        schedule=schedule,
     )
 
 
@@ -182,7 +199,7 @@ def run_cell(
     turns = turns or Turns(Baton())
     progress = progress or Progress(cfg)
     bk = frameworks.current()
-    base = result_base(cfg, run_id, schedule)
+    base = _base(cfg, run_id, schedule)
     env = fingerprint(cfg.backend, bk.device_info(cfg.device), {**asdict(cfg), **applied})
     env["half_support"] = native_half_support(cfg.dtype_policy, env)  # None: native units
     model = trainer = None

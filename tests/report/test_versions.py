@@ -53,7 +53,7 @@ def _cells(slow=1.3, bigger=1.0, acc_drop=0.0):
 
 
 def _steps(cells):
-    return step_rows(cells, aa_rows(cells), process_of_cells(cells))
+    return step_rows(chains(cells), aa_rows(cells), process_of_cells(cells))
 
 
 def test_a_slower_release_is_flagged_and_the_same_release_twice_is_not():
@@ -72,7 +72,7 @@ def test_a_slower_release_is_flagged_and_the_same_release_twice_is_not():
     assert {r["metric"] for r in same} >= {"training time", "first step", "peak memory",
                                           "test accuracy"}  # fmt: skip
     assert not any(r["flag"] for r in same)
-    curve = version_curves(cells)[("torch", "mlp", "keras")]
+    curve = version_curves(chains(cells))[("torch", "mlp", "keras")]
     assert [p[0] for p in curve] == ["keras==3.14.1", "keras==3.14.1~2", "keras==3.15.1"]
     assert curve[2][1] < curve[0][1] / 1.2 and curve[2][2] <= curve[2][1] <= curve[2][3]
 
