@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from models import MODELS
-from suite.core.config import CHOICES, LOOPS, RunConfig, check_model, validate
+from suite.core.config import CHOICES, LOOPS, SEED_LIMIT, RunConfig, check_model, validate
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.datasets import is_dataset, load_dataset
 from suite.core.errors import SuiteError
@@ -95,6 +95,16 @@ def _flags() -> dict[str, tuple[list[str], dict]]:
                 default=d["device"],
                 metavar="D",
                 help=f"{_or(CHOICES['device'])} (default: {d['device']})",
+            ),
+        ),
+        "seeds": (
+            ["--seeds"],
+            dict(
+                type=int,
+                nargs="+",
+                default=[d["seed"]],
+                metavar="S",
+                help=f"seeds for initial weights, batch order and dropout (default: {d['seed']})",
             ),
         ),
         "epochs_run": (
@@ -403,8 +413,12 @@ def check_hosts(hosts: int, port: int | None) -> None:
 
 
 def check_seeds(seeds: list[int]) -> None:
+    """Each seed once, each one numpy's generators take."""
     if len(set(seeds)) != len(seeds):
         raise SuiteError(f"--seeds {' '.join(map(str, seeds))}: give each seed once")
+    bad = [s for s in seeds if not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise SuiteError(f"--seeds {bad[0]}: a seed must be 0..{SEED_LIMIT - 1}")
 
 
 def check_names(kind: str, given: list[str], allowed, flag: str | None = None) -> None:

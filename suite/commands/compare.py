@@ -12,7 +12,7 @@ from pathlib import Path
 
 from suite.commands import args as shared
 from suite.commands.args import at_least, log
-from suite.core.config import DEVICES, DTYPE_POLICIES, SEED_LIMIT
+from suite.core.config import DEVICES, DTYPE_POLICIES
 from suite.core.data import TEST_IMAGES
 from suite.core.datasets import is_dataset
 from suite.core.errors import SuiteError
@@ -38,12 +38,10 @@ def add_parser(sub) -> None:
         "input; 130 interrupted.",
     )
     shared.add(p, "backends", "models")
-    p.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
+    shared.add(
+        p,
+        "seeds",
         default=[0, 1, 2],
-        metavar="S",
         help="seeds for initial weights, batch order and dropout, one cell each; --quick "
         "uses 0 only (default: 0 1 2)",
     )
@@ -199,9 +197,6 @@ def _check(args) -> None:
     shared.check_names("backend", args.backends, BACKENDS)
     shared.check_models(args.models)
     shared.check_seeds(args.seeds)
-    bad = [s for s in args.seeds if not 0 <= s < SEED_LIMIT]
-    if bad:
-        raise SuiteError(f"--seeds {bad[0]}: a seed must be 0..{SEED_LIMIT - 1}")
     if args.device not in DEVICES:
         raise SuiteError(f"--device {args.device!r} is not one of {', '.join(DEVICES)}")
     shared.check_train_examples(args.train_examples)

@@ -30,14 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--epochs", type=int, help="override every recipe's epochs, for smoke runs (default: none)"
     )
-    p.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        default=[0],
-        metavar="S",
-        help="seeds for the initial weights, the batch order and dropout (default: 0)",
-    )
+    shared.add(p, "seeds")
     p.add_argument(
         "--train-examples",
         type=int,

@@ -6,7 +6,7 @@ flags become one ``RunSettings``, checked once (``settings``); the work is
 from __future__ import annotations
 
 from suite.commands import args as shared
-from suite.commands.args import DEFAULTS, log
+from suite.commands.args import log
 from suite.core.data import TEST_IMAGES, TRAIN_IMAGES
 from suite.core.errors import SuiteError
 
@@ -14,7 +14,6 @@ NAME = "run"
 
 
 def add_parser(sub) -> None:
-    d = DEFAULTS
     p = sub.add_parser(
         NAME,
         help="train and evaluate models on one backend, one JSON result per cell",
@@ -25,14 +24,7 @@ def add_parser(sub) -> None:
         "line says which); 2 bad input; 130 interrupted.",
     )
     shared.add(p, "backend", "model", "device")
-    p.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        default=[d["seed"]],
-        metavar="S",
-        help=f"seeds for initial weights, batch order and dropout (default: {d['seed']})",
-    )
+    shared.add(p, "seeds")
     shared.add_training_flags(p)
     shared.add_data_flags(p)
     shared.add_hosts_flags(p)

@@ -46,12 +46,9 @@ def add_parser(sub) -> None:
             f"same release twice is an A/A step{extra} (default: none)",
         )
     shared.add(p, "backends", "models")
-    p.add_argument(
-        "--seeds",
-        type=int,
-        nargs="+",
-        default=[0],
-        metavar="S",
+    shared.add(
+        p,
+        "seeds",
         help="seeds, one cell each per set; test accuracy is compared paired by seed, "
         "which needs 2 or more (default: 0)",
     )

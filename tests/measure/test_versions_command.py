@@ -111,6 +111,7 @@ def test_a_planted_regression_is_flagged_and_the_same_release_twice_is_not(mnist
         (["--jax", "0.10.1", "0.10.2", "--backends", "torch"], "add it to --backends"),
         (["--keras", "3.14.1", "3.15.1", "--models", "nope"], "--models"),
         (["--keras", "3.14.1", "3.15.1", "--epochs", "0"], "--epochs 0"),
+        (["--keras", "3.14.1", "3.15.1", "--seeds", "-1"], "--seeds -1: a seed must be"),
     ],
 )
 def test_refusals_name_the_flag_and_make_nothing(args, message, tmp_path):
