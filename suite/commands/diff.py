@@ -44,7 +44,9 @@ def handle(args) -> int:
             f"no cell is in both {args.old} and {args.new} (same backend, device, "
             "model, impl and settings); nothing to compare"
         )
-    verdicts = verdict_changes(build_report([Path(args.old)]), build_report([Path(args.new)]))
+    verdicts = verdict_changes(
+        build_report([Path(args.old)], old), build_report([Path(args.new)], new)
+    )
     print(format_diff(rows, verdicts))
     if starts:
         print(format_startup_diff(starts))

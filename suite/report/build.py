@@ -9,7 +9,7 @@ from pathlib import Path
 from suite.core.data import TRAIN_IMAGES
 from suite.core.stats import waiting_cpu_share
 from suite.report.aa import aa_reach, aa_rows, process_of_cells, withhold
-from suite.report.collect import collect
+from suite.report.collect import Collected, collect
 from suite.report.export import (
     csv_rows,
     grads_csv_rows,
@@ -144,9 +144,10 @@ def conditions(cells: dict) -> dict:
     }
 
 
-def build_report(folders: list[Path]) -> dict:
-    """Everything the report shows, as plain data."""
-    c = collect(folders)
+def build_report(folders: list[Path], collected: Collected | None = None) -> dict:
+    """Everything the report shows, as plain data; ``collected``: the folders as read
+    already (``collect``), not read again."""
+    c = collected or collect(folders)
     precision = max(c.precision, key=lambda p: str(p.get("created")), default=None)
     target = precision["target"] if precision else None
     grouped = group(c.runs)

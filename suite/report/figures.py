@@ -112,11 +112,16 @@ def _throughput(plt, d: dict, k: tuple):
     return fig
 
 
+def _thousands(ax) -> None:
+    """The y axis's numbers written out with thousands separators (50,000, not 5e4)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
 def _versions(plt, backend: str, model: str, pts: list, steps: list):
     """Training throughput against release, the band each set's interval against the
     first, a flagged step's newer release marked with a red ring."""
-    from matplotlib.ticker import FuncFormatter
-
     fig, ax = _panel(plt)
     st = style(backend)
     labels, ys, lo, hi = zip(*pts, strict=True)
@@ -131,7 +136,7 @@ def _versions(plt, backend: str, model: str, pts: list, steps: list):
     ticks = [v + (f" ({copy})" if copy > 1 else "") for _, v, copy in parsed]
     ax.set_xticks(list(xs), ticks, rotation=20 if len(ticks) > 4 else 0, fontsize=8)
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    _thousands(ax)
     ax.set_xlabel(f"{parsed[0][0]} release")
     ax.set_ylabel("examples/s (plain fit)")
     ax.set_title(f"{plain(model)} on {plain(backend)}: throughput by release", fontsize=10)
@@ -141,7 +146,7 @@ def _versions(plt, backend: str, model: str, pts: list, steps: list):
 def _batches(plt, d: dict, m: str):
     """Throughput against batch size, one line per backend, log axes, each point's band
     its time ratio's CI against that batch size's fastest."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    from matplotlib.ticker import LogLocator
 
     fig, ax = _panel(plt)
     for b, pts in batch_curves(d, m).items():
@@ -156,7 +161,7 @@ def _batches(plt, d: dict, m: str):
     ax.minorticks_off()
     # 1, 2 and 5 of every decade, written out: a short log axis otherwise has one label
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    _thousands(ax)
     ax.set_xlabel("batch size")
     ax.set_ylabel("examples/s (plain fit)")
     ax.set_title(f"{plain(m)}: throughput by batch size", fontsize=10)

@@ -160,15 +160,17 @@ def format_timing_checks(checks) -> str:
     )
 
 
+def _ratio(q) -> str:
+    """A ``diff`` ratio with its interval over runs, or why there is none."""
+    if q.low is None:
+        return f"{q.ratio:.2f} (no CI: one run a side)"
+    return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
+
+
 def format_diff(rows: list[dict], verdicts: list[str] = ()) -> str:
     """``diff``'s tables: training throughput old and new, the time ratio with its CI
     over runs, and the accuracy change; then every other metric recorded on both sides;
     then the verdicts that changed, and how many cells changed beyond noise."""
-
-    def ratio(q) -> str:
-        if q.low is None:
-            return f"{q.ratio:.2f} (no CI: one run a side)"
-        return f"{q.ratio:.2f} [{q.low:.2f}, {q.high:.2f}]"
 
     table = [
         [
@@ -178,7 +180,7 @@ def format_diff(rows: list[dict], verdicts: list[str] = ()) -> str:
             r["impl"],
             f"{r['old_examples_per_s']:,.0f}",
             f"{r['new_examples_per_s']:,.0f}",
-            ratio(r["time_ratio"]),
+            _ratio(r["time_ratio"]),
             r["step_flag"],
             f"{r['old_acc']:.2%} -> {r['new_acc']:.2%}",
             "CHANGED" if r["acc_flag"] else "",
@@ -187,7 +189,7 @@ def format_diff(rows: list[dict], verdicts: list[str] = ()) -> str:
     ]
     headers = ["backend", "device", "model", "impl", "old examples/s", "new examples/s",
                "new/old time [95% CI]", "speed", "accuracy", "acc"]  # fmt: skip
-    others = [[r["backend"], r["device"], r["model"], o["metric"], ratio(o["ratio"]),
+    others = [[r["backend"], r["device"], r["model"], o["metric"], _ratio(o["ratio"]),
                {"slower": "larger", "faster": "smaller"}.get(o["flag"], "")]
               for r in rows for o in r["others"]]  # fmt: skip
     other_headers = ["backend", "device", "model", "metric", "new/old [95% CI]", "changed"]
@@ -211,9 +213,7 @@ def format_startup_diff(rows: list[dict]) -> str:
     new ÷ old per backend, workload, call and cache."""
     table = [
         [r["backend"], r["model"], r["what"], r["cache"],
-         f"{r['ratio'].ratio:.2f}" + ("" if r["ratio"].low is None
-                                      else f" [{r['ratio'].low:.2f}, {r['ratio'].high:.2f}]"),
-         {"slower": "slower", "faster": "faster"}.get(r["flag"], "")]
+         _ratio(r["ratio"]), r["flag"]]
         for r in rows
     ]  # fmt: skip
     headers = ["backend", "model", "call", "cache", "start-up new/old [95% CI]", "changed"]
