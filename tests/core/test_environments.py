@@ -1,6 +1,5 @@
 """Version sets: labels, copies, ordering, which need an environment of their own."""
 
-
 from suite.core.environments import (
     env_dir,
     installed,
