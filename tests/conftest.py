@@ -91,7 +91,7 @@ NEUTRAL_MODULES = {
     "tests/report/test_sample.py", "tests/report/test_merge.py", "tests/report/test_batches.py",
     "tests/rounds/test_coordinator.py", "tests/test_shape.py", "tests/core/test_environments.py",
     "tests/report/test_versions.py", "tests/measure/test_versions_command.py",
-    "tests/measure/test_versions_envs.py",
+    "tests/measure/test_versions_envs.py", "tests/training/test_clock.py",
 }  # fmt: skip
 BACKEND_FIXTURES = {"backend", "small_config"}
 
