@@ -73,10 +73,10 @@ class ChunkClock:
     timed as part of the epoch it ends and runs inside this turn, not during another
     backend's chunk. That wind-down is a cost a user pays every epoch: TensorFlow frees
     the epoch's spent tf.data iterator there (in a user's multi-epoch fit() the same
-    teardown falls at the next epoch's first step), which blocks for 0 or 100-1000 ms
-    (docs/measured.md). Nothing runs between begin and end but the training fit()
-    does: the machine's counters (``suite.core.noise``) are read just outside the
-    clock."""
+    teardown falls at the next epoch's first step), which blocks in about one epoch in
+    five, for about 250 ms here (docs/measured.md). Nothing runs between begin and end
+    but the training fit() does: the machine's counters (``suite.core.noise``) are read
+    just outside the clock."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)

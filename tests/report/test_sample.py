@@ -50,22 +50,34 @@ def test_every_speed_figure_of_the_samples_verdict_is_recomputed_from_its_csvs()
     mine = recompute(_read(SAMPLE / "report-rounds.csv"), cells)
     md = (SAMPLE / "report.md").read_text()
     verdict = _tables(md.split("## Which backend should I use?")[1].split("## Contents")[0])
+
+    def cell(model, other):
+        (c,) = {
+            (c["device"], c["model"], c["variant"], c["backend"])
+            for c in cells
+            if c["model"] == model and "dtype_policy=" not in c["variant"]
+            and c["backend"] == other and c["process"] == "0"
+        }  # fmt: skip
+        return c
+
     checked = 0
     for line in verdict[2:]:
         model = line.split(" | ")[0].strip("| ")
+        speed = line.split(" | ")[2]
         for ratio, other, low, high in re.findall(
-            r"(\S+)× faster than (\w+) \[(\S+), (\S+)\]", line
+            r"(\S+)× faster than (\w+) \[(\S+), (\S+)\]", speed
         ):
-            (c,) = {
-                (c["device"], c["model"], c["variant"], c["backend"])
-                for c in cells
-                if c["model"] == model and "dtype_policy=" not in c["variant"]
-                and c["backend"] == other and c["process"] == "0"
-            }  # fmt: skip
-            q = mine[c]
+            q = mine[cell(model, other)]
             assert [num(q[0]), num(q[1]), num(q[2])] == [ratio, low, high], line
             checked += 1
-    assert checked == len(verdict) - 2  # every row's speed figure
+        if "× faster than" not in speed:  # no ranking: each interval holds 1 (or the
+            # row names the A/A gate that withholds a gap smaller than the A/A's own)
+            (others,) = re.findall(r"indistinguishable here from ([\w, ]+)", speed)
+            for other in others.split(", "):
+                q = mine[cell(model, other)]
+                assert q[1] <= 1 <= q[2] or "A/A" in speed, line
+            checked += 1
+    assert checked == len(verdict) - 2  # every row's speed figure or its "indistinguishable"
 
 
 def _float32_cells(cells: list[dict], model: str) -> list[dict]:
