@@ -67,23 +67,17 @@ def _threads() -> int:
 
 class ChunkClock:
     """Times chunks: ``begin`` takes a turn and starts the clock; ``end`` drains the
-    device, stops it, records the chunk and gives the turn back. The last chunk of a
-    ``fit()`` call (``hold=True``) runs on until ``release`` after ``fit()`` returns:
-    its clock stops there and the turn is given back then, so fit()'s own wind-down is
-    timed as part of the epoch it ends and runs inside this turn, not during another
-    backend's chunk. That wind-down is a cost a user pays every epoch: TensorFlow frees
-    the epoch's spent tf.data iterator there (in a user's multi-epoch fit() the same
-    teardown falls at the next epoch's first step), which blocks in about one epoch in
-    five, for about 250 ms here (docs/measured.md). Nothing runs between begin and end
-    but the training fit() does: the machine's counters (``suite.core.noise``) are read
-    just outside the clock."""
+    device, stops it, records the chunk and gives the turn back, or, for the last chunk
+    of a ``fit()`` call (``hold=True``), keeps it until ``release`` after ``fit()``
+    returns, so that fit()'s own wind-down (Keras re-creates its data iterator when one
+    runs out, and tf.data starts prefetching) runs inside this turn, not during another
+    backend's chunk. Nothing runs between begin and end but the training fit() does:
+    the machine's counters (``suite.core.noise``) are read just outside the clock."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
         self.records: list[ChunkRecord] = []
-        self.epoch, self._start = 1, None
-        self._open = None  # (steps, loss) of a chunk that ends when fit() returns
-        self._held = None  # the report of a chunk whose turn is kept until release
+        self.epoch, self._start, self._held = 1, None, None
 
     def begin(self) -> None:
         self.turns.take()
@@ -91,24 +85,12 @@ class ChunkClock:
         self._cpu, self._start = time.process_time(), time.perf_counter()
 
     def end(self, steps: int, loss: float | None, hold: bool = False) -> bool:
-        """Record the chunk, or with ``hold`` leave it open until ``release``; True when
-        training must stop (the loss is not finite)."""
+        """Record the chunk; True when training must stop (the loss is not finite)."""
         self.drain()
-        finite = loss is not None and math.isfinite(loss)
-        if hold and finite:  # fit()'s wind-down is still to come, in this chunk
-            self._open = (steps, loss)
-            return False
-        info = self._record(steps, loss if finite else None)
-        if finite:
-            self.turns.give(info)
-        else:  # fit() stops early and winds down before returning: still our turn
-            self._held = info
-        return not finite
-
-    def _record(self, steps: int, loss: float | None) -> dict:
         seconds = time.perf_counter() - self._start
         cpu = time.process_time() - self._cpu
         machine = noise.chunk_noise(self._machine, noise.sample())
+        finite = loss is not None and math.isfinite(loss)
         record = ChunkRecord(
             epoch=self.epoch,
             steps=steps,
@@ -116,19 +98,21 @@ class ChunkClock:
             cpu_seconds=cpu,
             threads=_threads(),
             round=self.turns.message.get("round"),
-            loss=loss,
+            loss=loss if finite else None,
             **machine,
         )
         self.records.append(record)
         self.on_chunk(record)
         before = self._start - self.turns.since  # in this turn, before the clock started
-        return {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
+        info = {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
+        if hold or not finite:  # fit() winds down before returning: still our turn
+            self._held = info
+        else:
+            self.turns.give(info)
+        return not finite
 
     def release(self) -> None:
-        """After ``fit()`` returns: stop a chunk left open by ``end(hold=True)`` and
-        give back the turn it kept."""
-        if self._open is not None:
-            self._held, self._open = self._record(*self._open), None
+        """Give back a turn kept by ``end(hold=True)``."""
         if self._held is not None:
             info, self._held = self._held, None
             self.turns.give(info)
