@@ -104,6 +104,7 @@ def _throughput(plt, d: dict, k: tuple):
         ax.plot([x - 0.3, x + 0.3], [bar[b]] * 2, color="black", lw=1.5)
     ax.set_xticks(range(len(names)), [plain(n) for n in names])
     ax.set_ylim(bottom=0)
+    _thousands(ax)
     name = plain(label(d, *k))  # a long variant label goes on a line of its own
     long = len(name) > 16
     title = f"{name}{chr(10) if long else ': '}throughput per round"
@@ -296,8 +297,9 @@ def _gallery(report, plt):
 
 def figure_problems(fig) -> list[str]:
     """What a reader would see broken in ``fig``, found before saving: text printed as
-    raw TeX (math text off, or a "$" left unparsed) and any text or legend drawn
-    partly outside the figure (a title or legend cut off)."""
+    raw TeX (math text off, or a "$" left unparsed), any text or legend drawn partly
+    outside the figure (a title or legend cut off), and tick numbers of five or more
+    digits without thousands separators (400000 for 400,000)."""
     from matplotlib.text import Text
 
     fig.canvas.draw()
@@ -322,6 +324,11 @@ def figure_problems(fig) -> list[str]:
             problems.append(f"legend cut off in {name!r}")
         if len(problems) == before and outside(ax.get_tightbbox(renderer)):
             problems.append(f"labels cut off in {name!r}")
+        for tick in ax.get_xticklabels() + ax.get_yticklabels():
+            text = tick.get_text()
+            if re.fullmatch(r"[-\u2212]?\d{5,}", text):
+                problems.append(f"tick {text!r} without thousands separators in {name!r}")
+                break
     for legend in fig.legends:
         if outside(legend.get_window_extent(renderer)):
             problems.append("figure legend cut off")

@@ -49,6 +49,19 @@ def test_a_cut_off_title_is_rejected():
     plt.close(fig)
 
 
+def test_big_tick_numbers_without_separators_are_rejected():
+    """400000 reads as 40,000 or 4,000,000 at a glance: five or more digits need commas."""
+    from suite.report.figures import _thousands
+
+    fig, ax = plt.subplots(figsize=(3, 3), layout="constrained")
+    ax.plot([0, 1], [0, 400_000])
+    ax.set_title("throughput")
+    assert any("without thousands separators" in p for p in figure_problems(fig))
+    _thousands(ax)
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
 def test_every_figure_of_a_report_is_legible(results_dir):
     problems: list[str] = []
     made = figures(build_report([OLD, results_dir]), problems)
