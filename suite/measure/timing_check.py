@@ -1,6 +1,6 @@
 """Does the suite's timing distort what it measures?
 
-Two checks in one process, on the same batches and the same model (one model trains
+The checks, in one process, on the same batches and the same model (one model trains
 on both sides), in alternating blocks (ABBA) so that drift and order effects hit both
 sides alike:
 
@@ -12,6 +12,13 @@ sides alike:
   (a plain ``fit(epochs=E)`` timed per epoch against E of the suite's chunked fit()
   calls), so that a small model's block is not a tenth of a second of scheduler noise.
   The ratio's CI comes from the blocks (paired), not from steps.
+- **epoch boundaries** (a diagnostic arm, Keras, blocks of two passes or more): the
+  same plain fit() made one call per epoch, each epoch timed as before, so the time
+  between epochs falls outside every epoch's clock, as it falls outside the suite's
+  chunks (one fit() per epoch). The plain multi-epoch fit() ÷ this arm is what its
+  epoch boundaries cost inside the epochs (on TensorFlow a stall freeing the previous
+  epoch's tf.data iterator, docs/measured.md); the suite ÷ this arm is the suite's
+  clock without them. All three arms run in the same blocks (ABCCBA).
 - **latency** (the diagnostic): Keras' train function timed step by step inside
   ``fit()`` against a bare loop over the same train function and Keras' own iterator
   (``bare_steps`` in the backend module). Keras only.
@@ -56,6 +63,10 @@ class TimingCheck:
     latency_suite: TimingSummary | None  # ms, Keras only
     latency_bare: TimingSummary | None
     passes: int = 1
+    # the epoch-boundary arm (Keras, 2+ passes): the plain fit() one call per epoch
+    epochwise_examples_per_s: float | None = None
+    boundary_ratio: Ratio | None = None  # plain multi-epoch / one call per epoch, by block
+    suite_vs_epochwise: Ratio | None = None  # suite / one call per epoch, by block
 
     @property
     def latency_ratio(self) -> float | None:
@@ -137,6 +148,11 @@ def check_timing(
     def plain_block() -> float:
         return passes * steps * b / plain_run(plain.model, x, y, b, passes)
 
+    def epochwise_block() -> float:  # one fit() per epoch: its boundaries off the clock
+        return passes * steps * b / sum(plain_run(plain.model, x, y, b) for _ in range(passes))
+
+    # a block of one pass has no epoch boundary inside its plain fit(): no third arm
+    epochwise = None if native or passes < 2 else epochwise_block
     suite_block(), plain_block()  # warm up both at the block's size, untimed
     lat_suite, lat_bare = [], []
 
@@ -146,7 +162,7 @@ def check_timing(
             lat_suite.extend(ours_s)
             lat_bare.extend(bare_s)
 
-    ours, theirs = _abba(suite_block, plain_block, blocks, latency)
+    ours, theirs, apart = _abba(suite_block, plain_block, blocks, latency, epochwise)
     return TimingCheck(
         cfg.backend, cfg.model, cfg.impl, steps, blocks,
         suite_examples_per_s=float(np.median(ours)),
@@ -155,20 +171,22 @@ def check_timing(
         latency_suite=summarize(lat_suite) if len(lat_suite) > 1 else None,
         latency_bare=summarize(lat_bare) if len(lat_bare) > 1 else None,
         chunk_steps=chunk, passes=passes,
+        epochwise_examples_per_s=float(np.median(apart)) if apart else None,
+        boundary_ratio=paired_ratio(theirs, apart) if apart else None,
+        suite_vs_epochwise=paired_ratio(ours, apart) if apart else None,
     )  # fmt: skip
 
 
-def _abba(suite_block, plain_block, blocks: int, after) -> tuple[list, list]:
-    """Throughput of ``blocks`` blocks each way, in ABBA order; ``after(block)`` runs
-    after each pair."""
-    ours, theirs = [], []
+def _abba(suite_block, plain_block, blocks: int, after, third=None) -> tuple:
+    """Throughput of ``blocks`` blocks each way, in ABBA order (ABCCBA with a ``third``
+    arm); ``after(block)`` runs after each block. Returns the suite's, the plain and
+    the third arm's throughputs (the last empty without a third arm)."""
+    arms = [(suite_block, []), (plain_block, [])] + ([(third, [])] if third else [])
     for block in range(blocks):
-        for method in ("suite", "plain") if block % 2 == 0 else ("plain", "suite"):
-            (ours if method == "suite" else theirs).append(
-                suite_block() if method == "suite" else plain_block()
-            )
+        for run, out in arms if block % 2 == 0 else arms[::-1]:
+            out.append(run())
         after(block)
-    return ours, theirs
+    return arms[0][1], arms[1][1], arms[2][1] if third else []
 
 
 def _block_data(cfg: RunConfig, mnist: Mnist, steps: int):

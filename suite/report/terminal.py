@@ -157,6 +157,20 @@ def format_timing_checks(checks) -> str:
             "latency/bare",
         ],
         rows,
+    ) + "".join(_boundary_line(c) for c in checks if c.boundary_ratio is not None)
+
+
+def _boundary_line(c) -> str:
+    """The epoch-boundary arm in words: the plain fit() one call per epoch, what the
+    multi-epoch fit() pays at its boundaries, and the suite against the arm."""
+    q, v = c.boundary_ratio, c.suite_vs_epochwise
+    return (
+        f"\n{c.backend} {c.model}: the plain fit() one call per epoch (the time between "
+        f"epochs off the clock, as in the suite's chunks) ran "
+        f"{c.epochwise_examples_per_s:,.0f} examples/s; multi-epoch fit() / that "
+        f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}] (what its epoch boundaries cost inside "
+        f"the epochs); suite / that {v.ratio:.3f} [{v.low:.3f}, {v.high:.3f}] "
+        "(diagnostics, 95% CI over the same blocks)"
     )
 
 

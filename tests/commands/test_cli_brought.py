@@ -151,6 +151,7 @@ def test_timing_check_and_sweep_take_a_brought_model(backend, tmp_path):
     )  # fmt: skip
     assert timing.returncode == 0, timing.stderr[-2000:]
     assert f"{model}#" in timing.stdout
+    assert "the plain fit() one call per epoch" in timing.stdout  # the epoch-boundary arm
     sweep = subprocess.run(
         [sys.executable, "-m", "suite", "sweep", "--backend", backend, "--model", model,
          "--train-examples", "640", "--out", str(tmp_path / "sweep")],

@@ -89,6 +89,30 @@ def test_timing_check_compares_both_ways(small_config, backend, mnist):
     assert c.throughput_ratio.low <= c.throughput_ratio.ratio <= c.throughput_ratio.high
     assert c.latency_suite.n == c.latency_bare.n == 2 * (8 - 2)
     assert c.latency_ratio > 0
+    # the epoch-boundary arm: the plain fit() one call per epoch, in the same blocks
+    assert c.boundary_ratio.n == c.suite_vs_epochwise.n == 2 and c.epochwise_examples_per_s > 0
+    assert c.boundary_ratio.low <= c.boundary_ratio.ratio <= c.boundary_ratio.high
+    # one pass per block: the plain fit() is one epoch, with no boundary to measure
+    one = check_timing(small_config(model="softmax"), mnist, 9, 2, chunk_steps=4, passes=1)
+    assert one.boundary_ratio is None and one.epochwise_examples_per_s is None
+
+
+def test_timing_blocks_alternate_their_arms():
+    """ABBA with two arms, ABCCBA with three; ``after`` follows every block."""
+    from suite.measure.timing_check import _abba
+
+    calls = []
+
+    def arm(name, rate):
+        return lambda: calls.append(name) or rate
+
+    two = _abba(arm("s", 2.0), arm("p", 1.0), 2, lambda b: calls.append(f"after {b}"))
+    assert calls == ["s", "p", "after 0", "p", "s", "after 1"]
+    assert two == ([2.0, 2.0], [1.0, 1.0], [])
+    calls.clear()
+    three = _abba(arm("s", 2.0), arm("p", 1.0), 2, lambda b: None, arm("e", 3.0))
+    assert calls == ["s", "p", "e", "e", "p", "s"]
+    assert three == ([2.0, 2.0], [1.0, 1.0], [3.0, 3.0])
 
 
 def test_a_timing_block_is_about_two_seconds_of_work():
