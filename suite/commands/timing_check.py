@@ -22,8 +22,10 @@ def add_parser(sub) -> None:
         description="In alternating blocks on the same batches: the suite's chunked "
         "throughput against a plain, uninstrumented fit() timed per epoch (or, with "
         "--impl native, one uninterrupted native loop), with a 95% CI from the blocks; a "
-        "block goes over its steps as many times as make about 2 s of work; and the per-step "
-        "latency diagnostic against a bare loop over Keras' own train function.",
+        "block goes over its steps as many times as make about 2 s of work; where that is twice "
+        "or more, the same plain fit() one call per epoch, which measures what its epoch "
+        "boundaries cost (on TensorFlow, a stall freeing each epoch's tf.data iterator); and "
+        "the per-step latency diagnostic against a bare loop over Keras' own train function.",
     )
     shared.add(p, "backend", "model", "device", "batch_size")
     p.add_argument(
