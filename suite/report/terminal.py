@@ -135,7 +135,7 @@ def format_timing_checks(checks) -> str:
                 f"{c.steps_per_block} × {c.passes}, chunks of {c.chunk_steps}",
                 f"{c.suite_examples_per_s:,.0f}",
                 f"{c.plain_examples_per_s:,.0f}",
-                f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}]",
+                _ci3(q),
                 "yes" if 1 - SPEED_THRESHOLD <= q.low and q.high <= 1 + SPEED_THRESHOLD else "no",
                 f"{c.latency_suite.median:.3f}" if c.latency_suite else "-",
                 f"{c.latency_bare.median:.3f}" if c.latency_bare else "-",
@@ -167,11 +167,15 @@ def _boundary_line(c) -> str:
     return (
         f"\n{c.backend} {c.model}: the plain fit() one call per epoch (the time between "
         f"epochs off the clock, as in the suite's chunks) ran "
-        f"{c.epochwise_examples_per_s:,.0f} examples/s; multi-epoch fit() / that "
-        f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}] (what its epoch boundaries cost inside "
-        f"the epochs); suite / that {v.ratio:.3f} [{v.low:.3f}, {v.high:.3f}] "
+        f"{c.epochwise_examples_per_s:,.0f} examples/s; multi-epoch fit() / that {_ci3(q)} "
+        f"(what its epoch boundaries cost inside the epochs); suite / that {_ci3(v)} "
         "(diagnostics, 95% CI over the same blocks)"
     )
+
+
+def _ci3(q) -> str:
+    """A timing-check ratio with its interval, three decimals."""
+    return f"{q.ratio:.3f} [{q.low:.3f}, {q.high:.3f}]"
 
 
 def _ratio(q) -> str:

@@ -69,10 +69,11 @@ class ChunkClock:
     """Times chunks: ``begin`` takes a turn and starts the clock; ``end`` drains the
     device, stops it, records the chunk and gives the turn back, or, for the last chunk
     of a ``fit()`` call (``hold=True``), keeps it until ``release`` after ``fit()``
-    returns, so that fit()'s own wind-down (Keras re-creates its data iterator when one
-    runs out, and tf.data starts prefetching) runs inside this turn, not during another
-    backend's chunk. Nothing runs between begin and end but the training fit() does:
-    the machine's counters (``suite.core.noise``) are read just outside the clock."""
+    returns, so that fit()'s own wind-down (on TensorFlow, freeing the spent tf.data
+    iterator, which sometimes waits out its autotuning thread: docs/measured.md) runs
+    inside this turn, not during another backend's chunk; it is in no chunk's clock.
+    Nothing runs between begin and end but the training fit() does: the machine's
+    counters (``suite.core.noise``) are read just outside the clock."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
