@@ -20,8 +20,7 @@ def add_parser(sub) -> None:
         help="hold the suite's throughput against a plain fit() and its latency against a "
         "bare loop",
         description="In alternating blocks on the same batches: the suite's chunked "
-        "throughput against a plain, uninstrumented fit() timed per epoch and until it "
-        "returns (or, with "
+        "throughput against a plain, uninstrumented fit() timed per epoch (or, with "
         "--impl native, one uninterrupted native loop), with a 95% CI from the blocks; a "
         "block goes over its steps as many times as make about 2 s of work; where that is twice "
         "or more, the same plain fit() one call per epoch, which measures what its epoch "

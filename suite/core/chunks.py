@@ -1,8 +1,8 @@
 """How training is cut into timed chunks, and in which order backends take turns.
 
-A chunk is a run of consecutive optimizer steps, for Keras one ``fit()`` call of one
-epoch with no per-step instrumentation; its clock is read only at its ends, after the
-device is drained. ``compare`` gives every backend the same chunk size for a model, so the
+A chunk is a run of consecutive optimizer steps of Keras' own ``fit()`` with no
+per-step instrumentation; its clock is read only at its ends, after the device is
+drained. ``compare`` gives every backend the same chunk size for a model, so the
 backends' chunks line up one to one and round ``i`` of one backend is paired with
 round ``i`` of the others. Pure functions, no frameworks.
 """
@@ -67,8 +67,8 @@ def plan_chunk_steps(cfg, step_seconds: list[float | None]) -> int:
 
 def split_steps(steps: int, chunk: int, k: int = 1) -> tuple[list[tuple[int, int]], int]:
     """Cut ``steps`` into chunks of ``chunk`` or ``chunk + k`` steps (never a runt):
-    ``([(size, count), ...], tail)``: ``count`` chunks of ``size`` steps (for Keras,
-    each chunk one ``fit()`` call of one epoch). Fewer steps than ``chunk`` make one
+    ``([(size, count), ...], tail)``, each pair one ``fit()`` call with
+    ``steps_per_epoch=size`` and ``epochs=count``. Fewer steps than ``chunk`` make one
     short chunk. With ``k`` steps per execution every chunk is whole executions and the
     last ``steps mod k`` steps are the ``tail``, trained outside the clock: a step
     means one optimizer step in every timed span."""

@@ -4,23 +4,21 @@ The checks, in one process, on the same batches and the same model (one model tr
 on both sides), in alternating blocks (ABBA) so that drift and order effects hit both
 sides alike:
 
-- **throughput**: the suite's chunked ``fit()`` (each chunk one ``fit()`` call of one
-  epoch, its clock from the epoch's start until fit() has returned and the device is
-  drained) against a plain, uninstrumented ``fit()`` over the same steps, timed only
-  by an epoch-level callback and, after its last epoch, until it returns: what a user
-  timing their epochs pays. For native implementations: the suite's chunked native
-  loop against one uninterrupted loop.
+- **throughput**: the suite's chunked ``fit()`` (``steps_per_epoch`` chunks, the
+  clock read at chunk ends after draining the device) against a plain, uninstrumented
+  ``fit()`` over the same steps, timed only by an epoch-level callback. For native
+  implementations: the suite's chunked native loop against one uninterrupted loop.
   A block goes over its steps as many times as make about ``BLOCK_SECONDS`` of work
-  (a plain ``fit(epochs=E)`` timed per epoch against E passes of the suite's chunks),
-  so that a small model's block is not a tenth of a second of scheduler noise.
+  (a plain ``fit(epochs=E)`` timed per epoch against E of the suite's chunked fit()
+  calls), so that a small model's block is not a tenth of a second of scheduler noise.
   The ratio's CI comes from the blocks (paired), not from steps.
 - **epoch boundaries** (a diagnostic arm, Keras, blocks of two passes or more): the
-  same plain fit() made one call per epoch, each epoch timed from its start to its
-  ``on_epoch_end``, so what happens between epochs (on TensorFlow a stall freeing the
-  spent epoch's tf.data iterator, docs/measured.md) falls outside every clock. The
-  plain multi-epoch fit() ÷ this arm is what the epoch boundaries cost a user; the
-  suite ÷ this arm, what they cost the suite's chunks. All three arms run in the same
-  blocks (ABCCBA).
+  same plain fit() made one call per epoch, each epoch timed as before, so the time
+  between epochs falls outside every epoch's clock, as it falls outside the suite's
+  chunks (one fit() per epoch). The plain multi-epoch fit() ÷ this arm is what its
+  epoch boundaries cost inside the epochs (on TensorFlow a stall freeing the previous
+  epoch's tf.data iterator, docs/measured.md); the suite ÷ this arm is the suite's
+  clock without them. All three arms run in the same blocks (ABCCBA).
 - **latency** (the diagnostic): Keras' train function timed step by step inside
   ``fit()`` against a bare loop over the same train function and Keras' own iterator
   (``bare_steps`` in the backend module). Keras only.
@@ -78,12 +76,9 @@ class TimingCheck:
         return self.latency_suite.median / self.latency_bare.median
 
 
-def _plain_keras(model, x, y, batch: int, epochs: int = 1, wind_down: bool = True) -> float:
-    """Seconds of a plain fit() of ``epochs`` epochs over (x, y) as a user's per-epoch
-    timing reads them (epoch-level hooks only), plus, with ``wind_down``, the fit()'s
-    wind-down after its last epoch, until it returns: a user's fit() pays it, and the
-    suite times each chunk's (TensorFlow frees each epoch's spent tf.data iterator: in
-    a multi-epoch fit() at the next epoch's first step, after the last one on return)."""
+def _plain_keras(model, x, y, batch: int, epochs: int = 1) -> float:
+    """Seconds of a plain fit() of ``epochs`` epochs over (x, y), summed over its epochs
+    as a user's per-epoch timing would: epoch-level hooks only."""
     import keras
 
     bk, spans = frameworks.current(), []
@@ -94,12 +89,11 @@ def _plain_keras(model, x, y, batch: int, epochs: int = 1, wind_down: bool = Tru
 
         def on_epoch_end(self, epoch, logs=None):
             bk.drain(model)
-            self.ended = time.perf_counter()
-            spans[-1] = self.ended - spans[-1]
+            spans[-1] = time.perf_counter() - spans[-1]
 
-    clock = EpochClock()
-    model.fit(x, y, callbacks=[clock], batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
-    return sum(spans) + (time.perf_counter() - clock.ended if wind_down else 0.0)
+    fit = dict(batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
+    model.fit(x, y, callbacks=[EpochClock()], **fit)
+    return sum(spans)
 
 
 def _plain_native(model, x, y, batch: int, epochs: int = 1) -> float:
@@ -155,8 +149,7 @@ def check_timing(
         return passes * steps * b / plain_run(plain.model, x, y, b, passes)
 
     def epochwise_block() -> float:  # one fit() per epoch: its boundaries off the clock
-        spans = (_plain_keras(plain.model, x, y, b, wind_down=False) for _ in range(passes))
-        return passes * steps * b / sum(spans)
+        return passes * steps * b / sum(plain_run(plain.model, x, y, b) for _ in range(passes))
 
     # a block of one pass has no epoch boundary inside its plain fit(): no third arm
     epochwise = None if native or passes < 2 else epochwise_block

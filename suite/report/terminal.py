@@ -166,10 +166,10 @@ def _boundary_line(c) -> str:
     q, v = c.boundary_ratio, c.suite_vs_epochwise
     return (
         f"\n{c.backend} {c.model}: the plain fit() one call per epoch (the time between "
-        f"epochs off every clock) ran {c.epochwise_examples_per_s:,.0f} examples/s; "
-        f"multi-epoch fit() / that {_ci3(q)} (what epoch boundaries cost a user); "
-        f"suite / that {_ci3(v)} (what they cost the suite's chunks; diagnostics, 95% CI "
-        "over the same blocks)"
+        f"epochs off the clock, as in the suite's chunks) ran "
+        f"{c.epochwise_examples_per_s:,.0f} examples/s; multi-epoch fit() / that {_ci3(q)} "
+        f"(what its epoch boundaries cost inside the epochs); suite / that {_ci3(v)} "
+        "(diagnostics, 95% CI over the same blocks)"
     )
 
 

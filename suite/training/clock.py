@@ -4,10 +4,9 @@ Two speed measures, never mixed:
 
 - **training throughput** (ranks backends): Keras' own ``fit()`` left as a user runs
   it (no batch-level callbacks, no per-step host read, asynchronous dispatch intact),
-  cut into chunks of consecutive steps, each chunk one ``fit()`` call of one epoch; the
-  clock starts at its ``on_epoch_begin`` and stops once ``fit()`` has returned and the
-  device is drained, so a chunk pays what a user's epoch pays at its boundary
-  (``ChunkClock``, ``chunk_callback``).
+  cut into chunks of consecutive steps with ``steps_per_epoch``; the clock is read
+  only in ``on_epoch_begin``/``on_epoch_end`` of those chunk-epochs, after the device
+  is drained (``ChunkClock``, ``chunk_callback``).
 - **step latency** (a diagnostic): the first steps of the cell, each call of Keras'
   train function timed until its loss is on the host (``time_train_function``,
   ``StepLog``).
@@ -68,30 +67,26 @@ def _threads() -> int:
 
 class ChunkClock:
     """Times chunks: ``begin`` takes a turn and starts the clock; ``end`` drains the
-    device, stops it, records the chunk and gives the turn back. A chunk of Keras'
-    ``fit()`` is one whole ``fit()`` call of one epoch: its clock starts at
-    ``on_epoch_begin`` (fit()'s set-up is outside it) and stops after ``fit()`` has
-    returned, so the chunk pays fit()'s wind-down as a user's epoch pays it. On
-    TensorFlow that wind-down frees the chunk's spent tf.data iterator, which sometimes
-    waits out the rest of its autotuning thread's interval (a user's multi-epoch
-    ``fit()`` pays the same at the next epoch's first step; docs/measured.md). No
-    iterator outlives its chunk's turn, so the wait is never stretched by other
-    backends' turns. Nothing runs between begin and end but training does: the
-    machine's counters (``suite.core.noise``) are read just outside the clock."""
+    device, stops it, records the chunk and gives the turn back, or, for the last chunk
+    of a ``fit()`` call (``hold=True``), keeps it until ``release`` after ``fit()``
+    returns, so that fit()'s own wind-down (on TensorFlow, freeing the spent tf.data
+    iterator, which sometimes waits out its autotuning thread: docs/measured.md) runs
+    inside this turn, not during another backend's chunk; it is in no chunk's clock.
+    Nothing runs between begin and end but the training fit() does: the machine's
+    counters (``suite.core.noise``) are read just outside the clock."""
 
     def __init__(self, turns: Turns, drain, on_chunk=None):
         self.turns, self.drain, self.on_chunk = turns, drain, on_chunk or (lambda c: None)
         self.records: list[ChunkRecord] = []
-        self.epoch, self._start = 1, None
+        self.epoch, self._start, self._held = 1, None, None
 
     def begin(self) -> None:
         self.turns.take()
         self._machine = noise.sample(probes=True)  # before the clock: probes, counters
         self._cpu, self._start = time.process_time(), time.perf_counter()
 
-    def end(self, steps: int, loss: float | None) -> bool:
-        """Record the chunk and give the turn back; True when training must stop (the
-        loss is not finite)."""
+    def end(self, steps: int, loss: float | None, hold: bool = False) -> bool:
+        """Record the chunk; True when training must stop (the loss is not finite)."""
         self.drain()
         seconds = time.perf_counter() - self._start
         cpu = time.process_time() - self._cpu
@@ -110,9 +105,18 @@ class ChunkClock:
         self.records.append(record)
         self.on_chunk(record)
         before = self._start - self.turns.since  # in this turn, before the clock started
-        self.turns.give({"kind": "chunk", "steps": steps, "seconds": seconds,
-                         "before_clock_s": before})  # fmt: skip
+        info = {"kind": "chunk", "steps": steps, "seconds": seconds, "before_clock_s": before}
+        if hold or not finite:  # fit() winds down before returning: still our turn
+            self._held = info
+        else:
+            self.turns.give(info)
         return not finite
+
+    def release(self) -> None:
+        """Give back a turn kept by ``end(hold=True)``."""
+        if self._held is not None:
+            info, self._held = self._held, None
+            self.turns.give(info)
 
 
 class StepLog:
@@ -182,20 +186,20 @@ def synchronous_callbacks() -> list:
     return [Synchronous()]
 
 
-def chunk_callback(clock: ChunkClock):
-    """Only an epoch-level hook, so fit() keeps its asynchronous batch dispatch: the
-    clock starts when the chunk's one epoch begins. Its ``loss`` is the epoch's, read
-    at ``on_epoch_end``; the caller stops the clock after fit() returns."""
+def chunk_callback(clock: ChunkClock, steps: int, count: int, model):
+    """Only epoch-level hooks, so fit() keeps its asynchronous batch dispatch: each
+    Keras epoch of a ``steps_per_epoch`` fit is one chunk; the last of ``count`` keeps
+    the turn until fit() has returned."""
     import keras
 
     class Chunk(keras.callbacks.Callback):
-        loss = None
-
         def on_epoch_begin(self, epoch, logs=None):
             clock.begin()
 
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss")
-            self.loss = None if loss is None else float(loss)
+            loss = None if loss is None else float(loss)
+            if clock.end(steps, loss, hold=epoch == count - 1):
+                model.stop_training = True
 
     return Chunk()

@@ -113,34 +113,30 @@ class KerasTrainer:
         return timed.log
 
     def train_chunks(self, x, y, size: int, count: int, clock: ChunkClock) -> bool:
-        """``count`` chunks of ``size`` steps, each one plain ``fit()`` call of one epoch
-        over its own batches (so no data iterator outlives its chunk's turn), timed
-        from its epoch's start until fit() has returned; True if it diverged."""
+        """``count`` chunks of ``size`` steps in one plain fit(); True if it diverged."""
         import keras
 
         b, trainer = self.cfg.batch_size, self
+        start, done = time.perf_counter(), len(clock.records)
 
         class Setup(keras.callbacks.Callback):  # fit()'s set-up ends where training begins
             def on_train_begin(self, logs=None):
-                trainer.fit_setup_s += time.perf_counter() - self.start
+                trainer.fit_setup_s += time.perf_counter() - start
 
-        for c in range(count):
-            clock.turns.take()  # fit()'s set-up: inside this turn, outside the clock
-            rows = slice(c * size * b, (c + 1) * size * b)
-            setup, chunk = Setup(), chunk_callback(clock)
-            setup.start = time.perf_counter()
+        try:
             self.model.fit(
-                self.feed.rows(x[rows]),
-                self.feed.rows(y[rows]),
+                self.feed.rows(x[: size * count * b]),
+                self.feed.rows(y[: size * count * b]),
                 batch_size=self.feed.size,
-                epochs=1,
+                epochs=count,
+                steps_per_epoch=size,
                 shuffle=False,
                 verbose=0,
-                callbacks=[setup, chunk],
+                callbacks=[Setup(), chunk_callback(clock, size, count, self.model)],
             )
-            if clock.end(size, chunk.loss):  # fit() has returned: its wind-down is in
-                return True
-        return False
+        finally:
+            clock.release()
+        return any(r.loss is None for r in clock.records[done:])
 
     def train_untimed(self, x, y, steps: int) -> None:
         """The epoch's last ``steps`` (fewer than one execution): trained, not timed."""
