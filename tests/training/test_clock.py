@@ -83,3 +83,27 @@ def test_a_real_fit_winds_down_inside_its_turn_and_outside_its_clock(
     assert trainer.train_chunks(x, y, 4, 2, clock) is False
     assert all(r.seconds < WIND_DOWN_S for r in clock.records) and len(clock.records) == 2
     assert len(given_at) == 2 and given_at[1] > ended[0]  # the last turn after the wind-down
+
+
+def test_fit_set_up_is_in_no_chunk(small_config, backend, mnist, monkeypatch):
+    """The other side of the chunk: a slow set-up planted in Keras' History
+    ``on_train_begin`` (before the first epoch begins) is in no chunk's clock."""
+    import keras
+
+    from suite.core.data import preprocess
+    from suite.training.trainers import KerasTrainer
+
+    trainer = KerasTrainer(small_config(model="softmax"))
+    b = trainer.cfg.batch_size
+    x, y = preprocess(mnist.x_train[: 8 * b]), mnist.y_train[: 8 * b].astype(np.int32)
+    trainer.train_chunks(x, y, 4, 2, _clock()[0])  # compiles
+    begin = keras.callbacks.History.on_train_begin
+
+    def slow_begin(self, logs=None):
+        begin(self, logs)
+        time.sleep(WIND_DOWN_S)
+
+    monkeypatch.setattr(keras.callbacks.History, "on_train_begin", slow_begin)
+    clock, _ = _clock()
+    assert trainer.train_chunks(x, y, 4, 2, clock) is False
+    assert len(clock.records) == 2 and all(r.seconds < WIND_DOWN_S for r in clock.records)
