@@ -1,5 +1,5 @@
 """`suite versions` end to end with a planted regression: a "release" whose train step
-sleeps as long as its own time (a copy of the installed Keras, patched, in a version set's
+sleeps twice as long as its own time (a copy of the installed Keras, patched, in a version set's
 environment made the suite's way) is flagged slower than the installed release, and the
 installed release given twice is not. And the refusals, before anything is made."""
 
@@ -42,14 +42,14 @@ def _planted_delay(share=1.0):
     Model.make_train_function = make_train_function
 
 
-_planted_delay()
+_planted_delay(2.0)
 '''
 
 
 def plant_release(envs, version="9.9.9"):
     """The environment of keras==``version`` as `versions` would find it made: a venv
     extending this one, holding a copy of the installed Keras that says it is
-    ``version`` and whose train function takes twice its time."""
+    ``version`` and whose train function takes three times its time."""
     from suite.measure.versions import extending_venv, mark_ready
 
     label = f"keras=={version}"
