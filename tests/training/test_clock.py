@@ -25,6 +25,18 @@ def _clock():
     return ChunkClock(Turns(baton), drain=lambda: None), baton
 
 
+def _compiled_trainer(small_config, mnist):
+    """A softmax KerasTrainer and 8 batches, trained once in 2 chunks (compiled)."""
+    from suite.core.data import preprocess
+    from suite.training.trainers import KerasTrainer
+
+    trainer = KerasTrainer(small_config(model="softmax"))
+    b = trainer.cfg.batch_size
+    x, y = preprocess(mnist.x_train[: 8 * b]), mnist.y_train[: 8 * b].astype(np.int32)
+    trainer.train_chunks(x, y, 4, 2, _clock()[0])
+    return trainer, x, y
+
+
 def test_a_held_chunk_is_timed_to_its_end_and_keeps_its_turn_until_release():
     clock, baton = _clock()
     clock.begin()
@@ -63,13 +75,7 @@ def test_a_real_fit_winds_down_inside_its_turn_and_outside_its_clock(
     it, when fit() has returned."""
     import keras
 
-    from suite.core.data import preprocess
-    from suite.training.trainers import KerasTrainer
-
-    trainer = KerasTrainer(small_config(model="softmax"))
-    b = trainer.cfg.batch_size
-    x, y = preprocess(mnist.x_train[: 8 * b]), mnist.y_train[: 8 * b].astype(np.int32)
-    trainer.train_chunks(x, y, 4, 2, _clock()[0])  # compiles
+    trainer, x, y = _compiled_trainer(small_config, mnist)
     clock, baton = _clock()
     given_at = []
     baton.done = lambda info: given_at.append(time.perf_counter())
@@ -90,13 +96,7 @@ def test_fit_set_up_is_in_no_chunk(small_config, backend, mnist, monkeypatch):
     ``on_train_begin`` (before the first epoch begins) is in no chunk's clock."""
     import keras
 
-    from suite.core.data import preprocess
-    from suite.training.trainers import KerasTrainer
-
-    trainer = KerasTrainer(small_config(model="softmax"))
-    b = trainer.cfg.batch_size
-    x, y = preprocess(mnist.x_train[: 8 * b]), mnist.y_train[: 8 * b].astype(np.int32)
-    trainer.train_chunks(x, y, 4, 2, _clock()[0])  # compiles
+    trainer, x, y = _compiled_trainer(small_config, mnist)
     begin = keras.callbacks.History.on_train_begin
 
     def slow_begin(self, logs=None):
